@@ -1,0 +1,51 @@
+#pragma once
+// Marks: which blobs and which manifest revisions a given policy keeps. Pure functions of
+// the model; no I/O.
+#include <cstdint>
+#include <vector>
+
+#include "regsweep/storage/model.h"
+
+namespace regsweep::plan {
+
+// One flag per blob of the model (same order as Model::blobs).
+class BlobMark {
+ public:
+  explicit BlobMark(const storage::Model& model) : model_(&model), marked_(model.blobs.size(), 0) {}
+  // Marks the blob if the model has it; returns true when it was newly marked.
+  bool mark(const Digest& d);
+  bool marked(std::size_t blob_index) const { return marked_[blob_index] != 0; }
+  bool marked(const Digest& d) const;
+  std::size_t size() const { return marked_.size(); }
+  // Indices of the blobs marked since construction or the last reset(), in marking order.
+  const std::vector<std::uint32_t>& touched() const { return touched_; }
+  // Unmarks what was marked, in time proportional to that (not to the model's size).
+  void reset();
+
+ private:
+  const storage::Model* model_;
+  std::vector<std::uint8_t> marked_;
+  std::vector<std::uint32_t> touched_;
+};
+
+// Exactly what `registry garbage-collect` of distribution 2.8 marks without -m: for every
+// repository, every revision whose manifest blob exists; that manifest blob and its direct
+// references (config and layers, or an index's children). Blobs it does not mark are the
+// ones it deletes.
+BlobMark registry_gc_mark(const storage::Model& model);
+
+// regsweep's tag-rooted mark, multi-arch- and referrer-safe: in each repository, every
+// tag's current manifest is kept; an index keeps its children (recursively); a revision
+// whose `subject` is a kept manifest is kept too (to a fixpoint). Every blob a kept
+// manifest references is marked.
+struct TaggedMark {
+  BlobMark blobs;
+  // Per repository (Model order), per revision (Repository order): kept or not.
+  std::vector<std::vector<bool>> revision_kept;
+};
+TaggedMark tagged_mark(const storage::Model& model);
+
+// Marks a manifest's own blob and everything it references, recursing into index children.
+void mark_manifest_closure(const storage::Model& model, const Digest& manifest, BlobMark& mark);
+
+}  // namespace regsweep::plan

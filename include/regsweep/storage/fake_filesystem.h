@@ -1,0 +1,41 @@
+#pragma once
+// An in-memory tree for unit tests (after ninja's VirtualFileSystem): build a store by hand,
+// run storage/plan/apply code on it, and assert which paths were read.
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "regsweep/storage/filesystem.h"
+
+namespace regsweep::storage {
+
+class FakeFileSystem : public FileSystem {
+ public:
+  struct Node {
+    FileType type = FileType::Regular;
+    std::string content;
+    std::int64_t mtime_ns = 0;
+  };
+
+  // Paths are absolute-looking strings ("/r/docker/..."); parent folders are created.
+  void add_file(const std::string& path, std::string content, std::int64_t mtime_ns = 0);
+  void add_dir(const std::string& path);
+  void add_node(const std::string& path, FileType type);  // symlink, FIFO ("Other")
+  void remove(const std::string& path);                   // a file or a whole folder
+
+  bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
+  const std::map<std::string, Node>& nodes() const { return nodes_; }
+  // Every file read_file was asked for, in order of first read.
+  const std::set<std::string>& files_read() const { return files_read_; }
+
+  std::unique_ptr<Dir> open_root(const std::string& path) override;
+
+ private:
+  friend class FakeDir;
+  std::map<std::string, Node> nodes_;
+  std::set<std::string> files_read_;
+  std::mutex read_mutex_;  // the walk reads from several threads
+};
+
+}  // namespace regsweep::storage

@@ -1,0 +1,75 @@
+#pragma once
+// The seam between regsweep and the disk (after ninja's DiskInterface). Logic receives a
+// FileSystem; only main makes the real one, tests make the in-memory FakeFileSystem.
+//
+// Reads go through Dir handles so the real implementation works on directory fds
+// (openat/fstatat/getdents64) and never rebuilds a path string per file. Nothing follows a
+// symbolic link: a link is reported as FileType::Symlink and never opened, so nothing
+// outside the root is read through one.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "regsweep/util/function_ref.h"
+
+namespace regsweep::storage {
+
+enum class FileType : std::uint8_t { Missing, Regular, Directory, Symlink, Other };
+
+struct FileStat {
+  FileType type = FileType::Missing;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool exists() const { return type != FileType::Missing; }
+};
+
+enum class ReadStatus : std::uint8_t { Ok, Missing, NotRegular, TooLarge, IoError };
+
+struct ReadResult {
+  ReadStatus status = ReadStatus::Missing;
+  FileStat stat;        // of the file read (valid when it exists)
+  int error = 0;        // errno for IoError
+  bool ok() const { return status == ReadStatus::Ok; }
+};
+
+using EntryVisitor = util::FunctionRef<void(std::string_view name, FileType type)>;
+
+class Dir {
+ public:
+  explicit Dir(std::string path) : path_(std::move(path)) {}
+  virtual ~Dir() = default;
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+
+  // The path shown to people (and in findings): root joined with the relative path.
+  const std::string& path() const { return path_; }
+  std::string child_path(std::string_view rel) const {
+    std::string p = path_;
+    p += '/';
+    p += rel;
+    return p;
+  }
+
+  // Visits every entry but "." and "..". Throws Error naming the folder on I/O failure.
+  virtual void list(EntryVisitor visit) = 0;
+  // lstat of `rel` (which may contain '/'); Missing when absent or unreachable.
+  virtual FileStat stat(std::string_view rel) = 0;
+  // The directory `rel`, or nullptr when it is missing, not a directory, or a symlink.
+  virtual std::unique_ptr<Dir> open_dir(std::string_view rel) = 0;
+  // Reads a regular file (never a FIFO or device: they are reported NotRegular without
+  // being opened for reading) of at most max_bytes into `out`.
+  virtual ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) = 0;
+
+ private:
+  std::string path_;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+  // The directory at `path`, or nullptr when it is missing or not a directory.
+  virtual std::unique_ptr<Dir> open_root(const std::string& path) = 0;
+};
+
+}  // namespace regsweep::storage

@@ -1,0 +1,56 @@
+#pragma once
+// A problem found in the store. Findings are collected and reported; reading never stops
+// at the first one, and none of them is a reason to crash.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace regsweep::storage {
+
+enum class FindingKind {
+  TagCurrentMissingRevision,  // a tag points at a digest this repository has no revision for
+  TagCurrentMissingBlob,      // a tag points at a manifest whose blob is gone
+  TagWithoutCurrent,          // a tag folder with no current/link
+  RevisionMissingBlob,        // a revision link whose manifest blob is gone
+  ManifestMissingReference,   // a manifest references a blob (config, layer, child) that is gone
+  ManifestUnparsable,         // a manifest blob that is not a manifest
+  ManifestDigestMismatch,     // a manifest blob whose content does not hash to its digest
+  ManifestTooLarge,           // a manifest blob over the size limit
+  ManifestUnknownType,        // parsed, but of a media type we do not know (kept opaque)
+  LinkEmpty,                  // a link file with no content
+  LinkMalformed,              // a link file whose content is not "sha256:<64 hex>"
+  LinkWrongAlgorithm,         // a link file naming another algorithm (sha512:...)
+  LinkMismatch,               // a link file whose digest differs from its folder's name
+  BlobWithoutData,            // a blob folder with no data file
+  UploadWithoutStartedAt,     // an upload folder with no (or a garbage) startedat
+  UnexpectedFile,             // a file or folder the registry would not have written
+  InvalidName,                // a repository or tag name outside the registry's grammar
+  Unreadable,                 // a file or folder that could not be read (permissions, I/O)
+};
+
+enum class Severity { Info, Warning, Error };
+
+struct Finding {
+  FindingKind kind;
+  Severity severity;
+  std::string path;
+  std::string message;
+};
+
+std::string_view to_string(FindingKind kind);
+std::string_view to_string(Severity severity);
+Severity default_severity(FindingKind kind);
+
+// Collects findings of one walker thread; merged in the end.
+class FindingSink {
+ public:
+  void add(FindingKind kind, std::string path, std::string message) {
+    findings_.push_back(Finding{kind, default_severity(kind), std::move(path), std::move(message)});
+  }
+  std::vector<Finding>& findings() { return findings_; }
+
+ private:
+  std::vector<Finding> findings_;
+};
+
+}  // namespace regsweep::storage

@@ -1,0 +1,30 @@
+#pragma once
+// The registry's own config.yml, read for what regsweep needs: where the storage is, and
+// what tells whether a registry may be serving it.
+#include <optional>
+#include <string>
+
+namespace regsweep::storage {
+
+struct RegistryConfig {
+  std::string path;                 // the config file
+  std::string root;                 // storage.filesystem.rootdirectory (env override applied)
+  std::string http_addr;            // http.addr (env override applied), may be empty
+  bool readonly = false;            // storage.maintenance.readonly.enabled
+  bool delete_enabled = false;      // storage.delete.enabled
+  std::string blobdescriptor_cache; // storage.cache.blobdescriptor ("inmemory", "redis", "")
+  std::string redis_addr;           // redis.addr
+};
+
+// Throws Error (naming the file) when it cannot be read or parsed, or when its storage is
+// not the filesystem driver. Environment overrides are applied as the registry applies them
+// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...).
+RegistryConfig load_registry_config(const std::string& path);
+
+inline constexpr const char* kDefaultRoot = "/var/lib/registry";
+
+// --root wins; else --config's root; else /var/lib/registry. The root from a config is
+// used as written there, the way the registry would.
+std::string resolve_root(const std::optional<std::string>& root_option, const std::optional<RegistryConfig>& config);
+
+}  // namespace regsweep::storage

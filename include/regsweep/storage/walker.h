@@ -1,0 +1,18 @@
+#pragma once
+// Reads a registry's storage into a Model. Read only: it never writes.
+#include <string>
+
+#include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/model.h"
+
+namespace regsweep::storage {
+
+struct WalkOptions {
+  unsigned jobs = 1;
+};
+
+// Throws Error when `root` is not a directory holding docker/registry/v2. Everything else
+// that is wrong becomes a Finding in the model.
+Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options);
+
+}  // namespace regsweep::storage

@@ -1,0 +1,72 @@
+#include <iostream>
+#include <vector>
+
+#include "cli.h"
+#include "regsweep/error.h"
+#include "regsweep/storage/real_filesystem.h"
+
+#ifndef REGSWEEP_VERSION
+#define REGSWEEP_VERSION "unknown"
+#endif
+
+namespace regsweep::cli {
+
+namespace {
+
+constexpr CommandFactory kCommands[] = {
+    add_ls_command,
+    add_report_command,
+};
+
+void print_error(const Error& e) {
+  std::cerr << "regsweep: error: " << e.what();
+  if (!e.path().empty()) std::cerr << " (" << e.path() << ")";
+  std::cerr << "\n";
+  if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  Context context;
+  context.out = &std::cout;
+  context.err = &std::cerr;
+  context.fs = std::make_unique<storage::RealFileSystem>();
+
+  CLI::App app{"regsweep: an offline cleaner for the distribution registry's filesystem storage"};
+  app.set_version_flag("--version", std::string("regsweep ") + REGSWEEP_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the command too: `regsweep report --json`
+  GlobalOptions& g = context.options;
+  app.add_option("--root", g.root, "the storage's rootdirectory (holds docker/registry/v2); default /var/lib/registry");
+  app.add_option("--config", g.config, "the registry's config.yml (its storage.filesystem.rootdirectory is used)");
+  app.add_flag("--json", g.json, "one JSON document on stdout");
+  app.add_option("-j,--jobs", g.jobs, "worker threads (default: number of cores)")->check(CLI::Range(1u, 1024u));
+  app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
+  app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
+
+  std::vector<Command> commands;
+  for (CommandFactory add : kCommands) commands.push_back(add(app, context));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    for (const Command& c : commands)
+      if (c.app->parsed()) return c.run();
+  } catch (const Error& e) {
+    std::cout.flush();
+    print_error(e);
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "regsweep: error: " << e.what() << "\n";
+    return kExitError;
+  }
+  return kExitUsage;
+}
+
+}  // namespace regsweep::cli

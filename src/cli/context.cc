@@ -1,0 +1,44 @@
+#include <chrono>
+
+#include "cli.h"
+#include "regsweep/storage/walker.h"
+#include "regsweep/util/parallel.h"
+
+namespace regsweep::cli {
+
+std::optional<storage::RegistryConfig> Context::registry_config() const {
+  if (!options.config) return std::nullopt;
+  return storage::load_registry_config(*options.config);
+}
+
+std::string Context::root() const { return storage::resolve_root(options.root, registry_config()); }
+
+unsigned Context::jobs() const { return options.jobs ? options.jobs : util::default_jobs(); }
+
+std::int64_t Context::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+storage::Model Context::load_model() const {
+  storage::Model model = storage::walk_storage(*fs, root(), storage::WalkOptions{jobs()});
+  if (!options.json && !options.quiet) {
+    for (const auto& f : model.findings) {
+      if (f.severity == storage::Severity::Info && options.verbose == 0) continue;
+      *err << "regsweep: " << storage::to_string(f.severity) << ": " << storage::to_string(f.kind) << ": " << f.message
+           << " (" << f.path << ")\n";
+    }
+  }
+  return model;
+}
+
+nlohmann::json findings_json(const storage::Model& model) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : model.findings)
+    out.push_back({{"kind", storage::to_string(f.kind)},
+                   {"severity", storage::to_string(f.severity)},
+                   {"path", f.path},
+                   {"message", f.message}});
+  return out;
+}
+
+}  // namespace regsweep::cli

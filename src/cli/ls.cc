@@ -1,0 +1,159 @@
+// `regsweep ls [REPO[:TAG]]`: repositories, or the tags of one repository.
+#include <algorithm>
+
+#include "cli.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/reachability.h"
+#include "regsweep/plan/report.h"
+#include "regsweep/storage/image_info.h"
+#include "regsweep/util/format.h"
+#include "regsweep/util/table.h"
+
+namespace regsweep::cli {
+
+namespace {
+
+using nlohmann::json;
+using storage::Model;
+
+struct TagRow {
+  std::string name;
+  std::optional<Digest> digest;
+  std::string media_type;
+  std::vector<std::string> platforms;
+  std::uint64_t size = 0;
+  std::int64_t pushed_ns = 0;
+  std::optional<std::string> created;
+};
+
+// Size of an image: every distinct blob its manifest reaches (index children included).
+std::uint64_t image_size(const Model& model, const Digest& d) {
+  plan::BlobMark mark(model);
+  plan::mark_manifest_closure(model, d, mark);
+  std::uint64_t total = 0;
+  for (std::uint32_t i : mark.touched()) total += model.blobs[i].size;
+  return total;
+}
+
+TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag) {
+  TagRow row;
+  row.name = tag.name;
+  row.digest = tag.current;
+  row.pushed_ns = tag.pushed_ns;
+  if (!tag.current) return row;
+  if (const auto* m = model.find_manifest(*tag.current)) {
+    row.media_type = m->parsed.media_type;
+    for (const auto& c : m->parsed.children)
+      if (!c.platform.empty()) row.platforms.push_back(c.platform);
+  }
+  row.size = image_size(model, *tag.current);
+  row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
+  return row;
+}
+
+json tag_json(const TagRow& r) {
+  return {{"name", r.name},
+          {"digest", r.digest ? json(r.digest->str()) : json(nullptr)},
+          {"media_type", r.media_type},
+          {"platforms", r.platforms},
+          {"size", r.size},
+          {"pushed", r.pushed_ns ? json(util::rfc3339_utc(r.pushed_ns)) : json(nullptr)},
+          {"created", r.created ? json(*r.created) : json(nullptr)}};
+}
+
+std::string short_digest(const std::optional<Digest>& d) { return d ? d->str().substr(0, 19) : "(none)"; }
+
+int list_repositories(Context& ctx, const Model& model) {
+  auto usage = plan::repository_usage(model);
+  if (ctx.options.json) {
+    json repos = json::array();
+    for (std::size_t i = 0; i < model.repositories.size(); ++i) {
+      const auto& repo = model.repositories[i];
+      const auto& u = usage[i];
+      json tags = json::array();
+      for (const auto& t : repo.tags) tags.push_back({{"name", t.name}, {"digest", t.current ? json(t.current->str()) : json(nullptr)}});
+      repos.push_back({{"name", repo.name},
+                       {"tags", tags},
+                       {"tag_count", u.tags},
+                       {"revision_count", u.revisions},
+                       {"untagged_revisions", u.untagged_revisions},
+                       {"layer_links", repo.layers.size()},
+                       {"uploads", repo.uploads.size()},
+                       {"bytes_referenced", u.bytes_referenced},
+                       {"bytes_exclusive", u.bytes_exclusive}});
+    }
+    *ctx.out << json{{"root", model.root}, {"repositories", repos}, {"findings", findings_json(model)}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  util::Table table({"REPOSITORY", "TAGS", "REVISIONS", "UNTAGGED", "REFERENCED", "EXCLUSIVE"},
+                    {false, true, true, true, true, true});
+  for (const auto& u : usage)
+    table.add_row({u.name, std::to_string(u.tags), std::to_string(u.revisions), std::to_string(u.untagged_revisions),
+                   util::human_bytes(u.bytes_referenced), util::human_bytes(u.bytes_exclusive)});
+  if (table.empty())
+    *ctx.out << "no repositories in " << model.root << "\n";
+  else
+    table.print(*ctx.out);
+  return kExitOk;
+}
+
+int list_tags(Context& ctx, const Model& model, const std::string& ref) {
+  std::string repo_name = ref, tag_name;
+  if (auto colon = ref.rfind(':'); colon != std::string::npos && ref.find('/', colon) == std::string::npos) {
+    repo_name = ref.substr(0, colon);
+    tag_name = ref.substr(colon + 1);
+  }
+  const auto* repo = model.find_repository(repo_name);
+  if (!repo) throw Error("no such repository: " + repo_name, model.root + "/docker/registry/v2/repositories/" + repo_name);
+  std::vector<TagRow> rows;
+  for (const auto& t : repo->tags)
+    if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, t));
+  if (!tag_name.empty() && rows.empty())
+    throw Error("no such tag: " + repo_name + ":" + tag_name,
+                model.root + "/docker/registry/v2/repositories/" + repo_name + "/_manifests/tags/" + tag_name);
+  if (ctx.options.json) {
+    json tags = json::array();
+    for (const auto& r : rows) tags.push_back(tag_json(r));
+    auto usage = plan::repository_usage(model);
+    const auto& u = usage[static_cast<std::size_t>(repo - model.repositories.data())];
+    json revisions = json::array();
+    for (const auto& rev : repo->revisions) revisions.push_back(rev.digest.str());
+    json repo_json = {{"name", repo->name},
+                      {"tags", tags},
+                      {"tag_count", u.tags},
+                      {"revision_count", u.revisions},
+                      {"untagged_revisions", u.untagged_revisions},
+                      {"revisions", revisions},
+                      {"bytes_referenced", u.bytes_referenced},
+                      {"bytes_exclusive", u.bytes_exclusive}};
+    *ctx.out << json{{"root", model.root}, {"repositories", json::array({repo_json})}, {"findings", findings_json(model)}}.dump(2)
+             << "\n";
+    return kExitOk;
+  }
+  util::Table table({"TAG", "DIGEST", "TYPE", "PLATFORMS", "SIZE", "PUSHED", "CREATED"},
+                    {false, false, false, false, true, false, false});
+  for (const auto& r : rows) {
+    std::string platforms;
+    for (const auto& p : r.platforms) platforms += (platforms.empty() ? "" : ",") + p;
+    std::string type = r.media_type;
+    if (auto slash = type.rfind('/'); slash != std::string::npos) type = type.substr(slash + 1);
+    table.add_row({r.name, short_digest(r.digest), type, platforms.empty() ? "-" : platforms, util::human_bytes(r.size),
+                   r.pushed_ns ? util::rfc3339_utc(r.pushed_ns) : "-", r.created.value_or("-")});
+  }
+  table.print(*ctx.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_ls_command(CLI::App& parent, Context& context) {
+  auto ref = std::make_shared<std::string>();
+  CLI::App* app = parent.add_subcommand("ls", "list repositories, or the tags of REPO[:TAG]");
+  app->add_option("ref", *ref, "a repository (team/app) or one tag (team/app:v1)");
+  return Command{app, [&context, ref] {
+                   Model model = context.load_model();
+                   return ref->empty() ? list_repositories(context, model) : list_tags(context, model, *ref);
+                 }};
+}
+
+}  // namespace regsweep::cli

@@ -1,0 +1,109 @@
+#include "regsweep/plan/reachability.h"
+
+#include <unordered_set>
+
+namespace regsweep::plan {
+
+using storage::ManifestRecord;
+using storage::Model;
+using storage::Repository;
+
+bool BlobMark::mark(const Digest& d) {
+  std::int64_t i = model_->blob_index(d);
+  if (i < 0 || marked_[static_cast<std::size_t>(i)]) return false;
+  marked_[static_cast<std::size_t>(i)] = 1;
+  touched_.push_back(static_cast<std::uint32_t>(i));
+  return true;
+}
+
+void BlobMark::reset() {
+  for (std::uint32_t i : touched_) marked_[i] = 0;
+  touched_.clear();
+}
+
+bool BlobMark::marked(const Digest& d) const {
+  std::int64_t i = model_->blob_index(d);
+  return i >= 0 && marked_[static_cast<std::size_t>(i)];
+}
+
+namespace {
+
+// The references `registry garbage-collect` marks for one manifest: one level only.
+void mark_direct_references(const ManifestRecord& m, BlobMark& mark) {
+  if (m.parsed.config) mark.mark(m.parsed.config->digest);
+  for (const auto& l : m.parsed.layers) mark.mark(l.digest);
+  for (const auto& c : m.parsed.children) mark.mark(c.digest);
+}
+
+}  // namespace
+
+BlobMark registry_gc_mark(const Model& model) {
+  BlobMark mark(model);
+  for (const Repository& repo : model.repositories) {
+    for (const auto& rev : repo.revisions) {
+      if (!model.blob_present(rev.digest)) continue;  // the registry skips these silently
+      mark.mark(rev.digest);
+      if (const ManifestRecord* m = model.find_manifest(rev.digest)) mark_direct_references(*m, mark);
+    }
+  }
+  return mark;
+}
+
+void mark_manifest_closure(const Model& model, const Digest& manifest, BlobMark& mark) {
+  std::vector<Digest> stack{manifest};
+  std::unordered_set<Digest, DigestHash> seen;  // an index that contains itself must not loop
+  while (!stack.empty()) {
+    Digest d = stack.back();
+    stack.pop_back();
+    if (!seen.insert(d).second) continue;
+    mark.mark(d);
+    const ManifestRecord* m = model.find_manifest(d);
+    if (!m) continue;
+    if (m->parsed.config) mark.mark(m->parsed.config->digest);
+    for (const auto& l : m->parsed.layers) mark.mark(l.digest);
+    for (const auto& c : m->parsed.children) stack.push_back(c.digest);
+  }
+}
+
+TaggedMark tagged_mark(const Model& model) {
+  TaggedMark result{BlobMark(model), {}};
+  result.revision_kept.reserve(model.repositories.size());
+  for (const Repository& repo : model.repositories) {
+    std::unordered_set<Digest, DigestHash> kept;
+    std::vector<Digest> stack;
+    auto keep = [&](const Digest& d) {
+      if (kept.insert(d).second) stack.push_back(d);
+    };
+    auto expand = [&] {
+      while (!stack.empty()) {
+        Digest d = stack.back();
+        stack.pop_back();
+        if (const ManifestRecord* m = model.find_manifest(d))
+          for (const auto& c : m->parsed.children) keep(c.digest);
+      }
+    };
+    for (const auto& tag : repo.tags)
+      if (tag.current) keep(*tag.current);
+    expand();
+    // Referrers: revisions whose subject is kept, until nothing new is kept.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& rev : repo.revisions) {
+        if (kept.count(rev.digest)) continue;
+        const ManifestRecord* m = model.find_manifest(rev.digest);
+        if (m && m->parsed.subject && kept.count(*m->parsed.subject)) {
+          keep(rev.digest);
+          expand();
+          changed = true;
+        }
+      }
+    }
+    std::vector<bool> flags(repo.revisions.size());
+    for (std::size_t i = 0; i < repo.revisions.size(); ++i) flags[i] = kept.count(repo.revisions[i].digest) != 0;
+    for (const Digest& d : kept) mark_manifest_closure(model, d, result.blobs);
+    result.revision_kept.push_back(std::move(flags));
+  }
+  return result;
+}
+
+}  // namespace regsweep::plan

@@ -1,0 +1,80 @@
+#include "regsweep/plan/report.h"
+
+#include <algorithm>
+
+#include "regsweep/plan/reachability.h"
+
+namespace regsweep::plan {
+
+using storage::Model;
+
+bool upload_is_stale(const storage::Upload& upload, std::int64_t now_ns, std::int64_t max_age_s) {
+  std::int64_t started = upload.started_at_ns ? *upload.started_at_ns : upload.newest_mtime_ns;
+  return now_ns - started > max_age_s * 1'000'000'000;
+}
+
+namespace {
+
+constexpr std::int32_t kNoOwner = -1;
+constexpr std::int32_t kShared = -2;
+
+std::vector<RepositoryUsage> usage_with(const Model& model, const TaggedMark& tagged) {
+  std::vector<RepositoryUsage> out(model.repositories.size());
+  // Which repository references each blob: none, exactly one (its index), or several.
+  std::vector<std::int32_t> owner(model.blobs.size(), kNoOwner);
+  std::vector<std::vector<std::size_t>> referenced(model.repositories.size());
+  BlobMark mark(model);
+  for (std::size_t r = 0; r < model.repositories.size(); ++r) {
+    const auto& repo = model.repositories[r];
+    mark.reset();
+    for (const auto& rev : repo.revisions) mark_manifest_closure(model, rev.digest, mark);
+    for (std::uint32_t b : mark.touched()) {
+      referenced[r].push_back(b);
+      owner[b] = owner[b] == kNoOwner ? static_cast<std::int32_t>(r) : kShared;
+    }
+    RepositoryUsage& u = out[r];
+    u.name = repo.name;
+    u.tags = repo.tags.size();
+    u.revisions = repo.revisions.size();
+    for (bool kept : tagged.revision_kept[r]) u.untagged_revisions += kept ? 0 : 1;
+  }
+  for (std::size_t r = 0; r < out.size(); ++r)
+    for (std::size_t b : referenced[r]) {
+      out[r].bytes_referenced += model.blobs[b].size;
+      if (owner[b] == static_cast<std::int32_t>(r)) out[r].bytes_exclusive += model.blobs[b].size;
+    }
+  return out;
+}
+
+}  // namespace
+
+std::vector<RepositoryUsage> repository_usage(const Model& model) { return usage_with(model, tagged_mark(model)); }
+
+StorageReport build_report(const Model& model, const ReportOptions& options) {
+  StorageReport r;
+  BlobMark gc = registry_gc_mark(model);
+  TaggedMark tagged = tagged_mark(model);
+  for (std::size_t i = 0; i < model.blobs.size(); ++i) {
+    const auto& blob = model.blobs[i];
+    if (!blob.has_data) continue;  // the registry's GC only sees folders with a data file
+    r.blobs.add(blob.size);
+    if (tagged.blobs.marked(i)) r.referenced_by_tags.add(blob.size);
+    if (!gc.marked(i)) {
+      r.unreferenced.add(blob.size);
+      r.unreferenced_digests.push_back(blob.digest);
+    } else if (!tagged.blobs.marked(i)) {
+      r.untagged.add(blob.size);
+    }
+  }
+  for (const auto& flags : tagged.revision_kept)
+    r.untagged_manifests += static_cast<std::uint64_t>(std::count(flags.begin(), flags.end(), false));
+  for (const auto& repo : model.repositories)
+    for (const auto& up : repo.uploads) {
+      r.uploads.add(up.bytes);
+      if (upload_is_stale(up, options.now_ns, options.upload_max_age_s)) r.stale_uploads.add(up.bytes);
+    }
+  r.repositories = usage_with(model, tagged);
+  return r;
+}
+
+}  // namespace regsweep::plan

@@ -1,0 +1,173 @@
+#include "regsweep/storage/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+namespace regsweep::storage {
+
+using nlohmann::json;
+
+std::string_view to_string(ManifestKind kind) {
+  switch (kind) {
+    case ManifestKind::OciManifest: return "oci-manifest";
+    case ManifestKind::OciIndex: return "oci-index";
+    case ManifestKind::DockerManifest: return "docker-manifest";
+    case ManifestKind::DockerManifestList: return "docker-manifest-list";
+    case ManifestKind::Schema1: return "docker-schema1";
+    case ManifestKind::OciArtifact: return "oci-artifact";
+    case ManifestKind::Unknown: return "unknown";
+    case ManifestKind::Unparsable: return "unparsable";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct ParseFailure {
+  std::string why;
+};
+
+const json* member(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string string_member(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  if (!v) return {};
+  if (!v->is_string()) throw ParseFailure{std::string("\"") + key + "\" is not a string"};
+  return v->get<std::string>();
+}
+
+Digest digest_member(const json& obj, const char* key) {
+  std::string text = string_member(obj, key);
+  auto d = Digest::parse(text);
+  if (!d) throw ParseFailure{std::string("\"") + key + "\" is not a sha256 digest: \"" + text.substr(0, 80) + "\""};
+  return *d;
+}
+
+std::uint64_t size_member(const json& obj) {
+  const json* v = member(obj, "size");
+  if (!v) return 0;
+  if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<std::int64_t>() >= 0))
+    throw ParseFailure{"\"size\" is not a non-negative integer"};
+  return v->get<std::uint64_t>();
+}
+
+const json& object_array(const json& obj, const char* key, bool required) {
+  static const json kEmpty = json::array();
+  const json* v = member(obj, key);
+  if (!v) {
+    if (required) throw ParseFailure{std::string("no \"") + key + "\" list"};
+    return kEmpty;
+  }
+  if (!v->is_array()) throw ParseFailure{std::string("\"") + key + "\" is not a list"};
+  for (const json& e : *v)
+    if (!e.is_object()) throw ParseFailure{std::string("an entry of \"") + key + "\" is not an object"};
+  return *v;
+}
+
+BlobRef descriptor(const json& d) {
+  if (!d.is_object()) throw ParseFailure{"a descriptor is not an object"};
+  BlobRef r{digest_member(d, "digest"), size_member(d), false};
+  if (const json* urls = member(d, "urls"); urls && urls->is_array() && !urls->empty()) r.foreign = true;
+  std::string mt = string_member(d, "mediaType");
+  if (mt.find("foreign") != std::string::npos || mt.find("nondistributable") != std::string::npos) r.foreign = true;
+  return r;
+}
+
+void parse_subject(const json& doc, ParsedManifest& m) {
+  if (const json* s = member(doc, "subject")) m.subject = descriptor(*s).digest;
+}
+
+void parse_image(const json& doc, ParsedManifest& m) {
+  const json* config = member(doc, "config");
+  if (!config) throw ParseFailure{"no \"config\""};
+  m.config = descriptor(*config);
+  for (const json& l : object_array(doc, "layers", false)) m.layers.push_back(descriptor(l));
+  parse_subject(doc, m);
+}
+
+void parse_index(const json& doc, ParsedManifest& m) {
+  for (const json& c : object_array(doc, "manifests", true)) {
+    BlobRef d = descriptor(c);
+    ChildRef child{d.digest, d.size, {}};
+    if (const json* p = member(c, "platform"); p && p->is_object()) {
+      std::string os = string_member(*p, "os"), arch = string_member(*p, "architecture"),
+                  variant = string_member(*p, "variant");
+      if (!os.empty() || !arch.empty()) child.platform = os + "/" + arch + (variant.empty() ? "" : "/" + variant);
+    }
+    m.children.push_back(std::move(child));
+  }
+  parse_subject(doc, m);
+}
+
+void parse_artifact(const json& doc, ParsedManifest& m) {
+  for (const json& b : object_array(doc, "blobs", false)) m.layers.push_back(descriptor(b));
+  parse_subject(doc, m);
+}
+
+void parse_schema1(const json& doc, ParsedManifest& m) {
+  for (const json& l : object_array(doc, "fsLayers", true)) m.layers.push_back(BlobRef{digest_member(l, "blobSum"), 0, false});
+}
+
+}  // namespace
+
+ParsedManifest parse_manifest(std::string_view bytes) {
+  ParsedManifest m;
+  json doc = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    m.error = "not JSON";
+    return m;
+  }
+  if (!doc.is_object()) {
+    m.error = "not a JSON object";
+    return m;
+  }
+  try {
+    m.media_type = string_member(doc, "mediaType");
+    m.artifact_type = string_member(doc, "artifactType");
+    std::int64_t schema_version = 0;
+    if (const json* v = member(doc, "schemaVersion"); v && v->is_number_integer()) schema_version = v->get<std::int64_t>();
+    const std::string& mt = m.media_type;
+    if (mt == media_type::kOciManifest) {
+      m.kind = ManifestKind::OciManifest;
+      parse_image(doc, m);
+    } else if (mt == media_type::kDockerManifest) {
+      m.kind = ManifestKind::DockerManifest;
+      parse_image(doc, m);
+    } else if (mt == media_type::kOciIndex) {
+      m.kind = ManifestKind::OciIndex;
+      parse_index(doc, m);
+    } else if (mt == media_type::kDockerList) {
+      m.kind = ManifestKind::DockerManifestList;
+      parse_index(doc, m);
+    } else if (mt == media_type::kOciArtifact) {
+      m.kind = ManifestKind::OciArtifact;
+      parse_artifact(doc, m);
+    } else if (mt == media_type::kSchema1 || mt == media_type::kSchema1Signed || (mt.empty() && schema_version == 1)) {
+      m.kind = ManifestKind::Schema1;
+      parse_schema1(doc, m);
+      if (m.media_type.empty()) m.media_type = member(doc, "signatures") ? media_type::kSchema1Signed : media_type::kSchema1;
+    } else if (mt.empty() && schema_version == 2 && member(doc, "manifests")) {
+      // OCI allows an index without mediaType; the registry sniffs it the same way.
+      m.kind = ManifestKind::OciIndex;
+      m.media_type = media_type::kOciIndex;
+      parse_index(doc, m);
+    } else if (mt.empty() && schema_version == 2 && member(doc, "config")) {
+      m.kind = ManifestKind::OciManifest;
+      m.media_type = media_type::kOciManifest;
+      parse_image(doc, m);
+    } else {
+      m.kind = ManifestKind::Unknown;
+    }
+  } catch (const ParseFailure& f) {
+    m = ParsedManifest{};
+    m.error = f.why;
+  } catch (const json::exception& e) {
+    m = ParsedManifest{};
+    m.error = e.what();
+  }
+  return m;
+}
+
+}  // namespace regsweep::storage

@@ -1,0 +1,77 @@
+#include "regsweep/storage/registry_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+
+#include "regsweep/error.h"
+
+namespace regsweep::storage {
+
+namespace {
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+bool truthy(const std::string& s) { return s == "true" || s == "True" || s == "TRUE" || s == "1" || s == "yes"; }
+
+YAML::Node child(const YAML::Node& n, const char* key) {
+  if (!n || !n.IsMap()) return YAML::Node();
+  return n[key];
+}
+
+std::string scalar(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : std::string(); }
+
+}  // namespace
+
+RegistryConfig load_registry_config(const std::string& path) {
+  RegistryConfig c;
+  c.path = path;
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Error("cannot read the registry config", path);
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string("the registry config is not valid YAML: ") + e.what(), path);
+  }
+  if (!doc.IsMap()) throw Error("the registry config is not a YAML mapping", path);
+  YAML::Node storage = child(doc, "storage");
+  try {
+    YAML::Node fs = child(storage, "filesystem");
+    c.root = scalar(child(fs, "rootdirectory"));
+    if (storage && storage.IsMap() && !fs) {
+      for (const auto& kv : storage) {
+        std::string key = kv.first.as<std::string>();
+        if (key != "delete" && key != "maintenance" && key != "cache" && key != "redirect" && key != "tag")
+          throw Error("regsweep works on the filesystem storage driver only; this config uses \"" + key + "\"", path);
+      }
+    }
+    c.delete_enabled = truthy(scalar(child(child(storage, "delete"), "enabled")));
+    c.readonly = truthy(scalar(child(child(child(storage, "maintenance"), "readonly"), "enabled")));
+    c.blobdescriptor_cache = scalar(child(child(storage, "cache"), "blobdescriptor"));
+    c.http_addr = scalar(child(child(doc, "http"), "addr"));
+    c.redis_addr = scalar(child(child(doc, "redis"), "addr"));
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string("unexpected shape in the registry config: ") + e.what(), path);
+  }
+  if (auto v = env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY")) c.root = *v;
+  if (auto v = env("REGISTRY_HTTP_ADDR")) c.http_addr = *v;
+  if (auto v = env("REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED")) c.readonly = truthy(*v);
+  if (auto v = env("REGISTRY_STORAGE_DELETE_ENABLED")) c.delete_enabled = truthy(*v);
+  if (auto v = env("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR")) c.blobdescriptor_cache = *v;
+  if (auto v = env("REGISTRY_REDIS_ADDR")) c.redis_addr = *v;
+  if (c.root.empty()) c.root = kDefaultRoot;  // the filesystem driver's own default
+  return c;
+}
+
+std::string resolve_root(const std::optional<std::string>& root_option, const std::optional<RegistryConfig>& config) {
+  if (root_option) return *root_option;
+  if (config) return config->root;
+  return kDefaultRoot;
+}
+
+}  // namespace regsweep::storage

@@ -1,0 +1,69 @@
+#include <algorithm>
+
+#include "regsweep/util/hex.h"
+#include "regsweep/util/parallel.h"
+#include "regsweep/util/small_path.h"
+#include "walk_internal.h"
+
+namespace regsweep::storage::detail {
+
+namespace {
+
+void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& out, FindingSink& sink) {
+  auto dir = sha256.open_dir(prefix);
+  if (!dir) {
+    sink.add(FindingKind::Unreadable, sha256.child_path(prefix), "cannot open blob prefix folder");
+    return;
+  }
+  dir->list([&](std::string_view name, FileType type) {
+    auto digest = Digest::from_hex(name);
+    if (!digest || type != FileType::Directory || !name.starts_with(prefix)) {
+      sink.add(FindingKind::UnexpectedFile, dir->child_path(name), "not a blob folder (sha256/<2 hex>/<64 hex>/)");
+      return;
+    }
+    FileStat st = dir->stat(util::SmallPath(name, "/data"));
+    BlobRecord rec{*digest, st.size, st.mtime_ns, st.type == FileType::Regular};
+    if (!st.exists()) {
+      sink.add(FindingKind::BlobWithoutData, dir->child_path(name), "blob folder has no data file");
+    } else if (st.type != FileType::Regular) {
+      sink.add(FindingKind::UnexpectedFile, dir->child_path(util::SmallPath(name, "/data")),
+               "blob data is not a regular file");
+      rec.size = 0;
+    }
+    out.push_back(rec);
+  });
+}
+
+}  // namespace
+
+std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks) {
+  auto blobs = v2.open_dir("blobs");
+  if (!blobs) return {};  // a registry that never stored a blob
+  std::vector<std::string> prefixes;
+  std::unique_ptr<Dir> sha256;
+  blobs->list([&](std::string_view name, FileType type) {
+    if (name == "sha256" && type == FileType::Directory) return;
+    sinks[0].add(FindingKind::UnexpectedFile, blobs->child_path(name), "only blobs/sha256/ is expected here");
+  });
+  sha256 = blobs->open_dir("sha256");
+  if (!sha256) return {};
+  sha256->list([&](std::string_view name, FileType type) {
+    if (name.size() == 2 && util::is_lower_hex(name) && type == FileType::Directory)
+      prefixes.emplace_back(name);
+    else
+      sinks[0].add(FindingKind::UnexpectedFile, sha256->child_path(name), "not a blob prefix folder (2 hex)");
+  });
+  std::vector<std::vector<BlobRecord>> per_worker(sinks.size());
+  util::parallel_for(prefixes.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
+    walk_prefix(*sha256, prefixes[i], per_worker[w], sinks[w]);
+  });
+  std::vector<BlobRecord> all;
+  std::size_t total = 0;
+  for (auto& v : per_worker) total += v.size();
+  all.reserve(total);
+  for (auto& v : per_worker) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end(), [](const BlobRecord& a, const BlobRecord& b) { return a.digest < b.digest; });
+  return all;
+}
+
+}  // namespace regsweep::storage::detail

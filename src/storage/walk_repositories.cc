@@ -1,0 +1,216 @@
+#include <algorithm>
+
+#include "regsweep/storage/link.h"
+#include "regsweep/util/format.h"
+#include "regsweep/util/names.h"
+#include "regsweep/util/small_path.h"
+#include "walk_internal.h"
+
+namespace regsweep::storage::detail {
+
+namespace {
+
+constexpr std::size_t kMaxLinkRead = 4096;  // a link is 71 bytes; more is garbage, read enough to say so
+constexpr int kMaxNameDepth = 64;           // a 255-character name cannot be deeper
+
+bool is_repo_marker(std::string_view name) { return name == "_manifests" || name == "_layers" || name == "_uploads"; }
+
+void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& out, FindingSink& sink) {
+  bool is_repo = false;
+  std::vector<std::string> children;
+  dir.list([&](std::string_view entry, FileType type) {
+    if (entry.starts_with('_')) {
+      if (is_repo_marker(entry) && type == FileType::Directory && !name.empty()) {
+        is_repo = true;
+      } else {
+        sink.add(FindingKind::UnexpectedFile, dir.child_path(entry), "not a folder the registry writes here");
+      }
+    } else if (type == FileType::Directory) {
+      children.emplace_back(entry);
+    } else {
+      sink.add(FindingKind::UnexpectedFile, dir.child_path(entry),
+               type == FileType::Symlink ? "symbolic link inside repositories/ (not followed)"
+                                         : "not a folder (repository names are folders)");
+    }
+  });
+  if (is_repo) {
+    if (!util::is_valid_repository_name(name))
+      sink.add(FindingKind::InvalidName, dir.path(), "repository name \"" + name + "\" is outside the registry's grammar");
+    out.push_back(name);
+  }
+  if (depth >= kMaxNameDepth) {
+    if (!children.empty()) sink.add(FindingKind::UnexpectedFile, dir.path(), "folders nested too deep for a repository name");
+    return;
+  }
+  std::sort(children.begin(), children.end());
+  for (const std::string& child : children) {
+    auto sub = dir.open_dir(child);
+    if (!sub) {
+      sink.add(FindingKind::Unreadable, dir.child_path(child), "cannot open folder");
+      continue;
+    }
+    std::size_t keep = name.size();
+    if (!name.empty()) name += '/';
+    name += child;
+    discover(*sub, name, depth + 1, out, sink);
+    name.resize(keep);
+  }
+}
+
+// Reads a link file; on success returns its digest, else reports why at its path.
+std::optional<Digest> read_link(Dir& dir, std::string_view rel, std::string& buf, FindingSink& sink,
+                                FileStat* stat_out = nullptr) {
+  ReadResult r = dir.read_file(rel, kMaxLinkRead, buf);
+  if (stat_out) *stat_out = r.stat;
+  if (r.status == ReadStatus::Missing) return std::nullopt;
+  if (!r.ok()) {
+    sink.add(r.status == ReadStatus::TooLarge ? FindingKind::LinkMalformed
+             : r.status == ReadStatus::NotRegular ? FindingKind::UnexpectedFile
+                                                   : FindingKind::Unreadable,
+             dir.child_path(rel), r.status == ReadStatus::TooLarge ? "link file far too large" : "link is not a readable file");
+    return std::nullopt;
+  }
+  LinkParse p = parse_link(buf);
+  if (!p.ok()) {
+    std::string shown = buf.substr(0, 80);
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    sink.add(p.problem, dir.child_path(rel), "link content is not sha256:<64 hex>: \"" + shown + "\"");
+  }
+  return p.digest;
+}
+
+// Lists <dir>/<rel>/ expecting 64-hex folders; calls fn(hex entry, digest) for each.
+template <typename Fn>
+void each_digest_folder(Dir& parent, std::string_view rel, FindingSink& sink, Fn&& fn) {
+  auto dir = parent.open_dir(rel);
+  if (!dir) return;
+  dir->list([&](std::string_view name, FileType type) {
+    auto d = Digest::from_hex(name);
+    if (!d || type != FileType::Directory) {
+      sink.add(FindingKind::UnexpectedFile, dir->child_path(name), "expected a folder named by a sha256 hex digest");
+      return;
+    }
+    fn(*dir, name, *d);
+  });
+}
+
+void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
+  each_digest_folder(manifests, "revisions/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
+    FileStat st;
+    auto linked = read_link(dir, util::SmallPath(hex, "/link"), buf, sink, &st);
+    if (!linked) return;  // an empty folder is what an API delete leaves behind
+    if (*linked != d)
+      sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, "/link")),
+               "revision link names " + linked->str() + " inside the folder of sha256:" + std::string(hex));
+    repo.revisions.push_back(RevisionLink{*linked, st.mtime_ns});
+  });
+}
+
+void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
+  auto tags = manifests.open_dir("tags");
+  if (!tags) return;
+  tags->list([&](std::string_view name, FileType type) {
+    if (type != FileType::Directory) {
+      sink.add(FindingKind::UnexpectedFile, tags->child_path(name), "not a tag folder");
+      return;
+    }
+    TagLink tag;
+    tag.name = std::string(name);
+    if (!util::is_valid_tag(name))
+      sink.add(FindingKind::InvalidName, tags->child_path(name), "tag \"" + tag.name + "\" is outside the registry's grammar");
+    auto dir = tags->open_dir(name);
+    if (!dir) {
+      sink.add(FindingKind::Unreadable, tags->child_path(name), "cannot open tag folder");
+      return;
+    }
+    FileStat st;
+    tag.current = read_link(*dir, "current/link", buf, sink, &st);
+    tag.pushed_ns = st.mtime_ns;
+    if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path("current/link"), "tag has no current link");
+    each_digest_folder(*dir, "index/sha256", sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
+    std::sort(tag.history.begin(), tag.history.end());
+    repo.tags.push_back(std::move(tag));
+  });
+}
+
+void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
+  // Layer links are only stat'ed: a valid one is exactly 71 bytes, which catches empty and
+  // garbage links without reading them; `fsck` reads every one.
+  each_digest_folder(repo_dir, "_layers/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
+    util::SmallPath rel(hex, "/link");
+    FileStat st = dir.stat(rel);
+    if (!st.exists()) return;
+    if (st.type != FileType::Regular) {
+      sink.add(FindingKind::UnexpectedFile, dir.child_path(rel), "layer link is not a regular file");
+    } else if (st.size == 0) {
+      sink.add(FindingKind::LinkEmpty, dir.child_path(rel), "layer link is empty");
+    } else if (st.size != kLinkFileSize) {
+      sink.add(FindingKind::LinkMalformed, dir.child_path(rel), "layer link is " + std::to_string(st.size) + " bytes, not 71");
+    } else {
+      repo.layers.push_back(LayerLink{d, st.mtime_ns});
+    }
+  });
+}
+
+void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::string& buf) {
+  auto uploads = repo_dir.open_dir("_uploads");
+  if (!uploads) return;
+  uploads->list([&](std::string_view id, FileType type) {
+    if (type != FileType::Directory) {
+      sink.add(FindingKind::UnexpectedFile, uploads->child_path(id), "not an upload folder");
+      return;
+    }
+    Upload up;
+    up.id = std::string(id);
+    ReadResult r = uploads->read_file(util::SmallPath(id, "/startedat"), 256, buf);
+    if (r.ok()) up.started_at_ns = util::parse_rfc3339(buf);
+    if (!up.started_at_ns)
+      sink.add(FindingKind::UploadWithoutStartedAt, uploads->child_path(util::SmallPath(id, "/startedat")),
+               r.ok() ? "startedat is not an RFC 3339 time" : "upload has no startedat");
+    up.newest_mtime_ns = r.stat.mtime_ns;
+    FileStat data = uploads->stat(util::SmallPath(id, "/data"));
+    if (data.type == FileType::Regular) up.bytes = data.size;
+    up.newest_mtime_ns = std::max(up.newest_mtime_ns, data.mtime_ns);
+    repo.uploads.push_back(std::move(up));
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> discover_repositories(Dir& repositories, FindingSink& sink) {
+  std::vector<std::string> names;
+  std::string name;
+  discover(repositories, name, 0, names, sink);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Repository walk_repository(Dir& repositories, const std::string& name, FindingSink& sink) {
+  Repository repo;
+  repo.name = name;
+  auto dir = repositories.open_dir(name);
+  if (!dir) {
+    sink.add(FindingKind::Unreadable, repositories.child_path(name), "cannot open repository folder");
+    return repo;
+  }
+  std::string buf;
+  if (auto manifests = dir->open_dir("_manifests")) {
+    manifests->list([&](std::string_view entry, FileType type) {
+      if ((entry == "revisions" || entry == "tags") && type == FileType::Directory) return;
+      sink.add(FindingKind::UnexpectedFile, manifests->child_path(entry), "only revisions/ and tags/ are expected here");
+    });
+    walk_revisions(*manifests, sink, repo, buf);
+    walk_tags(*manifests, sink, repo, buf);
+  }
+  walk_layers(*dir, sink, repo);
+  walk_uploads(*dir, sink, repo, buf);
+  auto by_digest = [](const auto& a, const auto& b) { return a.digest < b.digest; };
+  std::sort(repo.revisions.begin(), repo.revisions.end(), by_digest);
+  std::sort(repo.layers.begin(), repo.layers.end(), by_digest);
+  std::sort(repo.tags.begin(), repo.tags.end(), [](const TagLink& a, const TagLink& b) { return a.name < b.name; });
+  std::sort(repo.uploads.begin(), repo.uploads.end(), [](const Upload& a, const Upload& b) { return a.id < b.id; });
+  return repo;
+}
+
+}  // namespace regsweep::storage::detail

@@ -1,0 +1,146 @@
+#include "regsweep/storage/walker.h"
+
+#include <algorithm>
+
+#include "regsweep/error.h"
+#include "regsweep/storage/layout.h"
+#include "regsweep/util/parallel.h"
+#include "regsweep/util/sha256.h"
+#include "regsweep/util/small_path.h"
+#include "walk_internal.h"
+
+namespace regsweep::storage {
+
+namespace {
+
+ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, FindingSink& sink) {
+  ManifestRecord rec;
+  rec.digest = d;
+  const BlobRecord* blob = model.find_blob(d);
+  if (!blob || !blob->has_data) return rec;  // reported by the consistency pass
+  rec.size = blob->size;
+  const std::string hex = d.hex();
+  util::SmallPath rel("blobs/sha256/", std::string_view(hex).substr(0, 2), "/", hex, "/data");
+  std::string bytes;
+  ReadResult r = v2.read_file(rel, kMaxManifestBytes, bytes);
+  if (r.status == ReadStatus::TooLarge) {
+    sink.add(FindingKind::ManifestTooLarge, v2.child_path(rel),
+             "manifest blob is " + std::to_string(r.stat.size) + " bytes, over the registry's 4 MiB limit");
+    return rec;
+  }
+  if (!r.ok()) {
+    sink.add(FindingKind::Unreadable, v2.child_path(rel), "cannot read manifest blob");
+    return rec;
+  }
+  rec.readable = true;
+  rec.parsed = parse_manifest(bytes);
+  if (util::sha256(bytes) != d)
+    sink.add(FindingKind::ManifestDigestMismatch, v2.child_path(rel), "manifest content does not hash to " + d.str());
+  if (rec.parsed.kind == ManifestKind::Unparsable)
+    sink.add(FindingKind::ManifestUnparsable, v2.child_path(rel), "manifest " + d.str() + " is unparsable: " + rec.parsed.error);
+  else if (rec.parsed.kind == ManifestKind::Unknown)
+    sink.add(FindingKind::ManifestUnknownType, v2.child_path(rel),
+             "manifest " + d.str() + " has unknown media type \"" + rec.parsed.media_type + "\"; kept as opaque");
+  return rec;
+}
+
+// Reads every manifest a revision or tag names, then the children of indexes among them,
+// until no new digest appears. Each blob is read once, in parallel.
+void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks) {
+  std::vector<Digest> wanted;
+  for (const Repository& repo : model.repositories) {
+    for (const RevisionLink& r : repo.revisions) wanted.push_back(r.digest);
+    for (const TagLink& t : repo.tags)
+      if (t.current) wanted.push_back(*t.current);
+  }
+  while (!wanted.empty()) {
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    std::vector<ManifestRecord> round(wanted.size());
+    util::parallel_for(wanted.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
+      round[i] = read_manifest(v2, model, wanted[i], sinks[w]);
+    });
+    std::vector<Digest> next;
+    for (const ManifestRecord& m : round)
+      for (const ChildRef& c : m.parsed.children)
+        if (!model.find_manifest(c.digest) && !std::binary_search(wanted.begin(), wanted.end(), c.digest))
+          next.push_back(c.digest);
+    std::vector<ManifestRecord> merged;
+    merged.reserve(model.manifests.size() + round.size());
+    std::merge(std::make_move_iterator(model.manifests.begin()), std::make_move_iterator(model.manifests.end()),
+               std::make_move_iterator(round.begin()), std::make_move_iterator(round.end()), std::back_inserter(merged),
+               [](const ManifestRecord& a, const ManifestRecord& b) { return a.digest < b.digest; });
+    model.manifests = std::move(merged);
+    wanted = std::move(next);
+  }
+}
+
+void check_consistency(const std::string& root, const Model& model, FindingSink& sink) {
+  auto at = [&](const std::string& rel) { return root + "/" + rel; };
+  for (const Repository& repo : model.repositories) {
+    for (const TagLink& tag : repo.tags) {
+      if (!tag.current) continue;
+      if (!repo.has_revision(*tag.current))
+        sink.add(FindingKind::TagCurrentMissingRevision, at(layout::tag_current_link(repo.name, tag.name)),
+                 repo.name + ":" + tag.name + " points at " + tag.current->str() + ", which has no revision in the repository");
+      else if (!model.blob_present(*tag.current))
+        sink.add(FindingKind::TagCurrentMissingBlob, at(layout::blob_data(*tag.current)),
+                 repo.name + ":" + tag.name + " points at " + tag.current->str() + ", whose manifest blob is missing");
+    }
+    for (const RevisionLink& rev : repo.revisions)
+      if (!model.blob_present(rev.digest))
+        sink.add(FindingKind::RevisionMissingBlob, at(layout::revision_link(repo.name, rev.digest)),
+                 "revision " + rev.digest.str() + " of " + repo.name + " has no manifest blob");
+  }
+  for (const ManifestRecord& m : model.manifests) {
+    if (!m.readable) continue;
+    auto missing = [&](const Digest& d, std::string_view what) {
+      if (!model.blob_present(d))
+        sink.add(FindingKind::ManifestMissingReference, at(layout::blob_data(m.digest)),
+                 "manifest " + m.digest.str() + " references " + std::string(what) + " " + d.str() + ", which is missing");
+    };
+    if (m.parsed.config) missing(m.parsed.config->digest, "config");
+    for (const BlobRef& l : m.parsed.layers)
+      if (!l.foreign) missing(l.digest, "layer");
+    for (const ChildRef& c : m.parsed.children) missing(c.digest, "child manifest");
+  }
+}
+
+}  // namespace
+
+Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options) {
+  auto root_dir = fs.open_root(root);
+  if (!root_dir) throw Error("registry root is not a readable folder", root, "give the storage's rootdirectory with --root or --config");
+  auto v2 = root_dir->open_dir(layout::kV2);
+  if (!v2)
+    throw Error("not a registry storage root: no docker/registry/v2 inside", root,
+                "--root takes the filesystem driver's rootdirectory, the folder that holds docker/");
+  Model model;
+  model.root = root_dir->path();
+  std::vector<FindingSink> sinks(std::max(1u, options.jobs));
+
+  v2->list([&](std::string_view name, FileType type) {
+    if ((name == "blobs" || name == "repositories") && type == FileType::Directory) return;
+    sinks[0].add(FindingKind::UnexpectedFile, v2->child_path(name), "only blobs/ and repositories/ are expected here");
+  });
+  model.blobs = detail::walk_blobs(*v2, sinks);
+
+  if (auto repositories = v2->open_dir(layout::kRepositories)) {
+    std::vector<std::string> names = detail::discover_repositories(*repositories, sinks[0]);
+    model.repositories.resize(names.size());
+    util::parallel_for(names.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
+      model.repositories[i] = detail::walk_repository(*repositories, names[i], sinks[w]);
+    });
+  }
+  read_manifests(*v2, model, sinks);
+  check_consistency(model.root, model, sinks[0]);
+
+  for (FindingSink& s : sinks)
+    for (Finding& f : s.findings()) model.findings.push_back(std::move(f));
+  std::sort(model.findings.begin(), model.findings.end(), [](const Finding& a, const Finding& b) {
+    return std::tie(a.path, a.kind) < std::tie(b.path, b.kind);
+  });
+  return model;
+}
+
+}  // namespace regsweep::storage
