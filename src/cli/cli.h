@@ -52,6 +52,10 @@ Command add_report_command(CLI::App& parent, Context& context);
 // JSON of the findings, shared by every command's --json document.
 nlohmann::json findings_json(const storage::Model& model);
 
+// Prints a --json document. File names need not be UTF-8: bad bytes become U+FFFD
+// rather than an exception.
+void print_json(Context& context, const nlohmann::json& doc);
+
 int run(int argc, char** argv);
 
 }  // namespace regsweep::cli

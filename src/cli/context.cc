@@ -42,3 +42,11 @@ nlohmann::json findings_json(const storage::Model& model) {
 }
 
 }  // namespace regsweep::cli
+
+namespace regsweep::cli {
+
+void print_json(Context& context, const nlohmann::json& doc) {
+  *context.out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace regsweep::cli

@@ -82,7 +82,7 @@ int list_repositories(Context& ctx, const Model& model) {
                        {"bytes_referenced", u.bytes_referenced},
                        {"bytes_exclusive", u.bytes_exclusive}});
     }
-    *ctx.out << json{{"root", model.root}, {"repositories", repos}, {"findings", findings_json(model)}}.dump(2) << "\n";
+    print_json(ctx, {{"root", model.root}, {"repositories", repos}, {"findings", findings_json(model)}});
     return kExitOk;
   }
   util::Table table({"REPOSITORY", "TAGS", "REVISIONS", "UNTAGGED", "REFERENCED", "EXCLUSIVE"},
@@ -126,8 +126,7 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
                       {"revisions", revisions},
                       {"bytes_referenced", u.bytes_referenced},
                       {"bytes_exclusive", u.bytes_exclusive}};
-    *ctx.out << json{{"root", model.root}, {"repositories", json::array({repo_json})}, {"findings", findings_json(model)}}.dump(2)
-             << "\n";
+    print_json(ctx, {{"root", model.root}, {"repositories", json::array({repo_json})}, {"findings", findings_json(model)}});
     return kExitOk;
   }
   util::Table table({"TAG", "DIGEST", "TYPE", "PLATFORMS", "SIZE", "PUSHED", "CREATED"},

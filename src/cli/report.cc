@@ -90,7 +90,7 @@ Command add_report_command(CLI::App& parent, Context& context) {
                    storage::Model model = context.load_model();
                    plan::StorageReport r = plan::build_report(model, plan::ReportOptions{context.now_ns()});
                    if (context.options.json)
-                     *context.out << report_json(model, r).dump(2) << "\n";
+                     print_json(context, report_json(model, r));
                    else if (*csv)
                      print_csv(context, r);
                    else
