@@ -35,7 +35,7 @@ std::uint64_t image_size(const Model& model, const Digest& d) {
   return total;
 }
 
-TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag) {
+TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bool with_created) {
   TagRow row;
   row.name = tag.name;
   row.digest = tag.current;
@@ -47,7 +47,7 @@ TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag) {
       if (!c.platform.empty()) row.platforms.push_back(c.platform);
   }
   row.size = image_size(model, *tag.current);
-  row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
+  if (with_created) row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
   return row;
 }
 
@@ -71,7 +71,7 @@ int list_repositories(Context& ctx, const Model& model) {
       const auto& repo = model.repositories[i];
       const auto& u = usage[i];
       json tags = json::array();
-      for (const auto& t : repo.tags) tags.push_back({{"name", t.name}, {"digest", t.current ? json(t.current->str()) : json(nullptr)}});
+      for (const auto& t : repo.tags) tags.push_back(tag_json(tag_row(ctx, model, t, /*with_created=*/false)));
       repos.push_back({{"name", repo.name},
                        {"tags", tags},
                        {"tag_count", u.tags},
@@ -107,7 +107,7 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
   if (!repo) throw Error("no such repository: " + repo_name, model.root + "/docker/registry/v2/repositories/" + repo_name);
   std::vector<TagRow> rows;
   for (const auto& t : repo->tags)
-    if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, t));
+    if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, t, /*with_created=*/true));
   if (!tag_name.empty() && rows.empty())
     throw Error("no such tag: " + repo_name + ":" + tag_name,
                 model.root + "/docker/registry/v2/repositories/" + repo_name + "/_manifests/tags/" + tag_name);

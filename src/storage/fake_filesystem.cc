@@ -1,6 +1,19 @@
 #include "regsweep/storage/fake_filesystem.h"
 
+#include "regsweep/error.h"
+
 namespace regsweep::storage {
+
+class FakeLock : public FileLock {
+ public:
+  FakeLock(FakeFileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+  ~FakeLock() override { fs_.locks_held_.erase(path_); }
+  void describe_holder(std::string_view text) override { fs_.nodes_[path_].content = std::string(text); }
+
+ private:
+  FakeFileSystem& fs_;
+  std::string path_;
+};
 
 class FakeDir : public Dir {
  public:
@@ -45,7 +58,80 @@ class FakeDir : public Dir {
     return r;
   }
 
+  void make_dirs(std::string_view rel) override {
+    record("mkdir " + child_path(rel));
+    fs_.add_dir(child_path(rel));
+  }
+
+  void rename(std::string_view from, std::string_view to) override {
+    std::string src = child_path(from), dst = child_path(to);
+    record("rename " + src + " -> " + dst);
+    if (!fs_.exists(src)) throw Error("cannot move: no such file", src);
+    auto slash = dst.rfind('/');
+    if (slash != std::string::npos && slash > 0 && !fs_.exists(dst.substr(0, slash)))
+      throw Error("cannot move: target folder missing", dst);
+    if (fs_.device_at(src) != fs_.device_at(dst.substr(0, slash))) throw Error("cannot move across filesystems", src);
+    if (fs_.exists(dst)) throw Error("cannot move: target exists", dst);
+    std::vector<std::pair<std::string, FakeFileSystem::Node>> moved;
+    moved.emplace_back(dst, fs_.nodes_.at(src));
+    fs_.nodes_.erase(src);
+    const std::string prefix = src + "/";
+    for (auto it = fs_.nodes_.lower_bound(prefix); it != fs_.nodes_.end() && it->first.starts_with(prefix);) {
+      moved.emplace_back(dst + it->first.substr(src.size()), it->second);
+      it = fs_.nodes_.erase(it);
+    }
+    for (auto& [p, n] : moved) fs_.nodes_[p] = std::move(n);
+  }
+
+  void remove_tree(std::string_view rel) override {
+    record("remove " + child_path(rel));
+    fs_.remove(child_path(rel));
+  }
+
+  bool remove_empty_dir(std::string_view rel) override {
+    std::string p = child_path(rel);
+    auto it = fs_.nodes_.find(p);
+    if (it == fs_.nodes_.end() || it->second.type != FileType::Directory) return false;
+    auto next = std::next(it);
+    if (next != fs_.nodes_.end() && next->first.starts_with(p + "/")) return false;
+    record("rmdir " + p);
+    fs_.nodes_.erase(it);
+    return true;
+  }
+
+  void write_file(std::string_view rel, std::string_view content) override {
+    record("write " + child_path(rel));
+    fs_.add_file(child_path(rel), std::string(content));
+  }
+
+  void append(std::string_view rel, std::string_view content) override {
+    record("append " + child_path(rel));
+    auto& node = fs_.nodes_[child_path(rel)];
+    node.type = FileType::Regular;
+    node.content += content;
+  }
+
+  std::uint64_t device_of(std::string_view rel) override {
+    std::string p = child_path(rel);
+    return fs_.exists(p) ? fs_.device_at(p) : 0;
+  }
+
+  std::unique_ptr<FileLock> lock(std::string_view rel, bool) override {
+    std::string p = child_path(rel);
+    if (!fs_.locks_held_.insert(p).second) return nullptr;
+    if (!fs_.exists(p)) fs_.add_file(p, "");
+    return std::make_unique<FakeLock>(fs_, p);
+  }
+
  private:
+  void record(std::string what) {
+    if (!fs_.fail_prefix_.empty() && what.starts_with(fs_.fail_prefix_)) {
+      fs_.fail_prefix_.clear();
+      throw Error("injected failure", what);
+    }
+    fs_.writes_.push_back(std::move(what));
+  }
+
   FakeFileSystem& fs_;
 };
 
@@ -78,6 +164,17 @@ void FakeFileSystem::remove(const std::string& path) {
   const std::string prefix = path + "/";
   for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix);)
     it = nodes_.erase(it);
+}
+
+std::uint64_t FakeFileSystem::device_at(const std::string& path) const {
+  std::uint64_t dev = 1;
+  std::size_t best = 0;
+  for (const auto& [prefix, d] : devices_)
+    if ((path == prefix || path.starts_with(prefix + "/")) && prefix.size() >= best) {
+      best = prefix.size();
+      dev = d;
+    }
+  return dev;
 }
 
 std::unique_ptr<Dir> FakeFileSystem::open_root(const std::string& path) {

@@ -195,6 +195,9 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
     return repo;
   }
   std::string buf;
+  repo.has_manifests_dir = dir->stat("_manifests").type == FileType::Directory;
+  repo.has_layers_dir = dir->stat("_layers").type == FileType::Directory;
+  repo.has_uploads_dir = dir->stat("_uploads").type == FileType::Directory;
   if (auto manifests = dir->open_dir("_manifests")) {
     manifests->list([&](std::string_view entry, FileType type) {
       if ((entry == "revisions" || entry == "tags") && type == FileType::Directory) return;

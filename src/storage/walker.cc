@@ -84,7 +84,7 @@ void check_consistency(const std::string& root, const Model& model, FindingSink&
         sink.add(FindingKind::TagCurrentMissingRevision, at(layout::tag_current_link(repo.name, tag.name)),
                  repo.name + ":" + tag.name + " points at " + tag.current->str() + ", which has no revision in the repository");
       else if (!model.blob_present(*tag.current))
-        sink.add(FindingKind::TagCurrentMissingBlob, at(layout::blob_data(*tag.current)),
+        sink.add(FindingKind::TagCurrentMissingBlob, at(layout::tag_current_link(repo.name, tag.name)),
                  repo.name + ":" + tag.name + " points at " + tag.current->str() + ", whose manifest blob is missing");
     }
     for (const RevisionLink& rev : repo.revisions)

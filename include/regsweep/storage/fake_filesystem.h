@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "regsweep/storage/filesystem.h"
@@ -28,6 +29,13 @@ class FakeFileSystem : public FileSystem {
   const std::map<std::string, Node>& nodes() const { return nodes_; }
   // Every file read_file was asked for, in order of first read.
   const std::set<std::string>& files_read() const { return files_read_; }
+  // Every write, in order ("rename A -> B", "remove A", "write A", ...): what a test asserts.
+  const std::vector<std::string>& writes() const { return writes_; }
+  // Entries at or below `path` are on device `dev` (default 1): simulates a mount.
+  void set_device(const std::string& path, std::uint64_t dev) { devices_[path] = dev; }
+  std::uint64_t device_at(const std::string& path) const;
+  // Makes the next write whose description starts with `prefix` throw (crash tests).
+  void fail_writes_matching(std::string prefix) { fail_prefix_ = std::move(prefix); }
 
   std::unique_ptr<Dir> open_root(const std::string& path) override;
 
@@ -36,6 +44,11 @@ class FakeFileSystem : public FileSystem {
   std::map<std::string, Node> nodes_;
   std::set<std::string> files_read_;
   std::mutex read_mutex_;  // the walk reads from several threads
+  std::vector<std::string> writes_;
+  std::map<std::string, std::uint64_t> devices_;
+  std::set<std::string> locks_held_;
+  std::string fail_prefix_;
+  friend class FakeLock;
 };
 
 }  // namespace regsweep::storage

@@ -35,6 +35,13 @@ struct ReadResult {
 
 using EntryVisitor = util::FunctionRef<void(std::string_view name, FileType type)>;
 
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+  // Replaces the lock file's content (who holds it), for the message a waiter sees.
+  virtual void describe_holder(std::string_view text) = 0;
+};
+
 class Dir {
  public:
   explicit Dir(std::string path) : path_(std::move(path)) {}
@@ -60,6 +67,26 @@ class Dir {
   // Reads a regular file (never a FIFO or device: they are reported NotRegular without
   // being opened for reading) of at most max_bytes into `out`.
   virtual ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) = 0;
+
+  // --- Writes: only apply/ calls these. Each throws Error naming the path on failure. ---
+
+  // Creates `rel` and its missing parents.
+  virtual void make_dirs(std::string_view rel) = 0;
+  // rename(2) of `from` to `to` (both relative to this folder). Atomic; never copies.
+  virtual void rename(std::string_view from, std::string_view to) = 0;
+  // Removes `rel` and everything below it, following no symlink. Absent is not an error.
+  virtual void remove_tree(std::string_view rel) = 0;
+  // rmdir(2): true when removed, false when it was not empty or is absent.
+  virtual bool remove_empty_dir(std::string_view rel) = 0;
+  // Replaces `rel` atomically (temporary file, fsync, rename).
+  virtual void write_file(std::string_view rel, std::string_view content) = 0;
+  // Appends to `rel`, creating it.
+  virtual void append(std::string_view rel, std::string_view content) = 0;
+  // The device the entry is on (for same-filesystem checks before renames); 0 when absent.
+  virtual std::uint64_t device_of(std::string_view rel) = 0;
+  // An exclusive flock(2) on `rel` (created if needed), held while the handle lives.
+  // Returns nullptr when another process holds it and `wait` is false.
+  virtual std::unique_ptr<FileLock> lock(std::string_view rel, bool wait) = 0;
 
  private:
   std::string path_;

@@ -54,6 +54,9 @@ struct Repository {
   std::vector<RevisionLink> revisions;  // sorted by digest
   std::vector<LayerLink> layers;        // sorted by digest
   std::vector<Upload> uploads;          // sorted by id
+  bool has_manifests_dir = false;       // which of _manifests, _layers, _uploads exist
+  bool has_layers_dir = false;
+  bool has_uploads_dir = false;
 
   const TagLink* find_tag(std::string_view tag) const;
   bool has_revision(const Digest& d) const;

@@ -1,0 +1,197 @@
+#include "regsweep/plan/rm.h"
+
+#include <algorithm>
+#include <set>
+
+#include "regsweep/error.h"
+#include "regsweep/plan/reachability.h"
+#include "regsweep/storage/layout.h"
+
+namespace regsweep::plan {
+
+using storage::Model;
+using storage::Repository;
+namespace layout = storage::layout;
+
+namespace {
+
+const std::array<std::string_view, 4> kReferrerTagSuffixes = {".sig", ".att", ".sbom", ""};
+
+class RmPlanner {
+ public:
+  RmPlanner(const Model& model, const RmRequest& request) : model_(model), request_(request) {}
+
+  Plan build() {
+    plan_.command = "rm";
+    for (const auto& ref : request_.references) add_reference(ref);
+    for (const auto& name : request_.repositories) add_repository(name);
+    if (request_.referrers && referrers_added_)
+      plan_.notes.push_back(
+          "referrers of deleted manifests (cosign-style sha256-<hex>.sig/.att/.sbom tags and untagged manifests whose "
+          "subject is a deleted digest) are deleted too; the registry's API would leave them (use --no-referrers for that)");
+    plan_.order();
+    return std::move(plan_);
+  }
+
+ private:
+  const Repository& repository(const std::string& name) {
+    const Repository* repo = model_.find_repository(name);
+    if (!repo) throw Error("no such repository: " + name, model_.root + "/" + layout::repo_dir(name));
+    return *repo;
+  }
+
+  void add_reference(const util::ImageReference& ref) {
+    const Repository& repo = repository(ref.repository);
+    Digest target;
+    if (ref.digest) {
+      target = *ref.digest;
+      bool tagged = std::any_of(repo.tags.begin(), repo.tags.end(), [&](const auto& t) { return t.current == target; });
+      if (!repo.has_revision(target) && !tagged)
+        throw Error("no such manifest in " + repo.name + ": " + target.str(), model_.root + "/" + layout::revision_link(repo.name, target));
+    } else {
+      const storage::TagLink* tag = repo.find_tag(ref.tag);
+      if (!tag) throw Error("no such tag: " + ref.text(), model_.root + "/" + layout::tag_dir(repo.name, ref.tag));
+      if (!tag->current)
+        throw Error("tag " + ref.text() + " has no readable current link (see `regsweep ls " + repo.name + "`)",
+                    model_.root + "/" + layout::tag_current_link(repo.name, ref.tag));
+      target = *tag->current;
+      if (request_.untag) {
+        add_tag_removal(repo, *tag, "untag " + ref.text() + " (--untag: its digest and other tags stay)");
+        return;
+      }
+    }
+    delete_digest(repo, target, "requested: " + ref.text(), 0);
+  }
+
+  void add_tag_removal(const Repository& repo, const storage::TagLink& tag, const std::string& reason) {
+    add(Action{ActionKind::RemoveTag, layout::tag_dir(repo.name, tag.name), Expect::LinkIs,
+               layout::tag_current_link(repo.name, tag.name), tag.current, repo.name, tag.name, reason, 0});
+  }
+
+  void delete_digest(const Repository& repo, const Digest& d, const std::string& reason, int depth) {
+    if (!deleted_.insert({repo.name, d}).second) return;
+    for (const auto& tag : repo.tags)
+      if (tag.current == d) add_tag_removal(repo, tag, "tag points at " + d.str() + " (" + reason + ")");
+    if (repo.has_revision(d)) {
+      std::string link = layout::revision_link(repo.name, d);
+      add(Action{ActionKind::RemoveRevision, link, Expect::LinkIs, link, d, repo.name, "", reason, 0});
+    }
+    if (!request_.referrers || depth > 32) return;
+    const std::string hex = d.hex();
+    for (std::string_view suffix : kReferrerTagSuffixes) {
+      const storage::TagLink* t = repo.find_tag("sha256-" + hex + std::string(suffix));
+      if (t && t->current) {
+        referrers_added_ = true;
+        delete_digest(repo, *t->current, "referrer tag " + t->name + " of " + d.str(), depth + 1);
+      }
+    }
+    for (const auto& rev : repo.revisions) {
+      const auto* m = model_.find_manifest(rev.digest);
+      if (!m || m->parsed.subject != d) continue;
+      bool tagged = std::any_of(repo.tags.begin(), repo.tags.end(), [&](const auto& t) { return t.current == rev.digest; });
+      if (tagged) continue;
+      referrers_added_ = true;
+      delete_digest(repo, rev.digest, "untagged referrer (subject " + d.str() + ")", depth + 1);
+    }
+  }
+
+  void add_repository(const std::string& name) {
+    const Repository& repo = repository(name);
+    auto part = [&](bool present, const char* folder) {
+      if (present)
+        add(Action{ActionKind::RemoveRepositoryPart, layout::repo_dir(name) + "/" + folder, Expect::Exists, "", std::nullopt,
+                   name, "", "whole repository deleted (--repository)", 0});
+    };
+    part(repo.has_manifests_dir, "_manifests");
+    part(repo.has_layers_dir, "_layers");
+    std::uint64_t upload_bytes = 0;
+    for (const auto& u : repo.uploads) upload_bytes += u.bytes;
+    part(repo.has_uploads_dir, "_uploads");
+    if (repo.has_uploads_dir) plan_.actions.back().bytes = upload_bytes;
+    // Then the folder and its parents, each only if nothing else (a nested repository) is in it.
+    for (std::string folder = name; !folder.empty();) {
+      add(Action{ActionKind::RemoveEmptyFolder, layout::repo_dir(folder), Expect::EmptyFolder, "", std::nullopt, name, "",
+                 "repository folder left empty", 0});
+      auto slash = folder.rfind('/');
+      folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
+    }
+  }
+
+  void add(Action a) {
+    if (!paths_.insert(a.path).second) return;  // two references to the same thing
+    plan_.actions.push_back(std::move(a));
+  }
+
+  const Model& model_;
+  const RmRequest& request_;
+  Plan plan_;
+  std::set<std::pair<std::string, Digest>> deleted_;
+  std::set<std::string> paths_;
+  bool referrers_added_ = false;
+};
+
+}  // namespace
+
+Plan plan_rm(const Model& model, const RmRequest& request) {
+  Plan plan = RmPlanner(model, request).build();
+  plan.gc_would_free = unreferenced_bytes(simulate(model, plan)) - unreferenced_bytes(model);
+  return plan;
+}
+
+std::uint64_t unreferenced_bytes(const Model& model) {
+  BlobMark mark = registry_gc_mark(model);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < model.blobs.size(); ++i)
+    if (model.blobs[i].has_data && !mark.marked(i)) total += model.blobs[i].size;
+  return total;
+}
+
+Model simulate(const Model& model, const Plan& plan) {
+  Model after = model;
+  auto repo_of = [&](const std::string& name) -> Repository* {
+    auto it = std::lower_bound(after.repositories.begin(), after.repositories.end(), name,
+                               [](const Repository& r, const std::string& k) { return r.name < k; });
+    return it != after.repositories.end() && it->name == name ? &*it : nullptr;
+  };
+  auto erase_digest = [](auto& vec, const Digest& d) {
+    vec.erase(std::remove_if(vec.begin(), vec.end(), [&](const auto& e) { return e.digest == d; }), vec.end());
+  };
+  for (const Action& a : plan.actions) {
+    Repository* repo = a.repository.empty() ? nullptr : repo_of(a.repository);
+    switch (a.kind) {
+      case ActionKind::RemoveTag:
+        if (repo) std::erase_if(repo->tags, [&](const auto& t) { return t.name == a.tag; });
+        break;
+      case ActionKind::RemoveTagIndexEntry:
+        if (repo && a.digest)
+          for (auto& t : repo->tags)
+            if (t.name == a.tag) std::erase(t.history, *a.digest);
+        break;
+      case ActionKind::RemoveRevision:
+        if (repo && a.digest) erase_digest(repo->revisions, *a.digest);
+        break;
+      case ActionKind::RemoveLayerLink:
+        if (repo && a.digest) erase_digest(repo->layers, *a.digest);
+        break;
+      case ActionKind::RemoveUpload:
+        if (repo) std::erase_if(repo->uploads, [&](const auto& u) { return a.path.ends_with("/" + u.id); });
+        break;
+      case ActionKind::RemoveRepositoryPart:
+        if (!repo) break;
+        if (a.path.ends_with("/_manifests")) repo->tags.clear(), repo->revisions.clear(), repo->has_manifests_dir = false;
+        if (a.path.ends_with("/_layers")) repo->layers.clear(), repo->has_layers_dir = false;
+        if (a.path.ends_with("/_uploads")) repo->uploads.clear(), repo->has_uploads_dir = false;
+        break;
+      case ActionKind::RemoveEmptyFolder:
+        break;
+      case ActionKind::RemoveBlob:
+        if (a.digest) erase_digest(after.blobs, *a.digest);
+        break;
+    }
+  }
+  std::erase_if(after.repositories,
+                [](const Repository& r) { return !r.has_manifests_dir && !r.has_layers_dir && !r.has_uploads_dir; });
+  return after;
+}
+
+}  // namespace regsweep::plan
