@@ -16,6 +16,7 @@ namespace {
 constexpr CommandFactory kCommands[] = {
     add_ls_command,
     add_report_command,
+    add_rm_command,
 };
 
 void print_error(const Error& e) {
@@ -32,6 +33,7 @@ int run(int argc, char** argv) {
   context.out = &std::cout;
   context.err = &std::cerr;
   context.fs = std::make_unique<storage::RealFileSystem>();
+  for (int i = 0; i < argc; ++i) context.command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"regsweep: an offline cleaner for the distribution registry's filesystem storage"};
   app.set_version_flag("--version", std::string("regsweep ") + REGSWEEP_VERSION);

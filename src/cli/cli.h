@@ -9,6 +9,8 @@
 #include <ostream>
 #include <string>
 
+#include "regsweep/apply/session.h"
+#include "regsweep/plan/plan.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
@@ -27,6 +29,7 @@ struct GlobalOptions {
 // What every command gets: the options, the streams, and the way to the storage.
 struct Context {
   GlobalOptions options;
+  std::string command_line;  // as typed, for the lock, the run record and the audit log
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   std::unique_ptr<storage::FileSystem> fs;
@@ -48,6 +51,24 @@ using CommandFactory = Command (*)(CLI::App& parent, Context& context);
 
 Command add_ls_command(CLI::App& parent, Context& context);
 Command add_report_command(CLI::App& parent, Context& context);
+Command add_rm_command(CLI::App& parent, Context& context);
+
+// Options every mutating command has, and what they share: the session, the plan output,
+// the confirmation.
+struct MutationOptions {
+  bool dry_run = false;
+  bool yes = false;
+  bool force = false;
+  std::string plan_out;
+};
+void add_mutation_options(CLI::App& app, MutationOptions& options);
+// Prints the plan (text or JSON); with --plan-out writes it instead of acting.
+void print_plan(Context& context, const plan::Plan& plan, const MutationOptions& options);
+// Without a terminal to ask on, refuses (UsageError, exit 2) unless --yes.
+void require_confirmation_channel(Context& context, const MutationOptions& options);
+// Asks on a terminal (true with --yes).
+bool confirm(Context& context, const MutationOptions& options, const std::string& question);
+void print_run_summary(Context& context, const apply::RunSummary& summary, const MutationOptions& options);
 
 // JSON of the findings, shared by every command's --json document.
 nlohmann::json findings_json(const storage::Model& model);

@@ -10,7 +10,7 @@ namespace regsweep::storage {
 
 namespace {
 
-std::optional<std::string> env(const char* name) {
+std::optional<std::string> process_env(const char* name, const void*) {
   const char* v = std::getenv(name);
   if (!v) return std::nullopt;
   return std::string(v);
@@ -27,7 +27,9 @@ std::string scalar(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::s
 
 }  // namespace
 
-RegistryConfig load_registry_config(const std::string& path) {
+RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, const void* env_context) {
+  if (!lookup) lookup = process_env;
+  auto env = [&](const char* name) { return lookup(name, env_context); };
   RegistryConfig c;
   c.path = path;
   YAML::Node doc;

@@ -19,7 +19,10 @@ struct RegistryConfig {
 // Throws Error (naming the file) when it cannot be read or parsed, or when its storage is
 // not the filesystem driver. Environment overrides are applied as the registry applies them
 // (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...).
-RegistryConfig load_registry_config(const std::string& path);
+// `env` looks a variable up (default: this process's environment; the live-registry check
+// passes the environment of the registry process it inspects).
+using EnvLookup = std::optional<std::string> (*)(const char* name, const void* context);
+RegistryConfig load_registry_config(const std::string& path, EnvLookup env = nullptr, const void* env_context = nullptr);
 
 inline constexpr const char* kDefaultRoot = "/var/lib/registry";
 

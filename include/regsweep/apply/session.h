@@ -1,0 +1,71 @@
+#pragma once
+// The one executor behind every mutating command (rm, gc, prune/apply, fsck --repair,
+// restore). A Session is opened once per command: it takes the lock, refuses when a
+// registry is serving the root, and finishes any run a kill interrupted. Then execute()
+// runs a plan once: every removal is a rename(2) into the run's trash folder, recorded in
+// the run's journal before it happens and in the audit log after; blob folders not kept in
+// the trash are deleted from there at the end. A kill at any moment leaves either the
+// item in place or in the trash, never half of it, and the next session finishes the run.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "regsweep/plan/plan.h"
+#include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/registry_config.h"
+
+namespace regsweep::apply {
+
+struct SessionOptions {
+  bool dry_run = false;
+  bool force = false;                 // ignore a registry serving the root
+  bool refuse_readonly_registry = false;  // rm: a read-only registry is no reason to refuse
+  std::string command_line;
+  std::optional<storage::RegistryConfig> config;
+  std::int64_t now_ns = 0;
+};
+
+struct RunSummary {
+  std::string run_id;
+  std::string command;
+  std::vector<std::string> arguments;
+  std::uint64_t removed = 0;         // items moved to the trash or deleted
+  std::uint64_t already_gone = 0;    // items no longer there (a re-run, a recovered run)
+  std::uint64_t kept_folders = 0;    // folders not removed because something is in them
+  std::uint64_t bytes_freed = 0;     // deleted for good (blob folders not trashed)
+  std::uint64_t bytes_in_trash = 0;  // held in the trash until `trash empty`
+};
+
+class Session {
+ public:
+  Session(storage::FileSystem& fs, std::string root, SessionOptions options, std::ostream& log);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs the plan. Dry-run: checks it against the tree and counts, writing nothing.
+  // Throws SafetyRefusal when an action's precondition no longer holds (nothing after
+  // it runs; the run is recorded as stopped).
+  RunSummary execute(const plan::Plan& plan);
+
+  // Runs found interrupted and finished when the session opened.
+  const std::vector<RunSummary>& recovered() const { return recovered_; }
+
+ private:
+  void check_live_registry();
+  void recover_interrupted_runs();
+
+  storage::FileSystem& fs_;
+  std::string root_;
+  SessionOptions options_;
+  std::ostream& log_;
+  std::unique_ptr<storage::FileSystem> read_only_;
+  std::unique_ptr<storage::Dir> root_dir_;
+  std::unique_ptr<storage::FileLock> lock_;
+  std::vector<RunSummary> recovered_;
+};
+
+}  // namespace regsweep::apply

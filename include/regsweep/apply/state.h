@@ -1,0 +1,32 @@
+#pragma once
+// regsweep's own state folder beside the registry's data: <root>/.regsweep/ (the registry
+// never reads it). It holds the lock, the audit log and the trash, one folder per run:
+//   .regsweep/lock                      flock'ed by every mutating command
+//   .regsweep/audit.jsonl               one JSON line per removed path, appended
+//   .regsweep/trash/<run>/run.json      the run: command, plan, status, totals
+//   .regsweep/trash/<run>/journal.jsonl one line per item, written before it moves
+//   .regsweep/trash/<run>/docker/...    the removed items, at their path relative to the root
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace regsweep::apply::state {
+
+inline constexpr std::string_view kDir = ".regsweep";
+inline const std::string kLock = ".regsweep/lock";
+inline const std::string kAudit = ".regsweep/audit.jsonl";
+inline const std::string kTrash = ".regsweep/trash";
+
+inline std::string run_dir(std::string_view run) { return kTrash + "/" + std::string(run); }
+inline std::string run_record(std::string_view run) { return run_dir(run) + "/run.json"; }
+inline std::string run_journal(std::string_view run) { return run_dir(run) + "/journal.jsonl"; }
+inline std::string trashed(std::string_view run, std::string_view path) { return run_dir(run) + "/" + std::string(path); }
+
+// "20261124T040512Z-1234": sortable by time, unique per process and second.
+std::string new_run_id(std::int64_t now_ns, int pid);
+
+// Throws Error unless `path` is a relative path below docker/registry/v2 with no empty,
+// "." or ".." component: a plan (perhaps from a file) can never name anything else.
+void check_storage_path(std::string_view path);
+
+}  // namespace regsweep::apply::state

@@ -1,0 +1,28 @@
+#pragma once
+// Executing one run of a plan (shared by Session::execute and the recovery of an
+// interrupted run).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "regsweep/apply/session.h"
+
+namespace regsweep::apply::detail {
+
+struct RunContext {
+  storage::Dir& root;
+  std::string run_id;
+  std::string command_line;
+  std::int64_t now_ns;
+  bool dry_run;
+  std::ostream& log;
+};
+
+// Runs every action of `plan` not done yet, in order; finishes with the blob purge and the
+// run record marked complete. `resumed` is true when finishing an interrupted run.
+RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed);
+
+// Crash-test hook: with REGSWEEP_TEST_CRASH_AFTER=N in the environment of a build made
+// with -Dtest_hooks=true, the process kills itself (SIGKILL) after its N-th mutation.
+void count_mutation();
+
+}  // namespace regsweep::apply::detail

@@ -1,0 +1,33 @@
+#include "regsweep/apply/state.h"
+
+#include <ctime>
+
+#include "regsweep/error.h"
+#include "regsweep/storage/layout.h"
+
+namespace regsweep::apply::state {
+
+std::string new_run_id(std::int64_t now_ns, int pid) {
+  std::time_t secs = static_cast<std::time_t>(now_ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return std::string(buf) + "-" + std::to_string(pid);
+}
+
+void check_storage_path(std::string_view path) {
+  const std::string prefix = std::string(storage::layout::kV2) + "/";
+  if (!path.starts_with(prefix)) throw Error("refusing a path outside docker/registry/v2", std::string(path));
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    std::string_view part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty() || part == "." || part == ".." || part.find('\0') != std::string_view::npos)
+      throw Error("refusing a path with an empty, \".\" or \"..\" component", std::string(path));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+}
+
+}  // namespace regsweep::apply::state

@@ -1,0 +1,112 @@
+// What every mutating command shares: --dry-run/--yes/--force/--plan-out, printing the
+// plan, asking for confirmation, printing what was done.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli.h"
+#include "regsweep/apply/state.h"
+#include "regsweep/error.h"
+#include "regsweep/util/format.h"
+#include "regsweep/util/table.h"
+
+namespace regsweep::cli {
+
+using nlohmann::json;
+
+void add_mutation_options(CLI::App& app, MutationOptions& o) {
+  app.add_flag("-n,--dry-run", o.dry_run, "print what would be removed, change nothing");
+  app.add_flag("-y,--yes", o.yes, "do not ask for confirmation (needed without a terminal)");
+  app.add_flag("--force", o.force, "act even if a registry appears to be serving this storage");
+  app.add_option("--plan-out", o.plan_out, "write the plan to FILE (JSON) and change nothing; run it later with `apply`");
+}
+
+namespace {
+
+std::string what(const plan::Action& a) {
+  switch (a.kind) {
+    case plan::ActionKind::RemoveTag: return a.repository + ":" + a.tag;
+    case plan::ActionKind::RemoveRevision:
+    case plan::ActionKind::RemoveTagIndexEntry:
+    case plan::ActionKind::RemoveLayerLink: return a.repository + "@" + (a.digest ? a.digest->str() : "");
+    case plan::ActionKind::RemoveBlob: return a.digest ? a.digest->str() : a.path;
+    default: return a.path;
+  }
+}
+
+std::string label(plan::ActionKind k) {
+  switch (k) {
+    case plan::ActionKind::RemoveTag: return "tag";
+    case plan::ActionKind::RemoveTagIndexEntry: return "tag history";
+    case plan::ActionKind::RemoveRevision: return "manifest";
+    case plan::ActionKind::RemoveLayerLink: return "layer link";
+    case plan::ActionKind::RemoveUpload: return "upload";
+    case plan::ActionKind::RemoveRepositoryPart: return "repository";
+    case plan::ActionKind::RemoveEmptyFolder: return "folder";
+    case plan::ActionKind::RemoveBlob: return "blob";
+  }
+  return "item";
+}
+
+}  // namespace
+
+void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) {
+  if (!o.plan_out.empty()) {
+    std::ofstream out(o.plan_out, std::ios::trunc);
+    out << plan::plan_to_json(plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    if (!out) throw Error("cannot write the plan", o.plan_out);
+  }
+  if (ctx.options.json) return;  // the JSON document is printed once, at the end
+  std::ostream& out = *ctx.out;
+  for (const auto& note : plan.notes) out << "note: " << note << "\n";
+  if (plan.actions.empty()) {
+    out << "nothing to remove\n";
+    return;
+  }
+  out << (o.dry_run || !o.plan_out.empty() ? "would remove" : "will remove") << " (" << plan.actions.size() << " items):\n";
+  util::Table t({"WHAT", "ITEM", "REASON"});
+  for (const auto& a : plan.actions) {
+    if (a.kind == plan::ActionKind::RemoveEmptyFolder && ctx.options.verbose == 0) continue;
+    t.add_row({label(a.kind), what(a), a.reason});
+  }
+  t.print(out);
+  if (plan.gc_would_free)
+    out << "a garbage collection would then free " << util::human_bytes(plan.gc_would_free) << " (" << plan.gc_would_free
+        << " bytes)\n";
+  if (plan.bytes()) out << "this frees " << util::human_bytes(plan.bytes()) << "\n";
+  if (!o.plan_out.empty()) out << "plan written to " << o.plan_out << "; nothing was changed\n";
+}
+
+void require_confirmation_channel(Context&, const MutationOptions& o) {
+  if (!o.yes && !::isatty(STDIN_FILENO))
+    throw UsageError("refusing to delete without confirmation: no terminal to ask on", "",
+                     "pass --yes to confirm, or --dry-run to see what would go");
+}
+
+bool confirm(Context& ctx, const MutationOptions& o, const std::string& question) {
+  require_confirmation_channel(ctx, o);
+  if (o.yes) return true;
+  *ctx.err << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void print_run_summary(Context& ctx, const apply::RunSummary& s, const MutationOptions& o) {
+  if (ctx.options.json || ctx.options.quiet) return;
+  std::ostream& out = *ctx.out;
+  if (o.dry_run) {
+    out << "dry run: nothing was changed\n";
+    return;
+  }
+  out << "removed " << s.removed << " items";
+  if (s.already_gone) out << " (" << s.already_gone << " were already gone)";
+  out << "; run " << s.run_id << "\n";
+  if (s.bytes_freed) out << "freed " << util::human_bytes(s.bytes_freed) << "\n";
+  out << "removed items are kept in " << apply::state::run_dir(s.run_id) << " below the root";
+  if (s.bytes_in_trash) out << " (" << util::human_bytes(s.bytes_in_trash) << ")";
+  out << "\n";
+}
+
+}  // namespace regsweep::cli

@@ -1,0 +1,83 @@
+// `regsweep rm`: delete tags, digests and whole repositories, as the registry's API would.
+#include "cli.h"
+#include "regsweep/apply/session.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/rm.h"
+
+namespace regsweep::cli {
+
+namespace {
+
+struct RmOptions {
+  std::vector<std::string> references;
+  std::vector<std::string> repositories;
+  bool untag = false;
+  bool no_referrers = false;
+  MutationOptions mutation;
+};
+
+nlohmann::json summary_json(const apply::RunSummary& s) {
+  return {{"run", s.run_id},
+          {"removed", s.removed},
+          {"already_gone", s.already_gone},
+          {"kept_folders", s.kept_folders},
+          {"bytes_freed", s.bytes_freed},
+          {"bytes_in_trash", s.bytes_in_trash}};
+}
+
+int run_rm(Context& ctx, const RmOptions& o) {
+  plan::RmRequest request;
+  // Every reference is checked before any work.
+  for (const auto& r : o.references) request.references.push_back(util::parse_image_reference(r));
+  for (const auto& r : o.repositories) request.repositories.push_back(util::parse_repository_name(r));
+  if (request.references.empty() && request.repositories.empty())
+    throw UsageError("nothing to remove: give references (repo:tag, repo@sha256:...) or --repository REPO", "");
+  request.untag = o.untag;
+  request.referrers = !o.no_referrers;
+  const MutationOptions& m = o.mutation;
+  const bool read_only = m.dry_run || !m.plan_out.empty();
+  if (!read_only) require_confirmation_channel(ctx, m);  // refuse before anything is opened
+
+  apply::SessionOptions so;
+  so.dry_run = read_only;
+  so.force = m.force;
+  so.command_line = ctx.command_line;
+  so.config = ctx.registry_config();
+  so.now_ns = ctx.now_ns();
+  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+
+  storage::Model model = ctx.load_model();
+  plan::Plan plan = plan::plan_rm(model, request);
+  plan.arguments = o.references;
+  for (const auto& r : o.repositories) plan.arguments.push_back("--repository=" + r);
+  print_plan(ctx, plan, m);
+  if (!m.plan_out.empty()) {
+    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});
+    return kExitOk;
+  }
+  if (!read_only && !plan.actions.empty() && !confirm(ctx, m, "remove these?")) {
+    *ctx.err << "nothing was changed\n";
+    return kExitOk;
+  }
+  apply::RunSummary summary = session.execute(plan);
+  if (ctx.options.json)
+    print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"result", summary_json(summary)},
+                     {"findings", findings_json(model)}});
+  print_run_summary(ctx, summary, m);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_rm_command(CLI::App& parent, Context& context) {
+  auto o = std::make_shared<RmOptions>();
+  CLI::App* app = parent.add_subcommand("rm", "delete tags, manifests or whole repositories (as the registry's API would)");
+  app->add_option("references", o->references, "repo:tag or repo@sha256:<hex> (a registry host in front is dropped)");
+  app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay)");
+  app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay");
+  app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");
+  add_mutation_options(*app, o->mutation);
+  return Command{app, [&context, o] { return run_rm(context, *o); }};
+}
+
+}  // namespace regsweep::cli
