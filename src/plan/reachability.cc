@@ -42,6 +42,10 @@ BlobMark registry_gc_mark(const Model& model) {
   for (const Repository& repo : model.repositories) {
     for (const auto& rev : repo.revisions) {
       if (!model.blob_present(rev.digest)) continue;  // the registry skips these silently
+      // A link naming another digest than its folder counts only through that digest's own
+      // revision folder (linkedBlobStore.Enumerate stats revisions/<content>/link), which
+      // this model would hold as a separate, not mismatched, entry.
+      if (rev.mismatched) continue;
       mark.mark(rev.digest);
       if (const ManifestRecord* m = model.find_manifest(rev.digest)) mark_direct_references(*m, mark);
     }

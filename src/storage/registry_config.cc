@@ -16,7 +16,12 @@ std::optional<std::string> process_env(const char* name, const void*) {
   return std::string(v);
 }
 
-bool truthy(const std::string& s) { return s == "true" || s == "True" || s == "TRUE" || s == "1" || s == "yes"; }
+// YAML 1.1 booleans, as the registry's YAML library reads them.
+bool truthy(const std::string& s) {
+  for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON", "1"})
+    if (s == t) return true;
+  return false;
+}
 
 YAML::Node child(const YAML::Node& n, const char* key) {
   if (!n || !n.IsMap()) return YAML::Node();
@@ -44,7 +49,10 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
   YAML::Node storage = child(doc, "storage");
   try {
     YAML::Node fs = child(storage, "filesystem");
-    c.root = scalar(child(fs, "rootdirectory"));
+    YAML::Node rootdirectory = child(fs, "rootdirectory");
+    if (rootdirectory && !rootdirectory.IsScalar() && !rootdirectory.IsNull())
+      throw Error("storage.filesystem.rootdirectory is not a single path", path);
+    c.root = scalar(rootdirectory);
     if (storage && storage.IsMap() && !fs) {
       for (const auto& kv : storage) {
         std::string key = kv.first.as<std::string>();

@@ -11,7 +11,7 @@ namespace regsweep::storage::detail {
 namespace {
 
 constexpr std::size_t kMaxLinkRead = 4096;  // a link is 71 bytes; more is garbage, read enough to say so
-constexpr int kMaxNameDepth = 64;           // a 255-character name cannot be deeper
+constexpr int kMaxNameDepth = 128;          // a 255-character name has at most 128 components
 
 bool is_repo_marker(std::string_view name) { return name == "_manifests" || name == "_layers" || name == "_uploads"; }
 
@@ -103,7 +103,7 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
     if (*linked != d)
       sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, "/link")),
                "revision link names " + linked->str() + " inside the folder of sha256:" + std::string(hex));
-    repo.revisions.push_back(RevisionLink{*linked, st.mtime_ns});
+    repo.revisions.push_back(RevisionLink{*linked, st.mtime_ns, *linked != d});
   });
 }
 
@@ -168,7 +168,8 @@ void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::strin
     if (!up.started_at_ns)
       sink.add(FindingKind::UploadWithoutStartedAt, uploads->child_path(util::SmallPath(id, "/startedat")),
                r.ok() ? "startedat is not an RFC 3339 time" : "upload has no startedat");
-    up.newest_mtime_ns = r.stat.mtime_ns;
+    // Age of an upload without startedat: its newest file, or the folder itself.
+    up.newest_mtime_ns = std::max(r.stat.mtime_ns, uploads->stat(id).mtime_ns);
     FileStat data = uploads->stat(util::SmallPath(id, "/data"));
     if (data.type == FileType::Regular) up.bytes = data.size;
     up.newest_mtime_ns = std::max(up.newest_mtime_ns, data.mtime_ns);
@@ -209,7 +210,13 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
   walk_layers(*dir, sink, repo);
   walk_uploads(*dir, sink, repo, buf);
   auto by_digest = [](const auto& a, const auto& b) { return a.digest < b.digest; };
-  std::sort(repo.revisions.begin(), repo.revisions.end(), by_digest);
+  // A mismatched link names a digest; when that digest has its own revision folder too,
+  // the pair is one revision (the registry enumerates it once per link, to the same effect).
+  std::sort(repo.revisions.begin(), repo.revisions.end(),
+            [](const RevisionLink& a, const RevisionLink& b) { return std::tie(a.digest, a.mismatched) < std::tie(b.digest, b.mismatched); });
+  repo.revisions.erase(std::unique(repo.revisions.begin(), repo.revisions.end(),
+                                   [](const RevisionLink& a, const RevisionLink& b) { return a.digest == b.digest; }),
+                       repo.revisions.end());
   std::sort(repo.layers.begin(), repo.layers.end(), by_digest);
   std::sort(repo.tags.begin(), repo.tags.end(), [](const TagLink& a, const TagLink& b) { return a.name < b.name; });
   std::sort(repo.uploads.begin(), repo.uploads.end(), [](const Upload& a, const Upload& b) { return a.id < b.id; });

@@ -138,7 +138,7 @@ Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& o
   for (FindingSink& s : sinks)
     for (Finding& f : s.findings()) model.findings.push_back(std::move(f));
   std::sort(model.findings.begin(), model.findings.end(), [](const Finding& a, const Finding& b) {
-    return std::tie(a.path, a.kind) < std::tie(b.path, b.kind);
+    return std::tie(a.path, a.kind, a.message) < std::tie(b.path, b.kind, b.message);
   });
   return model;
 }

@@ -18,6 +18,8 @@ std::string human_bytes(std::uint64_t bytes) {
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
+  if (std::string_view(buf).starts_with("1024 ") && unit + 1 < kUnits.size())  // 1048575 B is 1.0 MiB
+    std::snprintf(buf, sizeof buf, "1.0 %s", kUnits[unit + 1]);
   return buf;
 }
 
@@ -33,6 +35,8 @@ std::string rfc3339_utc(std::int64_t epoch_ns) {
 namespace {
 bool take_int(std::string_view& s, std::size_t digits, int& out) {
   if (s.size() < digits) return false;
+  for (std::size_t i = 0; i < digits; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + digits, out);
   if (ec != std::errc() || p != s.data() + digits) return false;
   s.remove_prefix(digits);
@@ -85,7 +89,11 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = sec;
-  std::int64_t secs = static_cast<std::int64_t>(timegm(&tm)) - offset;
+  std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d || back.tm_mon != mo - 1) return std::nullopt;  // Feb 31 is not Mar 3
+  std::int64_t secs = static_cast<std::int64_t>(t) - offset;
   return secs * 1'000'000'000 + frac_ns;
 }
 

@@ -159,8 +159,6 @@ TEST(Format, HumanBytes) {
 }
 
 TEST(Format, HumanBytesRollsOverToTheNextUnit) {
-  GTEST_SKIP() << "BUG: src/util/format.cc:15-20 human_bytes(1048575) gives \"1024 KiB\" (rounds after "
-                  "choosing the unit); expected \"1.0 MiB\"";
   EXPECT_EQ(util::human_bytes(1024 * 1024 - 1), "1.0 MiB");
 }
 
@@ -183,7 +181,7 @@ TEST(Format, ParseRfc3339Fraction) {
   EXPECT_EQ(util::parse_rfc3339("2026-11-24T03:45:25.123456789Z"), base + 123456789);
   EXPECT_EQ(util::parse_rfc3339("2026-11-24T03:45:25.5Z"), base + 500000000);
   EXPECT_EQ(util::parse_rfc3339("2026-11-24T03:45:25.000000001Z"), base + 1);
-  // The registry writes Go's time.Time.String-ish RFC3339Nano; more digits than ns are dropped.
+  // (The registry writes startedat with time.RFC3339, whole seconds.) Digits past ns are dropped.
   EXPECT_EQ(util::parse_rfc3339("2026-11-24T03:45:25.1234567891Z"), base + 123456789);
 }
 
@@ -204,9 +202,6 @@ TEST(Format, ParseRfc3339Garbage) {
 }
 
 TEST(Format, ParseRfc3339RefusesNegativeFields) {
-  GTEST_SKIP() << "BUG: src/util/format.cc:34-40,56 take_int uses from_chars, which accepts a '-' sign, and only "
-                  "upper bounds are checked for hour/minute/second: \"2026-11-24T-1:00:00Z\" parses (as "
-                  "2026-11-23T23:00:00Z) instead of being refused";
   EXPECT_FALSE(util::parse_rfc3339("2026-11-24T-1:00:00Z"));
   EXPECT_FALSE(util::parse_rfc3339("2026-11-24T03:-1:00Z"));
   EXPECT_FALSE(util::parse_rfc3339("2026-11-24T03:45:-1Z"));

@@ -27,7 +27,7 @@ class FakeFileSystem : public FileSystem {
 
   bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
   const std::map<std::string, Node>& nodes() const { return nodes_; }
-  // Every file read_file was asked for, in order of first read.
+  // Every file read_file was asked for (a set: sorted by path, each once).
   const std::set<std::string>& files_read() const { return files_read_; }
   // Every write, in order ("rename A -> B", "remove A", "write A", ...): what a test asserts.
   const std::vector<std::string>& writes() const { return writes_; }

@@ -22,8 +22,9 @@ struct BlobRecord {
 
 // _manifests/revisions/sha256/<hex>/link
 struct RevisionLink {
-  Digest digest;          // the link's content (the folder name when they differ: see findings)
+  Digest digest;            // the link's content (which is what the registry reads)
   std::int64_t mtime_ns = 0;
+  bool mismatched = false;  // the content names another digest than the folder it is in
 };
 
 // _layers/sha256/<hex>/link

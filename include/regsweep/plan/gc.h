@@ -1,0 +1,47 @@
+#pragma once
+// `gc`: mark & sweep that keeps multi-arch images and referrers whole.
+#include <cstdint>
+
+#include "regsweep/plan/plan.h"
+#include "regsweep/storage/model.h"
+
+namespace regsweep::plan {
+
+struct GcRequest {
+  bool delete_untagged = false;
+  std::int64_t min_age_s = 3600;                  // younger unreferenced blobs are kept
+  std::int64_t uploads_older_than_s = 168 * 3600; // the registry's own purge age
+  bool prune_empty_repos = false;
+  bool trash_blobs = false;
+  std::int64_t now_ns = 0;
+};
+
+struct GcStats {
+  std::uint64_t untagged_manifests = 0;
+  std::uint64_t blobs = 0;
+  std::uint64_t blob_bytes = 0;
+  std::uint64_t young_blobs_kept = 0;   // unreferenced but younger than --min-age
+  std::uint64_t young_blob_bytes_kept = 0;
+  std::uint64_t layer_links = 0;
+  std::uint64_t uploads = 0;
+  std::uint64_t upload_bytes = 0;
+  std::uint64_t empty_repositories = 0;
+};
+
+struct GcPlan {
+  Plan plan;
+  GcStats stats;
+};
+
+// Mark: every revision (or, with delete_untagged, every tag's current manifest) and,
+// recursively, index children, configs, layers, and manifests whose `subject` is kept.
+// Sweep: untagged revisions (3.x style: the revision folder and its tags' index entries),
+// unmarked blobs older than min_age, _layers links to swept or missing blobs, old uploads,
+// and with prune_empty_repos repositories left with no tag and no revision.
+GcPlan plan_gc(const storage::Model& model, const GcRequest& request);
+
+// True when `after` has a tag, revision or layer link that `before` did not: something was
+// pushed while we planned, and the plan must be made again from `after`.
+bool links_appeared(const storage::Model& before, const storage::Model& after);
+
+}  // namespace regsweep::plan

@@ -1,0 +1,175 @@
+#include "regsweep/plan/gc.h"
+
+#include <algorithm>
+
+#include "regsweep/plan/reachability.h"
+#include "regsweep/plan/report.h"
+#include "regsweep/storage/layout.h"
+
+namespace regsweep::plan {
+
+using storage::Model;
+using storage::Repository;
+namespace layout = storage::layout;
+
+namespace {
+
+constexpr std::int64_t kNs = 1'000'000'000;
+
+// Every revision (and every tag's current digest, even one without a revision) is a root.
+BlobMark mark_all_revisions(const Model& model) {
+  BlobMark mark(model);
+  for (const Repository& repo : model.repositories) {
+    for (const auto& rev : repo.revisions) mark_manifest_closure(model, rev.digest, mark);
+    for (const auto& tag : repo.tags)
+      if (tag.current) mark_manifest_closure(model, *tag.current, mark);
+  }
+  return mark;
+}
+
+}  // namespace
+
+GcPlan plan_gc(const Model& model, const GcRequest& req) {
+  GcPlan out;
+  Plan& plan = out.plan;
+  GcStats& stats = out.stats;
+  plan.command = "gc";
+  plan.trash_blobs = req.trash_blobs;
+
+  std::vector<std::vector<bool>> revision_kept;
+  BlobMark mark(model);
+  if (req.delete_untagged) {
+    TaggedMark tagged = tagged_mark(model);
+    revision_kept = std::move(tagged.revision_kept);
+    mark = std::move(tagged.blobs);
+    // A tag whose current digest has no revision still protects what it names.
+    for (const Repository& repo : model.repositories)
+      for (const auto& tag : repo.tags)
+        if (tag.current) mark_manifest_closure(model, *tag.current, mark);
+  } else {
+    mark = mark_all_revisions(model);
+  }
+
+  // Untagged revisions, removed as distribution 3.x removes them.
+  std::vector<std::size_t> revisions_left(model.repositories.size());
+  for (std::size_t r = 0; r < model.repositories.size(); ++r) {
+    const Repository& repo = model.repositories[r];
+    revisions_left[r] = repo.revisions.size();
+    if (!req.delete_untagged) continue;
+    for (std::size_t i = 0; i < repo.revisions.size(); ++i) {
+      if (revision_kept[r][i]) continue;
+      const Digest& d = repo.revisions[i].digest;
+      --revisions_left[r];
+      ++stats.untagged_manifests;
+      for (const auto& tag : repo.tags)
+        if (std::binary_search(tag.history.begin(), tag.history.end(), d))
+          plan.actions.push_back(Action{ActionKind::RemoveTagIndexEntry, layout::tag_index_dir(repo.name, tag.name, d),
+                                        Expect::Exists, "", d, repo.name, tag.name, "history entry of an untagged manifest", 0});
+      plan.actions.push_back(Action{ActionKind::RemoveRevision, layout::revision_dir(repo.name, d), Expect::LinkIs,
+                                    layout::revision_link(repo.name, d), d, repo.name, "",
+                                    "untagged manifest (no tag, not an index child or referrer of a tagged one)", 0});
+    }
+  }
+
+  // Blobs nothing marks, unless they are younger than min_age (an upload in progress may have
+  // pushed its layers but not yet its manifest).
+  std::vector<std::uint8_t> swept(model.blobs.size(), 0);
+  for (std::size_t i = 0; i < model.blobs.size(); ++i) {
+    const auto& blob = model.blobs[i];
+    if (!blob.has_data || mark.marked(i)) continue;
+    if (req.now_ns - blob.mtime_ns < req.min_age_s * kNs) {
+      ++stats.young_blobs_kept;
+      stats.young_blob_bytes_kept += blob.size;
+      continue;
+    }
+    swept[i] = 1;
+    ++stats.blobs;
+    stats.blob_bytes += blob.size;
+    plan.actions.push_back(Action{ActionKind::RemoveBlob, layout::blob_dir(blob.digest), Expect::BlobUnreferenced, "",
+                                  blob.digest, "", "", "unreferenced blob", blob.size});
+  }
+
+  for (std::size_t r = 0; r < model.repositories.size(); ++r) {
+    const Repository& repo = model.repositories[r];
+    // _layers links whose blob is swept or missing (registry 2.8 leaves them forever).
+    for (const auto& link : repo.layers) {
+      std::int64_t b = model.blob_index(link.digest);
+      bool gone = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data || swept[static_cast<std::size_t>(b)];
+      if (!gone) continue;
+      ++stats.layer_links;
+      plan.actions.push_back(Action{ActionKind::RemoveLayerLink, layout::layer_dir(repo.name, link.digest), Expect::Exists, "",
+                                    link.digest, repo.name, "", b < 0 ? "layer link to a missing blob" : "layer link to a swept blob", 0});
+    }
+    // Uploads older than the purge age: by startedat, or by their files when it is missing.
+    std::size_t uploads_left = repo.uploads.size();
+    for (const auto& up : repo.uploads) {
+      if (!upload_is_stale(up, req.now_ns, req.uploads_older_than_s)) continue;
+      --uploads_left;
+      ++stats.uploads;
+      stats.upload_bytes += up.bytes;
+      plan.actions.push_back(Action{ActionKind::RemoveUpload, layout::upload_dir(repo.name, up.id), Expect::Exists, "", std::nullopt,
+                                    repo.name, "", up.started_at_ns ? "upload started long ago" : "upload without startedat, files long untouched",
+                                    up.bytes});
+    }
+    if (req.prune_empty_repos && repo.tags.empty() && revisions_left[r] == 0 && uploads_left == 0) {
+      ++stats.empty_repositories;
+      for (const char* part : {"_manifests", "_layers", "_uploads"}) {
+        bool present = std::string_view(part) == "_manifests" ? repo.has_manifests_dir
+                       : std::string_view(part) == "_layers"  ? repo.has_layers_dir
+                                                              : repo.has_uploads_dir;
+        if (present)
+          plan.actions.push_back(Action{ActionKind::RemoveRepositoryPart, layout::repo_dir(repo.name) + "/" + part, Expect::Exists, "",
+                                        std::nullopt, repo.name, "", "empty repository (no tag, no manifest)", 0});
+      }
+      for (std::string folder = repo.name; !folder.empty();) {
+        plan.actions.push_back(Action{ActionKind::RemoveEmptyFolder, layout::repo_dir(folder), Expect::EmptyFolder, "", std::nullopt,
+                                      repo.name, "", "repository folder left empty", 0});
+        auto slash = folder.rfind('/');
+        folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
+      }
+    }
+  }
+  // A removed repository part contains the links listed above; drop those duplicates.
+  std::vector<std::string> parts;
+  for (const Action& a : plan.actions)
+    if (a.kind == ActionKind::RemoveRepositoryPart) parts.push_back(a.path + "/");
+  std::erase_if(plan.actions, [&](const Action& a) {
+    if (a.kind == ActionKind::RemoveRepositoryPart || a.kind == ActionKind::RemoveBlob) return false;
+    return std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return a.path.starts_with(p); });
+  });
+  // Folders shared by several pruned repositories appear once.
+  std::vector<std::string> seen;
+  std::erase_if(plan.actions, [&](const Action& a) {
+    if (a.kind != ActionKind::RemoveEmptyFolder) return false;
+    if (std::find(seen.begin(), seen.end(), a.path) != seen.end()) return true;
+    seen.push_back(a.path);
+    return false;
+  });
+  plan.order();
+  // Deepest folders first, so a parent is empty by the time it is tried.
+  std::stable_sort(plan.actions.begin(), plan.actions.end(), [](const Action& a, const Action& b) {
+    if (a.kind != ActionKind::RemoveEmptyFolder || b.kind != ActionKind::RemoveEmptyFolder) return false;
+    return std::count(a.path.begin(), a.path.end(), '/') > std::count(b.path.begin(), b.path.end(), '/');
+  });
+  return out;
+}
+
+bool links_appeared(const Model& before, const Model& after) {
+  for (const Repository& repo : after.repositories) {
+    const Repository* old = before.find_repository(repo.name);
+    if (!old) return true;
+    for (const auto& rev : repo.revisions)
+      if (!old->has_revision(rev.digest)) return true;
+    for (const auto& tag : repo.tags) {
+      const auto* t = old->find_tag(tag.name);
+      if (!t || t->current != tag.current) return true;
+    }
+    for (const auto& link : repo.layers)
+      if (!std::binary_search(old->layers.begin(), old->layers.end(), link,
+                              [](const auto& a, const auto& b) { return a.digest < b.digest; }))
+        return true;
+  }
+  return false;
+}
+
+}  // namespace regsweep::plan

@@ -1,0 +1,501 @@
+// The fixture layer: the model on storage trees the real registry (distribution 2.8.2) wrote,
+// checked against what that registry said about them (fixtures/*.expected.json,
+// fixtures/damaged.json). Every expected value comes from those files, never from our output.
+#include <gtest/gtest.h>
+
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "regsweep/plan/reachability.h"
+#include "regsweep/plan/report.h"
+#include "regsweep/storage/finding.h"
+#include "regsweep/storage/model.h"
+#include "regsweep/storage/real_filesystem.h"
+#include "regsweep/storage/walker.h"
+
+#ifndef REGSWEEP_FIXTURES
+#error "REGSWEEP_FIXTURES (the fixtures/ folder) must be defined"
+#endif
+
+extern char** environ;
+
+namespace regsweep::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using storage::Finding;
+using storage::Model;
+using storage::Severity;
+
+const fs::path kFixtures = REGSWEEP_FIXTURES;
+
+json load_json(const std::string& file) {
+  std::ifstream in(kFixtures / file);
+  if (!in) throw std::runtime_error("cannot open " + (kFixtures / file).string());
+  return json::parse(in);
+}
+
+const json& damaged_json() {
+  static const json doc = load_json("damaged.json");
+  return doc;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<std::string> strings(const json& array) {
+  std::vector<std::string> out;
+  if (array.is_array())
+    for (const auto& x : array) out.push_back(x.get<std::string>());
+  return out;
+}
+
+// Runs `tar -xzf <tarball> -C <dir>` without a shell.
+int run_tar(const fs::path& tarball, const fs::path& dir) {
+  std::string a0 = "tar", a1 = "-xzf", a2 = tarball.string(), a3 = "-C", a4 = dir.string();
+  char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), a4.data(), nullptr};
+  pid_t pid = 0;
+  if (int rc = posix_spawnp(&pid, "tar", nullptr, nullptr, argv, environ); rc != 0) return -rc;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -errno;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// One file or folder of a tree: everything that must not change when we read it.
+struct Entry {
+  char type = '?';
+  unsigned mode = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::string content;
+  bool operator==(const Entry&) const = default;
+};
+using Snapshot = std::map<std::string, Entry>;
+
+Snapshot snapshot(const fs::path& root) {
+  Snapshot out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path& p = it->path();
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) throw std::runtime_error("lstat " + p.string() + ": " + std::strerror(errno));
+    Entry e;
+    e.mode = st.st_mode & 07777;
+    e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (S_ISDIR(st.st_mode)) {
+      e.type = 'd';
+    } else if (S_ISREG(st.st_mode)) {
+      e.type = 'f';
+      e.size = static_cast<std::uint64_t>(st.st_size);
+      std::ifstream in(p, std::ios::binary);
+      std::ostringstream buf;
+      buf << in.rdbuf();
+      e.content = buf.str();
+    } else if (S_ISLNK(st.st_mode)) {
+      e.type = 'l';
+      e.content = fs::read_symlink(p).string();
+    }
+    out[fs::relative(p, root).generic_string()] = std::move(e);
+  }
+  return out;
+}
+
+// Everything in a model, as text; two walks of one tree must give the same text.
+std::string dump(const Model& m) {
+  std::ostringstream o;
+  o << "root " << m.root << '\n';
+  for (const auto& r : m.repositories) {
+    o << "repo " << r.name << ' ' << r.has_manifests_dir << r.has_layers_dir << r.has_uploads_dir << '\n';
+    for (const auto& t : r.tags) {
+      o << "  tag " << t.name << ' ' << (t.current ? t.current->str() : "-") << ' ' << t.pushed_ns;
+      for (const auto& h : t.history) o << ' ' << h.str();
+      o << '\n';
+    }
+    for (const auto& v : r.revisions) o << "  revision " << v.digest.str() << ' ' << v.mtime_ns << '\n';
+    for (const auto& l : r.layers) o << "  layer " << l.digest.str() << ' ' << l.mtime_ns << '\n';
+    for (const auto& u : r.uploads)
+      o << "  upload " << u.id << ' ' << (u.started_at_ns ? std::to_string(*u.started_at_ns) : "-") << ' ' << u.bytes
+        << ' ' << u.newest_mtime_ns << '\n';
+  }
+  for (const auto& b : m.blobs) o << "blob " << b.digest.str() << ' ' << b.size << ' ' << b.mtime_ns << ' ' << b.has_data << '\n';
+  for (const auto& x : m.manifests) {
+    const auto& p = x.parsed;
+    o << "manifest " << x.digest.str() << ' ' << x.size << ' ' << x.readable << ' ' << storage::to_string(p.kind) << ' '
+      << p.media_type << ' ' << p.artifact_type << ' ' << (p.config ? p.config->digest.str() : "-") << ' '
+      << (p.subject ? p.subject->str() : "-") << " [" << p.error << "]";
+    for (const auto& l : p.layers) o << " L" << l.digest.str() << '/' << l.size << '/' << l.foreign;
+    for (const auto& c : p.children) o << " C" << c.digest.str() << '/' << c.size << '/' << c.platform;
+    o << '\n';
+  }
+  for (const auto& f : m.findings)
+    o << "finding " << storage::to_string(f.kind) << ' ' << storage::to_string(f.severity) << ' ' << f.path << ' '
+      << f.message << '\n';
+  return o.str();
+}
+
+// Where the trees go: $TMPDIR when set, else /dev/shm when usable (extracting and removing
+// ~30 small trees on a slow disk takes tens of seconds), else the system temp folder.
+fs::path temp_base() {
+  if (const char* t = std::getenv("TMPDIR"); t && *t) return t;
+  std::error_code ec;
+  if (fs::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  return fs::temp_directory_path();
+}
+
+// A registry rootdirectory extracted from fixtures/<name>.tar.gz into a fresh temp folder.
+class FixtureTree : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  // Extracts the tarball; returns the root (holds docker/registry/v2).
+  std::string extract(const std::string& tarball) {
+    const fs::path src = kFixtures / tarball;
+    if (!fs::exists(src)) throw std::runtime_error("no fixture " + src.string());
+    std::string tmpl = (temp_base() / "regsweep-fixture-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+    dir_ = tmpl;
+    if (int rc = run_tar(src, dir_); rc != 0)
+      throw std::runtime_error("tar -xzf " + src.string() + " failed: " + std::to_string(rc));
+    if (!fs::is_directory(dir_ / "docker/registry/v2")) throw std::runtime_error(tarball + " holds no docker/registry/v2");
+    return dir_.string();
+  }
+
+  Model walk(const std::string& root, unsigned jobs) {
+    storage::RealFileSystem real;
+    return storage::walk_storage(real, root, storage::WalkOptions{jobs});
+  }
+
+  // A finding's path relative to the root (its path unchanged when it is not under it).
+  std::string rel(const std::string& root, const std::string& path) const {
+    const std::string prefix = root + "/";
+    if (path.compare(0, prefix.size(), prefix) == 0) return path.substr(prefix.size());
+    if (path == root) return "";
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// sample, garbage, clean: trees the registry wrote, no damage.
+
+class CleanFixture : public FixtureTree, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    expected_ = load_json(GetParam() + ".expected.json");
+    root_ = extract(GetParam() + ".tar.gz");
+    model_ = walk(root_, 1);
+  }
+
+  const json& api() const { return expected_.at("api"); }
+
+  json expected_;
+  std::string root_;
+  Model model_;
+};
+
+TEST_P(CleanFixture, RepositoriesAreTheCatalog) {
+  std::vector<std::string> got;
+  for (const auto& r : model_.repositories) got.push_back(r.name);
+  EXPECT_EQ(sorted(got), sorted(strings(api().at("catalog"))));
+}
+
+TEST_P(CleanFixture, TagsAndTheirDigestsAreWhatTheApiSaid) {
+  for (const auto& [repo, info] : api().at("repositories").items()) {
+    SCOPED_TRACE("repository " + repo);
+    const storage::Repository* r = model_.find_repository(repo);
+    ASSERT_NE(r, nullptr);
+    std::map<std::string, std::string> want, got;
+    for (const auto& [tag, t] : info.at("tags").items()) want[tag] = t.at("digest").get<std::string>();
+    for (const auto& t : r->tags) got[t.name] = t.current ? t.current->str() : "(no current)";
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST_P(CleanFixture, TaggedManifestsHaveTheApiMediaTypeAndSize) {
+  for (const auto& [repo, info] : api().at("repositories").items()) {
+    for (const auto& [tag, t] : info.at("tags").items()) {
+      SCOPED_TRACE(repo + ":" + tag);
+      auto d = Digest::parse(t.at("digest").get<std::string>());
+      ASSERT_TRUE(d);
+      const storage::ManifestRecord* m = model_.find_manifest(*d);
+      ASSERT_NE(m, nullptr) << "no manifest record for " << d->str();
+      EXPECT_TRUE(m->readable);
+      EXPECT_EQ(m->parsed.media_type, t.at("media_type").get<std::string>());
+      EXPECT_EQ(m->size, t.at("size").get<std::uint64_t>());
+    }
+  }
+}
+
+TEST_P(CleanFixture, IndexPlatformsAreTheApiPlatforms) {
+  int indexes = 0;
+  for (const auto& [repo, info] : api().at("repositories").items()) {
+    for (const auto& [tag, t] : info.at("tags").items()) {
+      SCOPED_TRACE(repo + ":" + tag);
+      auto d = Digest::parse(t.at("digest").get<std::string>());
+      ASSERT_TRUE(d);
+      const storage::ManifestRecord* m = model_.find_manifest(*d);
+      ASSERT_NE(m, nullptr);
+      if (!t.contains("platforms")) {
+        EXPECT_FALSE(storage::is_index(m->parsed.kind)) << storage::to_string(m->parsed.kind);
+        continue;
+      }
+      ++indexes;
+      EXPECT_TRUE(storage::is_index(m->parsed.kind)) << storage::to_string(m->parsed.kind);
+      std::vector<std::string> got;
+      for (const auto& c : m->parsed.children) got.push_back(c.platform);
+      EXPECT_EQ(sorted(got), sorted(strings(t.at("platforms"))));
+      // Every child of a tagged index is stored, and so is a manifest record for it.
+      for (const auto& c : m->parsed.children) {
+        EXPECT_TRUE(model_.blob_present(c.digest)) << c.digest.str();
+        EXPECT_NE(model_.find_manifest(c.digest), nullptr) << c.digest.str();
+      }
+    }
+  }
+  if (GetParam() != "clean") {
+    EXPECT_GT(indexes, 0) << "the fixture should have a multi-arch tag";
+  }
+}
+
+TEST_P(CleanFixture, NoWarningsOrErrors) {
+  for (const Finding& f : model_.findings)
+    EXPECT_EQ(f.severity, Severity::Info) << storage::to_string(f.kind) << ' ' << rel(root_, f.path) << ": " << f.message;
+}
+
+TEST_P(CleanFixture, UnreferencedIsWhatGarbageCollectDryRunListed) {
+  const json& dry = expected_.at("gc").at("dry_run");
+  ASSERT_EQ(dry.at("returncode").get<int>(), 0);
+  plan::StorageReport report = plan::build_report(model_, plan::ReportOptions{});
+  std::vector<std::string> got;
+  for (const auto& d : report.unreferenced_digests) got.push_back(d.str());
+  EXPECT_EQ(sorted(got), sorted(strings(dry.at("eligible"))));
+  EXPECT_EQ(report.unreferenced.count, dry.at("count").get<std::uint64_t>());
+  EXPECT_EQ(report.unreferenced.bytes, dry.at("bytes").get<std::uint64_t>());
+}
+
+TEST_P(CleanFixture, BlobsAndUploadsAreWhatIsOnDisk) {
+  const json& disk = expected_.at("disk");
+  std::uint64_t count = 0, bytes = 0;
+  for (const auto& b : model_.blobs) {
+    EXPECT_TRUE(b.has_data) << b.digest.str();
+    if (b.has_data) {
+      ++count;
+      bytes += b.size;
+    }
+  }
+  EXPECT_EQ(count, disk.at("blobs").at("count").get<std::uint64_t>());
+  EXPECT_EQ(bytes, disk.at("blobs").at("bytes").get<std::uint64_t>());
+
+  std::vector<std::string> uploads;
+  for (const auto& r : model_.repositories)
+    for (const auto& u : r.uploads) uploads.push_back("docker/registry/v2/repositories/" + r.name + "/_uploads/" + u.id);
+  EXPECT_EQ(sorted(uploads), sorted(strings(disk.at("uploads"))));
+}
+
+TEST_P(CleanFixture, OneAndFourJobsGiveTheSameModel) {
+  Model four = walk(root_, 4);
+  EXPECT_EQ(dump(four), dump(model_));
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, CleanFixture, ::testing::Values("sample", "garbage", "clean"),
+                         [](const auto& info) { return info.param; });
+
+// ---------------------------------------------------------------------------------------------
+// damaged-*: `clean` with one kind of damage each (fixtures/damaged.json).
+
+std::vector<std::string> damaged_names() {
+  std::vector<std::string> out;
+  try {
+    for (const auto& f : damaged_json().at("fixtures")) out.push_back(f.at("name").get<std::string>());
+  } catch (const std::exception&) {
+    // DamagedJson.ListsEveryDamagedTarball reports it.
+  }
+  return out;
+}
+
+const json& damaged_entry(const std::string& name) {
+  for (const auto& f : damaged_json().at("fixtures"))
+    if (f.at("name") == name) return f;
+  throw std::runtime_error("no entry " + name + " in damaged.json");
+}
+
+TEST(DamagedJson, ListsEveryDamagedTarball) {
+  std::set<std::string> on_disk, listed;
+  for (const auto& e : fs::directory_iterator(kFixtures)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("damaged-", 0) == 0 && n.size() > 7 && n.ends_with(".tar.gz")) on_disk.insert(n);
+  }
+  for (const auto& f : damaged_json().at("fixtures")) listed.insert(f.at("tarball").get<std::string>());
+  EXPECT_FALSE(on_disk.empty());
+  EXPECT_EQ(listed, on_disk);
+}
+
+class DamagedFixture : public FixtureTree, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    entry_ = damaged_entry(GetParam());
+    root_ = extract(entry_.at("tarball").get<std::string>());
+    before_ = snapshot(root_);
+    ASSERT_NO_THROW(model_ = walk(root_, 1));
+  }
+
+  std::set<std::string> kinds() const {
+    std::set<std::string> k{entry_.at("kind").get<std::string>()};
+    for (const auto& a : strings(entry_.at("also_acceptable"))) k.insert(a);
+    return k;
+  }
+
+  std::string describe(const Model& m) const {
+    std::ostringstream o;
+    for (const Finding& f : m.findings)
+      o << "\n  " << storage::to_string(f.kind) << ' ' << storage::to_string(f.severity) << ' ' << rel(root_, f.path)
+        << ": " << f.message;
+    return o.str();
+  }
+
+  json entry_;
+  std::string root_;
+  Snapshot before_;
+  Model model_;
+};
+
+TEST_P(DamagedFixture, FindingOfTheExpectedKindAtADamagedPath) {
+  SCOPED_TRACE(entry_.at("description").get<std::string>());
+  SCOPED_TRACE("findings:" + describe(model_));
+  const std::string kind = entry_.at("kind").get<std::string>();
+  const std::set<std::string> ok_kinds = kinds();
+  std::set<std::string> places;
+  for (const auto& p : strings(entry_.at("paths"))) places.insert(p);
+  for (const auto& p : strings(entry_.at("related_paths"))) places.insert(p);
+
+  std::vector<const Finding*> of_kind;
+  for (const Finding& f : model_.findings)
+    if (ok_kinds.count(std::string(storage::to_string(f.kind)))) of_kind.push_back(&f);
+  ASSERT_FALSE(of_kind.empty()) << "no finding of kind " << kind;
+  bool primary = false;
+  for (const Finding* f : of_kind) primary = primary || storage::to_string(f->kind) == kind;
+  if (entry_.at("also_acceptable").empty()) {
+    EXPECT_TRUE(primary);
+  }
+
+  bool at_damaged_path = false;
+  for (const Finding* f : of_kind) at_damaged_path = at_damaged_path || places.count(rel(root_, f->path)) > 0;
+  if (!at_damaged_path) {
+    // Not at one of the listed paths: still sensible when it is inside one of them (the file
+    // the walker looked for in a removed folder, say). Say where.
+    std::string below;
+    for (const Finding* f : of_kind)
+      for (const auto& p : places)
+        if (below.empty() && rel(root_, f->path).rfind(p + "/", 0) == 0) below = rel(root_, f->path) + " (inside " + p + ")";
+    SCOPED_TRACE("reported at " + (below.empty() ? std::string("no damaged or related path") : below));
+    RecordProperty("reported_at", below);
+    EXPECT_FALSE(below.empty()) << "no finding of an expected kind at, or inside, one of the damaged or related paths";
+  }
+
+  // Several damaged paths of one kind (the two stray files): one finding each.
+  if (kind == "unexpected-file") {
+    for (const auto& p : strings(entry_.at("paths"))) {
+      bool found = false;
+      for (const Finding* f : of_kind) found = found || (storage::to_string(f->kind) == kind && rel(root_, f->path) == p);
+      EXPECT_TRUE(found) << "no unexpected-file finding at " << p;
+    }
+  }
+}
+
+TEST_P(DamagedFixture, FindingsOfThatKindOnly) {
+  // fixtures/README.md: "A tree damaged in one way must give findings of that kind only (plus
+  // also_acceptable)."
+  const std::set<std::string> ok_kinds = kinds();
+  for (const Finding& f : model_.findings)
+    EXPECT_TRUE(ok_kinds.count(std::string(storage::to_string(f.kind))))
+        << "unexpected finding " << storage::to_string(f.kind) << ' ' << rel(root_, f.path) << ": " << f.message;
+}
+
+TEST_P(DamagedFixture, TagsTheRegistryResolvesResolveToTheSameDigest) {
+  for (const auto& [ref, value] : entry_.at("registry").at("resolve").items()) {
+    const std::string v = value.get<std::string>();
+    if (v.rfind("sha256:", 0) != 0) continue;  // "HTTP 404": the model may still hold a (dangling) digest
+    SCOPED_TRACE(ref);
+    const auto colon = ref.rfind(':');
+    ASSERT_NE(colon, std::string::npos);
+    const storage::Repository* r = model_.find_repository(ref.substr(0, colon));
+    ASSERT_NE(r, nullptr);
+    const storage::TagLink* t = r->find_tag(ref.substr(colon + 1));
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(t->current);
+    EXPECT_EQ(t->current->str(), v);
+  }
+  std::vector<std::string> got;
+  for (const auto& r : model_.repositories) got.push_back(r.name);
+  EXPECT_EQ(sorted(got), sorted(strings(entry_.at("registry").at("catalog"))));
+}
+
+TEST_P(DamagedFixture, UnreferencedIsWhatGarbageCollectDryRunListed) {
+  const json& gc = entry_.at("registry").at("gc_dry_run");
+  if (gc.at("returncode").get<int>() != 0) {
+    // garbage-collect refused this tree: whatever made it fail must be an error for us too.
+    bool error = false;
+    for (const Finding& f : model_.findings) error = error || f.severity == Severity::Error;
+    EXPECT_TRUE(error) << "garbage-collect exited " << gc.at("returncode") << " but the model has no error finding";
+    return;
+  }
+  plan::StorageReport report = plan::build_report(model_, plan::ReportOptions{});
+  std::vector<std::string> got;
+  for (const auto& d : report.unreferenced_digests) got.push_back(d.str());
+  EXPECT_EQ(sorted(got), sorted(strings(gc.at("eligible"))));
+}
+
+TEST_P(DamagedFixture, WalkingNeverChangesTheTree) {
+  ASSERT_NO_THROW(walk(root_, 4));
+  const Snapshot after = snapshot(root_);
+  EXPECT_EQ(after.size(), before_.size());
+  for (const auto& [path, e] : before_) {
+    auto it = after.find(path);
+    if (it == after.end()) {
+      ADD_FAILURE() << "removed: " << path;
+      continue;
+    }
+    EXPECT_TRUE(it->second == e) << "changed: " << path;
+  }
+  for (const auto& [path, e] : after)
+    if (!before_.count(path)) ADD_FAILURE() << "added: " << path;
+}
+
+TEST_P(DamagedFixture, OneAndFourJobsGiveTheSameModel) {
+  Model four;
+  ASSERT_NO_THROW(four = walk(root_, 4));
+  EXPECT_EQ(dump(four), dump(model_));
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, DamagedFixture, ::testing::ValuesIn(damaged_names()), [](const auto& info) {
+  std::string n = info.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+});
+
+}  // namespace
+}  // namespace regsweep::test
