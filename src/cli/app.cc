@@ -17,6 +17,7 @@ constexpr CommandFactory kCommands[] = {
     add_ls_command,
     add_report_command,
     add_rm_command,
+    add_gc_command,
 };
 
 void print_error(const Error& e) {

@@ -52,6 +52,7 @@ using CommandFactory = Command (*)(CLI::App& parent, Context& context);
 Command add_ls_command(CLI::App& parent, Context& context);
 Command add_report_command(CLI::App& parent, Context& context);
 Command add_rm_command(CLI::App& parent, Context& context);
+Command add_gc_command(CLI::App& parent, Context& context);
 
 // Options every mutating command has, and what they share: the session, the plan output,
 // the confirmation.

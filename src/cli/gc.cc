@@ -1,0 +1,198 @@
+// `regsweep gc`: multi-arch- and referrer-safe mark & sweep.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "cli.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
+#include "regsweep/storage/walker.h"
+#include "regsweep/util/format.h"
+
+namespace regsweep::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct GcOptions {
+  bool delete_untagged = false;
+  std::string min_age = "1h";
+  std::string uploads_older_than = "168h";
+  bool prune_empty_repos = false;
+  bool trash = false;
+  std::string registry_bin;
+  MutationOptions mutation;
+};
+
+std::int64_t duration_option(const std::string& text, const char* option) {
+  auto s = util::parse_duration_seconds(text);
+  if (!s) throw UsageError(std::string(option) + " takes a duration such as 90s, 30m, 12h or 7d, not \"" + text + "\"", "");
+  return *s;
+}
+
+constexpr int kMaxReplans = 3;
+
+// Plans, then looks again: links that appeared while we planned (a push under a registry we
+// were told to ignore) are marked from too, by planning again from the newer tree.
+plan::GcPlan plan_with_recheck(Context& ctx, storage::Model& model, const plan::GcRequest& req, bool recheck) {
+  plan::GcPlan gc = plan::plan_gc(model, req);
+  for (int i = 0; recheck && i < kMaxReplans; ++i) {
+    storage::Model again = storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
+    if (!plan::links_appeared(model, again)) return gc;
+    *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
+    model = std::move(again);
+    gc = plan::plan_gc(model, req);
+  }
+  if (recheck) throw SafetyRefusal("the storage keeps changing while gc plans; refusing to sweep", ctx.root(),
+                                   "stop whatever writes to it (a registry?) and run gc again");
+  return gc;
+}
+
+json stats_json(const plan::GcStats& s) {
+  return {{"untagged_manifests", s.untagged_manifests},
+          {"blobs", {{"count", s.blobs}, {"bytes", s.blob_bytes}}},
+          {"young_blobs_kept", {{"count", s.young_blobs_kept}, {"bytes", s.young_blob_bytes_kept}}},
+          {"layer_links", s.layer_links},
+          {"uploads", {{"count", s.uploads}, {"bytes", s.upload_bytes}}},
+          {"empty_repositories", s.empty_repositories},
+          {"bytes", s.blob_bytes + s.upload_bytes}};
+}
+
+void print_stats(Context& ctx, const plan::GcStats& s, const GcOptions& o, bool done) {
+  if (ctx.options.json || ctx.options.quiet) return;
+  std::ostream& out = *ctx.out;
+  char line[200];
+  auto row = [&](const char* what, std::uint64_t n, std::uint64_t bytes, bool with_bytes) {
+    std::snprintf(line, sizeof line, "  %-22s %8llu  %s\n", what, static_cast<unsigned long long>(n),
+                  with_bytes ? util::human_bytes(bytes).c_str() : "");
+    out << line;
+  };
+  out << (done ? "gc removed:\n" : o.mutation.dry_run ? "gc would remove:\n" : "gc will remove:\n");
+  if (o.delete_untagged) row("untagged manifests", s.untagged_manifests, 0, false);
+  row("blobs", s.blobs, s.blob_bytes, true);
+  row("layer links", s.layer_links, 0, false);
+  row("uploads", s.uploads, s.upload_bytes, true);
+  if (o.prune_empty_repos) row("empty repositories", s.empty_repositories, 0, false);
+  out << "  total: " << util::human_bytes(s.blob_bytes + s.upload_bytes) << " (" << s.blob_bytes + s.upload_bytes << " bytes)\n";
+  if (s.young_blobs_kept)
+    out << "  kept: " << s.young_blobs_kept << " unreferenced blobs younger than --min-age " << o.min_age << " ("
+        << util::human_bytes(s.young_blob_bytes_kept) << ")\n";
+}
+
+std::uint64_t blob_bytes_on_disk(Context& ctx) {
+  storage::Model m = storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
+  std::uint64_t total = 0;
+  for (const auto& b : m.blobs) total += b.has_data ? b.size : 0;
+  return total;
+}
+
+// Runs `<bin> garbage-collect [--dry-run] <config>` for the blob sweep.
+int run_registry_gc(Context& ctx, const GcOptions& o) {
+  std::string config = ctx.options.config.value_or("");
+  std::string temp;
+  if (config.empty()) {
+    temp = (std::filesystem::temp_directory_path() / ("regsweep-gc-" + std::to_string(::getpid()) + ".yml")).string();
+    std::ofstream f(temp);
+    f << "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: " << json(ctx.root()).dump()
+      << "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n";
+    config = temp;
+  }
+  std::string cmd = "'" + o.registry_bin + "' garbage-collect " + (o.mutation.dry_run ? "--dry-run " : "") + "'" + config + "' 2>&1";
+  std::fflush(nullptr);
+  *ctx.err << "regsweep: running " << o.registry_bin << " garbage-collect" << (o.mutation.dry_run ? " --dry-run " : " ") << config
+           << "\n";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw Error("cannot run the registry's garbage-collect", o.registry_bin);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) (ctx.options.json ? *ctx.err : *ctx.out).write(buf, static_cast<std::streamsize>(n));
+  int status = ::pclose(p);
+  if (!temp.empty()) std::filesystem::remove(temp);
+  if (status != 0) throw Error("the registry's garbage-collect failed (exit status " + std::to_string(status) + ")", o.registry_bin);
+  return 0;
+}
+
+int run_gc(Context& ctx, const GcOptions& o) {
+  plan::GcRequest req;
+  req.delete_untagged = o.delete_untagged;
+  req.min_age_s = duration_option(o.min_age, "--min-age");
+  req.uploads_older_than_s = duration_option(o.uploads_older_than, "--uploads-older-than");
+  req.prune_empty_repos = o.prune_empty_repos;
+  req.trash_blobs = o.trash;
+  req.now_ns = ctx.now_ns();
+  const MutationOptions& m = o.mutation;
+  const bool read_only = m.dry_run || !m.plan_out.empty();
+  if (!o.registry_bin.empty() && ::access(o.registry_bin.c_str(), X_OK) != 0)
+    throw UsageError("--registry-bin is not an executable", o.registry_bin);
+  if (!read_only) require_confirmation_channel(ctx, m);
+
+  apply::SessionOptions so;
+  so.dry_run = read_only;
+  so.force = m.force;
+  so.refuse_readonly_registry = true;
+  so.command_line = ctx.command_line;
+  so.config = ctx.registry_config();
+  so.now_ns = req.now_ns;
+  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+
+  storage::Model model = ctx.load_model();
+  plan::GcPlan gc = plan_with_recheck(ctx, model, req, !read_only);
+  gc.plan.arguments = {o.delete_untagged ? "--delete-untagged" : "", "--min-age=" + o.min_age,
+                       "--uploads-older-than=" + o.uploads_older_than};
+  std::erase(gc.plan.arguments, "");
+  if (!o.registry_bin.empty())  // the registry sweeps the blobs itself
+    std::erase_if(gc.plan.actions, [](const plan::Action& a) {
+      return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
+    });
+  if (ctx.options.verbose > 0 || !m.plan_out.empty()) print_plan(ctx, gc.plan, m);
+  if (o.registry_bin.empty()) print_stats(ctx, gc.stats, o, false);
+  if (!m.plan_out.empty()) {
+    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(gc.plan)}, {"plan_out", m.plan_out}});
+    return kExitOk;
+  }
+  if (!read_only && !gc.plan.actions.empty() && !confirm(ctx, m, "sweep these?")) {
+    *ctx.err << "nothing was changed\n";
+    return kExitOk;
+  }
+  apply::RunSummary summary = session.execute(gc.plan);
+  json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", stats_json(gc.stats)},
+              {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},
+                          {"bytes_freed", summary.bytes_freed}, {"bytes_in_trash", summary.bytes_in_trash}}},
+              {"findings", findings_json(model)}};
+  if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
+  if (!o.registry_bin.empty()) {
+    std::uint64_t before = blob_bytes_on_disk(ctx);
+    run_registry_gc(ctx, o);
+    std::uint64_t after = blob_bytes_on_disk(ctx);
+    doc["registry_gc"] = {{"bytes_before", before}, {"bytes_after", after}, {"bytes_freed", before - after}};
+    if (!ctx.options.json && !ctx.options.quiet)
+      *ctx.out << "the registry's garbage-collect freed " << util::human_bytes(before - after) << " (" << before - after << " bytes)\n";
+  } else if (!m.dry_run && !ctx.options.json && !ctx.options.quiet) {
+    print_stats(ctx, gc.stats, o, true);
+  }
+  if (ctx.options.json) print_json(ctx, doc);
+  print_run_summary(ctx, summary, m);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_gc_command(CLI::App& parent, Context& context) {
+  auto o = std::make_shared<GcOptions>();
+  CLI::App* app = parent.add_subcommand("gc", "mark & sweep unreferenced blobs, safely for multi-arch images and referrers");
+  app->add_flag("-m,--delete-untagged", o->delete_untagged,
+                "also delete manifests no tag reaches (index children and referrers of tagged manifests are kept)");
+  app->add_option("--min-age", o->min_age, "keep unreferenced blobs younger than this (default 1h)");
+  app->add_option("--uploads-older-than", o->uploads_older_than, "delete uploads started longer ago (default 168h)");
+  app->add_flag("--prune-empty-repos", o->prune_empty_repos, "remove repositories left with no tag and no manifest");
+  app->add_flag("--trash", o->trash, "keep swept blobs in the trash (restorable) instead of deleting them");
+  app->add_option("--registry-bin", o->registry_bin, "run PATH garbage-collect for the blob sweep after regsweep's own steps");
+  add_mutation_options(*app, o->mutation);
+  return Command{app, [&context, o] { return run_gc(context, *o); }};
+}
+
+}  // namespace regsweep::cli
