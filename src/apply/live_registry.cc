@@ -98,6 +98,8 @@ void scan_processes(const std::string& root, std::vector<LiveRegistry>& out) {
       if (canonical_or_same(c.root) != want) continue;
       live.readonly = c.readonly;
     } catch (const Error&) {
+      std::error_code gone;
+      if (!fs::exists(entry.path(), gone)) continue;  // it exited while we looked
       live.root_unknown = true;  // cannot tell which storage it serves: assume this one
       live.description += " (its config " + config_path + " could not be read)";
     }

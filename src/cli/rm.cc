@@ -46,10 +46,19 @@ int run_rm(Context& ctx, const RmOptions& o) {
   so.now_ns = ctx.now_ns();
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
 
+  std::vector<std::string> arguments = o.references;
+  for (const auto& r : o.repositories) arguments.push_back("--repository=" + r);
+  for (const apply::RunSummary& done : session.recovered())
+    if (done.command == "rm" && done.arguments == arguments) {
+      // The same command was killed and has just been finished: it is done.
+      if (!ctx.options.quiet && !ctx.options.json)
+        *ctx.out << "the interrupted run " << done.run_id << " of this same command was finished; nothing left to do\n";
+      if (ctx.options.json) print_json(ctx, {{"recovered_run", done.run_id}, {"removed", done.removed}});
+      return kExitOk;
+    }
   storage::Model model = ctx.load_model();
   plan::Plan plan = plan::plan_rm(model, request);
-  plan.arguments = o.references;
-  for (const auto& r : o.repositories) plan.arguments.push_back("--repository=" + r);
+  plan.arguments = arguments;
   print_plan(ctx, plan, m);
   if (!m.plan_out.empty()) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});

@@ -1,5 +1,7 @@
 #include "regsweep/util/reference.h"
 
+#include <cctype>
+
 #include "regsweep/error.h"
 #include "regsweep/util/names.h"
 
@@ -7,15 +9,39 @@ namespace regsweep::util {
 
 namespace {
 
+// A registry host as distribution/reference spells it: DNS labels of letters, digits and
+// hyphens joined by '.', or a bracketed IPv6 address, with an optional :port.
+bool is_host(std::string_view h) {
+  if (auto colon = h.rfind(':'); colon != std::string_view::npos && h.find(']', colon) == std::string_view::npos) {
+    std::string_view port = h.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    h = h.substr(0, colon);
+  }
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    return h.substr(1, h.size() - 2).find_first_not_of("0123456789abcdefABCDEF:.") == std::string_view::npos;
+  if (h.empty()) return false;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = h.find('.', start);
+    std::string_view label = h.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
 // The first component is a host when it has a '.' or ':' or is "localhost" (the same rule
-// as the docker CLI and distribution/reference) and something follows it.
+// as the docker CLI and distribution/reference), is a valid host, and something follows it.
+// "../x" is not a host: it stays, and the name grammar refuses it.
 std::string_view drop_host(std::string_view s) {
   auto slash = s.find('/');
   if (slash == std::string_view::npos) return s;
   std::string_view first = s.substr(0, slash);
-  if (first == "localhost" || first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos)
-    return s.substr(slash + 1);
-  return s;
+  bool looks_like_host =
+      first == "localhost" || first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos;
+  return looks_like_host && is_host(first) ? s.substr(slash + 1) : s;
 }
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {

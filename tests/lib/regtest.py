@@ -968,3 +968,109 @@ def uploads_on_disk(root: str) -> list:
             out += [os.path.relpath(os.path.join(dirpath, d), root) for d in sorted(dirnames)]
             dirnames[:] = []
     return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing trees and checking what a mutating tool left (added for tests/e2e/test_rm.py)
+# --------------------------------------------------------------------------------------------
+
+def tree_snapshot_excluding(root: str, exclude: Iterable[str] = (".regsweep",)) -> dict:
+    """tree_snapshot(root) without the given top-level entries (and everything below them)."""
+    ex = tuple(exclude)
+    return {p: v for p, v in tree_snapshot(root).items()
+            if not any(p == e or p.startswith(e + os.sep) for e in ex)}
+
+
+def format_diff(d: dict, limit: int = 40) -> str:
+    """A readable rendering of diff_snapshots()."""
+    out = []
+    for key, sign in (("removed", "-"), ("added", "+"), ("changed", "~")):
+        items = d.get(key) or []
+        for p in items[:limit]:
+            out.append(f"  {sign} {p}")
+        if len(items) > limit:
+            out.append(f"  {sign} ... {len(items) - limit} more")
+    return "\n".join(out) if out else "  (no difference)"
+
+
+def _read_link(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            s = f.read(4096).decode("ascii", "replace")
+    except OSError:
+        return None
+    return s if DIGEST_RE.fullmatch(s) else None
+
+
+def repositories_on_disk(root: str) -> list:
+    """Names of every folder below repositories/ that has _manifests, _layers or _uploads."""
+    base = os.path.join(root, V2, "repositories")
+    out = []
+    for dirpath, dirnames, _ in os.walk(base):
+        if any(d in ("_manifests", "_layers", "_uploads") for d in dirnames):
+            out.append(os.path.relpath(dirpath, base).replace(os.sep, "/"))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("_"))
+    return sorted(out)
+
+
+def tags_on_disk(root: str) -> dict:
+    """{repo: {tag: digest or None (current/link missing or unreadable)}} read from the files."""
+    out = {}
+    for repo in repositories_on_disk(root):
+        tdir = os.path.join(root, V2, "repositories", repo, "_manifests", "tags")
+        tags = {}
+        if os.path.isdir(tdir):
+            for t in sorted(os.listdir(tdir)):
+                tags[t] = _read_link(os.path.join(tdir, t, "current", "link"))
+        out[repo] = tags
+    return out
+
+
+def revisions_on_disk(root: str, repo: str) -> set:
+    """Digests whose _manifests/revisions/sha256/<hex>/link file exists (valid) in repo."""
+    rdir = os.path.join(root, V2, "repositories", repo, "_manifests", "revisions", "sha256")
+    out = set()
+    if os.path.isdir(rdir):
+        for h in os.listdir(rdir):
+            if _read_link(os.path.join(rdir, h, "link")) == "sha256:" + h:
+                out.add("sha256:" + h)
+    return out
+
+
+def dangling_tags(root: str) -> list:
+    """Tags whose current/link names a digest with no revision link in the same repository
+    (the registry would answer 404 for them: a broken tag). [] on a healthy tree."""
+    bad = []
+    for repo, tags in tags_on_disk(root).items():
+        revs = revisions_on_disk(root, repo)
+        for t, d in tags.items():
+            if d is None:
+                bad.append(f"{repo}:{t} (current/link missing or unreadable)")
+            elif d not in revs:
+                bad.append(f"{repo}:{t} -> {d} (no revision link)")
+    return bad
+
+
+def api_delete_refs(reg: "Registry", refs: Iterable[tuple]) -> list:
+    """Delete like a client of the API would: resolve every (repo, tag-or-digest) to a digest
+    first, then DELETE /v2/<repo>/manifests/<digest> once per (repo, digest). Returns
+    [(repo, digest, status)]; raises RegistryError for an unknown reference."""
+    targets = []
+    for repo, ref in refs:
+        d = ref if DIGEST_RE.fullmatch(ref) else reg.manifest_digest(repo, ref)
+        if d is None:
+            raise RegistryError(f"{repo}:{ref} does not resolve")
+        if (repo, d) not in targets:
+            targets.append((repo, d))
+    return [(repo, d, reg.delete_manifest(repo, d)) for repo, d in targets]
+
+
+def pull_every_tag(reg: "Registry") -> dict:
+    """{"repo:tag": [problems]} for every tag in the catalog that does not pull completely."""
+    out = {}
+    for repo in reg.catalog():
+        for t in reg.tags(repo):
+            p = reg.pull_all(repo, t)
+            if p:
+                out[f"{repo}:{t}"] = p
+    return out

@@ -1,0 +1,808 @@
+#!/usr/bin/env python3
+"""End to end: `regsweep rm` against the real registry (docker-registry 2.8.2).
+
+    REGSWEEP=build/regsweep python3 tests/e2e/test_rm.py     # TAP on stdout
+
+One base storage is pushed once through the registry (tests/lib/scenarios.py's sample set plus
+a small team/web repository: a re-pushed tag and a Docker v2s2 image), the registry stopped,
+and every test works on a copy of it (copy_tree keeps empty folders and mtimes):
+
+- RmVsApi: for each scenario, copy A gets DELETE /v2/<repo>/manifests/<digest> through the
+  API (tag resolved to its digest first), copy B gets `regsweep rm --yes --no-referrers`; the
+  two trees must be identical (every path, empty folders included, and file contents;
+  `.regsweep` is left out), and B, served, answers like A and pulls every remaining tag.
+- Referrers, Untag, Repository, DryRun, NoTerminal, Lock, LiveRegistry, BadInput: the other
+  behaviours of rm, each checked on disk and through a served registry.
+- CrashSafety: with REGSWEEP_TEST_CRASH_AFTER=N (a build with -Dtest_hooks=true), a
+  multi-reference rm is killed after each of its mutations in turn; the tree must stay
+  servable, and re-running the command must finish the job with the uninterrupted result.
+
+Fails (TAP "Bail out!") when REGSWEEP is unset or not an executable.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+
+import regtest as rt  # noqa: E402
+import scenarios  # noqa: E402
+import tap  # noqa: E402
+
+TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
+CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
+MAX_KILL_POINTS = 300  # a safety stop for the crash loop
+REGISTRY_EVERY = 3  # during the crash loop, serve the tree at every 3rd kill point
+
+REPOS_DIR = os.path.join(rt.V2, "repositories")
+
+
+def log(msg: str) -> None:
+    print(f"[e2e-rm] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The images (deterministic: their digests are known before anything is pushed)
+# ---------------------------------------------------------------------------------------------
+
+SAMPLE = scenarios.sample_images()["images"]
+
+
+def web_images() -> dict:
+    L = {n: rt.layer({f"web/{n}.txt": f"web layer {n}\n"}) for n in ("base", "w1", "w2", "w3")}
+    return {
+        "w1": rt.image([L["base"], L["w1"]], created="2024-04-01T00:00:00Z"),
+        "w2": rt.image([L["base"], L["w2"]], created="2024-04-02T00:00:00Z"),
+        "w3": rt.image([L["base"], L["w3"]], created="2024-04-03T00:00:00Z"),
+    }
+
+
+WEB = web_images()
+
+D = {
+    "app_v1": SAMPLE["app_v1"].digest,
+    "app_v0": SAMPLE["app_v0"].digest,
+    "app_sig": SAMPLE["app_v1_sig"].digest,
+    "app_sbom": SAMPLE["app_v1_sbom"].digest,
+    "alpine": SAMPLE["alpine"].digest,
+    "alpine_amd64": SAMPLE["alpine_amd64"].digest,
+    "w1": WEB["w1"].digest,
+    "w2": WEB["w2"].digest,
+}
+SIG_TAG = rt.cosign_tag(D["app_v1"])
+
+
+def populate_web(reg: rt.Registry, scratch: str) -> None:
+    """team/web: prev -> w1; edge pushed as w1, then w2 (w1 stays in edge's index/);
+    docker -> w3 as a Docker v2 schema 2 image."""
+    layout = os.path.join(scratch, "web-layout")
+    rt.make_oci_layout(layout, WEB)
+    rt.push(layout, "w1", reg, "team/web", "prev")
+    rt.push(layout, "w1", reg, "team/web", "edge")
+    rt.push(layout, "w2", reg, "team/web", "edge")
+    rt.push(layout, "w3", reg, "team/web", "docker", fmt="v2s2")
+
+
+# ---------------------------------------------------------------------------------------------
+# The base storage, built once per process
+# ---------------------------------------------------------------------------------------------
+
+
+class Base:
+    _instance = None
+
+    @classmethod
+    def get(cls) -> "Base":
+        if cls._instance is None:
+            cls._instance = Base()
+        return cls._instance
+
+    def __init__(self):
+        t0 = time.monotonic()
+        self.tmp = tempfile.mkdtemp(prefix="regsweep-e2e-rm-")
+        self.root = os.path.join(self.tmp, "base")
+        scratch = os.path.join(self.tmp, "scratch")
+        os.makedirs(scratch)
+        self._n = 0
+        reg = rt.Registry(self.root)
+        try:
+            reg.start()
+            self.info = scenarios.populate_sample(reg, scratch)
+            populate_web(reg, scratch)
+            self.api = reg.describe()
+            self.pull_problems = rt.pull_every_tag(reg)
+        finally:
+            reg.cleanup()
+        self.snapshot = rt.tree_snapshot(self.root)
+        self.tags = rt.tags_on_disk(self.root)
+        log(f"base storage built in {time.monotonic() - t0:.1f}s at {self.root}")
+
+    def copy(self, label: str) -> str:
+        self._n += 1
+        return rt.copy_tree(self.root, os.path.join(self.tmp, f"{self._n:03d}-{label}"))
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running regsweep
+# ---------------------------------------------------------------------------------------------
+
+
+def regsweep(root: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null); text output."""
+    cmd = [os.environ["REGSWEEP"], "--root", root, *args]
+    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    e.update(env or {})
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=TIMEOUT, env=e)
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    log(f"{' '.join(cmd[1:])}{' ' + str(env) if env else ''} -> {p.returncode} "
+        f"in {time.monotonic() - t0:.2f}s")
+    return p
+
+
+def show(p: subprocess.CompletedProcess) -> str:
+    return (f"command: {' '.join(p.args)}\nexit: {p.returncode}\n"
+            f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}")
+
+
+def repo_path(*parts: str) -> str:
+    return os.path.join(REPOS_DIR, *parts)
+
+
+def tag_dir(repo: str, tag: str) -> str:
+    return repo_path(repo, "_manifests", "tags", tag)
+
+
+def revision_link(repo: str, digest: str) -> str:
+    return repo_path(repo, "_manifests", "revisions", "sha256", digest.split(":", 1)[1], "link")
+
+
+def read_audit(root: str) -> list:
+    path = os.path.join(root, ".regsweep", "audit.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def snap(root: str) -> dict:
+    """The tree below root without regsweep's own folder."""
+    return rt.tree_snapshot_excluding(root, (".regsweep",))
+
+
+def snap_ignoring_lock(root: str) -> dict:
+    """The whole tree, ignoring only the lock file (and the .regsweep folder that holds it)."""
+    lock = os.path.join(".regsweep", "lock")
+    return {p: v for p, v in rt.tree_snapshot(root).items() if p not in (".regsweep", lock)}
+
+
+class Case(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.b = Base.get()
+
+    def assertSameTree(self, before: dict, after: dict, what: str):
+        d = rt.diff_snapshots(before, after)
+        if d != {"removed": [], "added": [], "changed": []}:
+            self.fail(f"{what}:\n{rt.format_diff(d)}")
+
+    def assertExit(self, p: subprocess.CompletedProcess, code: int):
+        self.assertEqual(p.returncode, code, show(p))
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. rm --no-referrers == DELETE through the API
+# ---------------------------------------------------------------------------------------------
+
+# name, description, rm arguments, API references (repo, tag or digest),
+# tags that must be gone {repo: [tags]}, tags the API leaves unpullable (the same must hold)
+SCENARIOS = [
+    ("shared_tag", "team/app:v1 shares its digest with latest: both tags go",
+     ["team/app:v1"], [("team/app", "v1")], {"team/app": ["v1", "latest"]}, []),
+    ("nested_repo", "team/app/sub:1.0 (repository nested in team/app): team/app untouched",
+     ["team/app/sub:1.0"], [("team/app/sub", "1.0")], {"team/app/sub": ["1.0"]}, []),
+    ("nested_parent", "team/app:latest and team/app/sub:multi in one call (parent and nested)",
+     ["team/app:latest", "team/app/sub:multi"], [("team/app", "latest"), ("team/app/sub", "multi")],
+     {"team/app": ["v1", "latest"], "team/app/sub": ["multi"]}, []),
+    ("oci_index", "multi-arch OCI index by tag (library/alpine:3.19; latest shares it)",
+     ["library/alpine:3.19"], [("library/alpine", "3.19")], {"library/alpine": ["3.19", "latest"]}, []),
+    ("docker_list", "Docker manifest list by tag (team/app/sub:multi)",
+     ["team/app/sub:multi"], [("team/app/sub", "multi")], {"team/app/sub": ["multi"]}, []),
+    ("docker_v2s2", "Docker v2 schema 2 image by tag (team/web:docker)",
+     ["team/web:docker"], [("team/web", "docker")], {"team/web": ["docker"]}, []),
+    ("by_digest", "digest form team/app@sha256:<v1>: v1 and latest go",
+     [f"team/app@{D['app_v1']}"], [("team/app", D["app_v1"])], {"team/app": ["v1", "latest"]}, []),
+    ("host_localhost_port", "host-prefixed localhost:5000/team/app:v1",
+     ["localhost:5000/team/app:v1"], [("team/app", "v1")], {"team/app": ["v1", "latest"]}, []),
+    ("host_domain", "host-prefixed myregistry.example.com/team/app:v1",
+     ["myregistry.example.com/team/app:v1"], [("team/app", "v1")], {"team/app": ["v1", "latest"]}, []),
+    ("host_localhost", "host-prefixed localhost/team/app/sub:1.0",
+     ["localhost/team/app/sub:1.0"], [("team/app/sub", "1.0")], {"team/app/sub": ["1.0"]}, []),
+    ("repushed_tag", "re-pushed tag team/web:edge (w1 then w2): w2 goes, w1 stays (prev)",
+     ["team/web:edge"], [("team/web", "edge")], {"team/web": ["edge"]}, []),
+    ("repushed_old_digest", "team/web@<w1>: prev goes; edge (w1 in its history, current w2) stays",
+     [f"team/web@{D['w1']}"], [("team/web", D["w1"])], {"team/web": ["prev"]}, []),
+    ("untagged_old_revision", "team/app@<v0>, untagged, still in latest's history: revision link only",
+     [f"team/app@{D['app_v0']}"], [("team/app", D["app_v0"])], {}, []),
+    ("several", "three references in one call (team/app:v1 team/app/sub:1.0 library/alpine:latest)",
+     ["team/app:v1", "team/app/sub:1.0", "library/alpine:latest"],
+     [("team/app", "v1"), ("team/app/sub", "1.0"), ("library/alpine", "latest")],
+     {"team/app": ["v1", "latest"], "team/app/sub": ["1.0"], "library/alpine": ["3.19", "latest"]}, []),
+    ("index_child", "a child manifest of the alpine index by digest (the API leaves the index broken)",
+     [f"library/alpine@{D['alpine_amd64']}"], [("library/alpine", D["alpine_amd64"])], {},
+     ["library/alpine:3.19", "library/alpine:latest"]),
+]
+
+
+class RmVsApi(Case):
+    """regsweep rm --yes --no-referrers against DELETE /v2/<repo>/manifests/<digest>."""
+
+    def test_00_base_sane(self):
+        """the base storage: every tag pulls, and the digests the scenarios name are there"""
+        self.assertEqual(self.b.pull_problems, {})
+        api = self.b.api["repositories"]
+        self.assertEqual(api["team/app"]["tags"]["v1"]["digest"], D["app_v1"])
+        self.assertEqual(api["team/app"]["tags"][SIG_TAG]["digest"], D["app_sig"])
+        self.assertEqual(api["team/web"]["tags"]["edge"]["digest"], D["w2"])
+        self.assertEqual(api["team/web"]["tags"]["prev"]["digest"], D["w1"])
+        self.assertEqual(api["team/web"]["tags"]["docker"]["media_type"], rt.DOCKER_MANIFEST)
+        self.assertEqual(api["team/app/sub"]["tags"]["multi"]["media_type"], rt.DOCKER_LIST)
+        self.assertEqual(api["library/alpine"]["tags"]["3.19"]["media_type"], rt.OCI_INDEX)
+        for repo, d in (("team/app", D["app_v0"]), ("team/app", D["app_sbom"]),
+                        ("library/alpine", D["alpine_amd64"]), ("team/web", D["w1"])):
+            self.assertIn(d, rt.revisions_on_disk(self.b.root, repo))
+        # w1 is still listed in edge's history
+        self.assertTrue(os.path.exists(os.path.join(
+            self.b.root, tag_dir("team/web", "edge"), "index", "sha256", D["w1"].split(":")[1], "link")))
+
+    def check_scenario(self, name, rm_args, api_refs, gone, broken):
+        a = self.b.copy(f"{name}-api")
+        b = self.b.copy(f"{name}-rm")
+        base_tags = self.b.tags
+
+        # A: through the API
+        with rt.Registry(a) as reg:
+            statuses = rt.api_delete_refs(reg, api_refs)
+            api_after = reg.describe()
+            api_pull = rt.pull_every_tag(reg)
+        reg.cleanup()
+        for repo, d, st in statuses:
+            self.assertEqual(st, 202, f"API DELETE {repo}@{d}: {st}")
+        # the oracle did what the scenario says
+        for repo, tags in gone.items():
+            for t in tags:
+                self.assertNotIn(t, api_after["repositories"].get(repo, {}).get("tags", {}),
+                                 f"API: {repo}:{t} still there")
+        self.assertEqual(sorted(api_pull), sorted(broken), f"API pull problems: {api_pull}")
+
+        # B: regsweep
+        p = regsweep(b, "rm", "--yes", "--no-referrers", *rm_args)
+        self.assertExit(p, 0)
+
+        # identical trees (paths incl. empty folders, contents), .regsweep left out
+        d = rt.diff_snapshots(snap(a), snap(b))
+        if d != {"removed": [], "added": [], "changed": []}:
+            self.fail(f"tree after API DELETE (A) vs after regsweep rm (B); '-' only in A, '+' only in B:\n"
+                      f"{rt.format_diff(d)}\nregsweep output:\n{p.stdout[-2000:]}")
+
+        # B, served: deleted tags gone, the same answers as A, every remaining tag pulls
+        with rt.Registry(b) as reg:
+            rm_after = reg.describe()
+            rm_pull = rt.pull_every_tag(reg)
+        reg.cleanup()
+        for repo, tags in gone.items():
+            listed = rm_after["repositories"].get(repo, {}).get("tags", {})
+            for t in tags:
+                self.assertNotIn(t, listed, f"{repo}:{t} still in tags/list after rm")
+        self.assertEqual(rm_after, api_after)
+        self.assertEqual(sorted(rm_pull), sorted(broken),
+                         f"tags that do not pull completely after rm: {json.dumps(rm_pull, indent=1)}")
+        # tags nobody asked about are still there with their digests
+        for repo, tags in base_tags.items():
+            for t, dg in tags.items():
+                if t in gone.get(repo, []):
+                    continue
+                got = rm_after["repositories"].get(repo, {}).get("tags", {}).get(t, {}).get("digest")
+                self.assertEqual(got, dg, f"{repo}:{t} changed")
+        shutil.rmtree(a, ignore_errors=True)
+        shutil.rmtree(b, ignore_errors=True)
+
+
+def _make_scenario_test(sc):
+    name, doc, rm_args, api_refs, gone, broken = sc
+
+    def test(self):
+        self.check_scenario(name, rm_args, api_refs, gone, broken)
+    test.__doc__ = f"{doc}: tree == API DELETE's, served tags == API's, remaining tags pull"
+    return test
+
+
+for _sc in SCENARIOS:
+    setattr(RmVsApi, f"test_{_sc[0]}", _make_scenario_test(_sc))
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. referrers
+# ---------------------------------------------------------------------------------------------
+
+
+class Referrers(Case):
+    def test_referrers_cascade(self):
+        """rm team/app:v1 (with referrers): .sig tag and subject artifact go too, as API DELETEs of all 3 digests
+
+        The output says how this differs from the API; the audit log has one line per removed
+        path; the registry then serves and pulls every remaining tag."""
+        a = self.b.copy("referrers-api")
+        b = self.b.copy("referrers-rm")
+        with rt.Registry(a) as reg:
+            statuses = rt.api_delete_refs(reg, [("team/app", "v1"), ("team/app", SIG_TAG),
+                                               ("team/app", D["app_sbom"])])
+        reg.cleanup()
+        self.assertEqual([s for _, _, s in statuses], [202, 202, 202])
+
+        p = regsweep(b, "rm", "--yes", "team/app:v1")
+        self.assertExit(p, 0)
+        out = p.stdout + p.stderr
+        self.assertRegex(out, r"(?i)API", "the output should say the registry's API would keep referrers")
+        self.assertIn("--no-referrers", out)
+
+        expected_gone = [tag_dir("team/app", "v1"), tag_dir("team/app", "latest"), tag_dir("team/app", SIG_TAG),
+                         revision_link("team/app", D["app_v1"]), revision_link("team/app", D["app_sig"]),
+                         revision_link("team/app", D["app_sbom"])]
+        for rel in expected_gone:
+            self.assertFalse(os.path.lexists(os.path.join(b, rel)), f"{rel} still there")
+        # like the API: the revision folder of the artifact stays (only its link goes)
+        self.assertTrue(os.path.isdir(os.path.dirname(os.path.join(b, revision_link("team/app", D["app_sbom"])))))
+        self.assertTrue(os.path.exists(os.path.join(b, revision_link("team/app", D["app_v0"]))))
+
+        d = rt.diff_snapshots(snap(a), snap(b))
+        if d != {"removed": [], "added": [], "changed": []}:
+            self.fail(f"API deleting v1, the .sig digest and the artifact (A) vs rm team/app:v1 (B):\n"
+                      f"{rt.format_diff(d)}")
+
+        # the audit log: one line per removed path
+        audit = read_audit(b)
+        paths = [x.get("path") for x in audit]
+        self.assertEqual(sorted(paths), sorted(x.replace(os.sep, "/") for x in expected_gone),
+                         f"audit.jsonl: {json.dumps(audit, indent=1)[:3000]}")
+
+        with rt.Registry(b) as reg:
+            self.assertEqual(reg.tags("team/app"), [])
+            self.assertIsNone(reg.manifest_digest("team/app", D["app_sbom"]))
+            self.assertIsNone(reg.manifest_digest("team/app", D["app_sig"]))
+            self.assertIsNone(reg.manifest_digest("team/app", D["app_v1"]))
+            self.assertEqual(rt.pull_every_tag(reg), {})
+            self.assertEqual(reg.catalog(), self.b.api["catalog"])
+        reg.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. --untag
+# ---------------------------------------------------------------------------------------------
+
+
+class Untag(Case):
+    def test_untag_only_the_tag_folder(self):
+        """rm --untag team/app:v1: only tags/v1/ goes; the digest resolves by digest and via latest"""
+        root = self.b.copy("untag")
+        before = snap(root)
+        p = regsweep(root, "rm", "--yes", "--untag", "team/app:v1")
+        self.assertExit(p, 0)
+        d = rt.diff_snapshots(before, snap(root))
+        prefix = tag_dir("team/app", "v1")
+        self.assertIn(prefix, d["removed"])
+        self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
+                         rt.format_diff(d))
+        self.assertEqual(d["added"] + d["changed"], [], rt.format_diff(d))
+        with rt.Registry(root) as reg:
+            tags = reg.tags("team/app")
+            self.assertNotIn("v1", tags)
+            self.assertIn("latest", tags)
+            self.assertIn(SIG_TAG, tags)
+            self.assertEqual(reg.manifest_digest("team/app", D["app_v1"]), D["app_v1"])
+            self.assertEqual(reg.manifest_digest("team/app", "latest"), D["app_v1"])
+            self.assertEqual(reg.pull_all("team/app", D["app_v1"]), [])
+            self.assertEqual(reg.pull_all("team/app", D["app_sbom"]), [])
+            self.assertEqual(rt.pull_every_tag(reg), {})
+        reg.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. --repository
+# ---------------------------------------------------------------------------------------------
+
+
+class Repository(Case):
+    def test_repository_with_nested_one(self):
+        """rm --repository team/app (team/app/sub nested) old/unused: gone from the catalog, sub pulls
+
+        A dry run first changes nothing; then _manifests, _layers, _uploads of team/app go,
+        old/unused and its empty parent go, team/app/sub and every blob stay."""
+        root = self.b.copy("repository")
+        full_before = rt.tree_snapshot(root)
+        p = regsweep(root, "rm", "--dry-run", "--repository", "team/app", "--repository", "old/unused")
+        self.assertExit(p, 0)
+        self.assertSameTree(full_before, rt.tree_snapshot(root), "rm --dry-run --repository changed the tree")
+        self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), ".regsweep created by a dry run")
+        self.assertIn("team/app", p.stdout)
+
+        p = regsweep(root, "rm", "--yes", "--repository", "team/app", "--repository", "old/unused")
+        self.assertExit(p, 0)
+        for part in ("_manifests", "_layers", "_uploads"):
+            self.assertFalse(os.path.lexists(os.path.join(root, repo_path("team/app", part))), part)
+        self.assertFalse(os.path.lexists(os.path.join(root, repo_path("old/unused"))), "old/unused folder")
+        self.assertFalse(os.path.lexists(os.path.join(root, repo_path("old"))), "empty parent folder old/")
+        # the nested repository and everything outside the two repositories are as they were
+        after = snap(root)
+        sub = repo_path("team/app/sub")
+        for path, v in full_before.items():
+            keep = (path == sub or path.startswith(sub + os.sep)
+                    or not (path.startswith(repo_path("team/app")) or path.startswith(repo_path("old"))))
+            if keep:
+                self.assertEqual(after.get(path), v, f"{path} changed or removed")
+        self.assertEqual(rt.blobs_on_disk(root), rt.blobs_on_disk(self.b.root))
+        with rt.Registry(root) as reg:
+            cat = reg.catalog()
+            self.assertNotIn("team/app", cat)
+            self.assertNotIn("old/unused", cat)
+            self.assertEqual(cat, ["library/alpine", "team/app/sub", "team/web"])
+            self.assertEqual(reg.tags("team/app/sub"), sorted(self.b.api["repositories"]["team/app/sub"]["tags"]))
+            self.assertEqual(reg.tags("team/app"), [])
+            self.assertEqual(rt.pull_every_tag(reg), {})
+        reg.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. --dry-run
+# ---------------------------------------------------------------------------------------------
+
+
+class DryRun(Case):
+    def test_dry_run_lists_and_changes_nothing(self):
+        """rm --dry-run team/app:v1: tree unchanged (no .regsweep), lists latest, the digests and referrers"""
+        root = self.b.copy("dry-run")
+        before = rt.tree_snapshot(root)
+        p = regsweep(root, "rm", "--dry-run", "team/app:v1")
+        self.assertExit(p, 0)
+        self.assertSameTree(before, rt.tree_snapshot(root), "rm --dry-run changed the tree")
+        self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")))
+        for s in ("team/app:latest", "team/app:v1", D["app_v1"], SIG_TAG, D["app_sig"], D["app_sbom"]):
+            self.assertIn(s, p.stdout, f"dry-run output does not name {s}")
+        self.assertNotIn(D["app_v0"], p.stdout)
+
+    def test_dry_run_json_plan(self):
+        """--json rm --dry-run: a JSON document whose plan lists every action; tree unchanged"""
+        root = self.b.copy("dry-run-json")
+        before = rt.tree_snapshot(root)
+        p = regsweep(root, "--json", "rm", "--dry-run", "team/app:v1")
+        self.assertExit(p, 0)
+        self.assertSameTree(before, rt.tree_snapshot(root), "rm --json --dry-run changed the tree")
+        try:
+            doc = json.loads(p.stdout)
+        except ValueError as e:
+            self.fail(f"stdout is not JSON ({e}):\n{p.stdout[:2000]}")
+        self.assertIs(doc.get("dry_run"), True)
+        actions = doc.get("plan", {}).get("actions")
+        self.assertIsInstance(actions, list, json.dumps(doc)[:2000])
+        got = sorted((a.get("action"), a.get("path")) for a in actions)
+        want = sorted([("remove-tag", tag_dir("team/app", t).replace(os.sep, "/")) for t in ("v1", "latest", SIG_TAG)]
+                      + [("remove-revision", revision_link("team/app", d).replace(os.sep, "/"))
+                         for d in (D["app_v1"], D["app_sig"], D["app_sbom"])])
+        self.assertEqual(got, want)
+
+    def test_dry_run_no_referrers(self):
+        """rm --dry-run --no-referrers team/app:v1: the plan leaves the .sig tag and the artifact"""
+        root = self.b.copy("dry-run-noref")
+        p = regsweep(root, "--json", "rm", "--dry-run", "--no-referrers", "team/app:v1")
+        self.assertExit(p, 0)
+        actions = json.loads(p.stdout)["plan"]["actions"]
+        paths = {a["path"] for a in actions}
+        self.assertIn(tag_dir("team/app", "latest"), paths)
+        self.assertNotIn(tag_dir("team/app", SIG_TAG), paths)
+        self.assertNotIn(revision_link("team/app", D["app_sbom"]), paths)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. no terminal, 7. lock, 8. live registry
+# ---------------------------------------------------------------------------------------------
+
+
+class Safety(Case):
+    def test_no_terminal_without_yes(self):
+        """rm without --yes and without a terminal: exit 2, tree unchanged, no .regsweep"""
+        root = self.b.copy("no-tty")
+        before = rt.tree_snapshot(root)
+        p = regsweep(root, "rm", "team/app:v1")
+        self.assertExit(p, 2)
+        self.assertIn("--yes", p.stderr)
+        self.assertSameTree(before, rt.tree_snapshot(root), "rm without a terminal changed the tree")
+
+    def test_lock_held_by_another(self):
+        """an flock held on .regsweep/lock: exit 3 naming another regsweep, tree unchanged; then it works"""
+        root = self.b.copy("lock")
+        os.makedirs(os.path.join(root, ".regsweep"))
+        lock = os.path.join(root, ".regsweep", "lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, b"pid 1: the test holds this lock\n")
+            before = rt.tree_snapshot(root)
+            p = regsweep(root, "rm", "--yes", "team/app:v1")
+            self.assertExit(p, 3)
+            self.assertRegex(p.stderr, r"another regsweep")
+            self.assertSameTree(before, rt.tree_snapshot(root), "rm under a held lock changed the tree")
+        finally:
+            os.close(fd)
+        p = regsweep(root, "rm", "--yes", "team/app:v1")
+        self.assertExit(p, 0)
+        self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+
+    def test_live_registry_refused_unless_force(self):
+        """a docker-registry serving the root: exit 3 naming it, nothing removed; --force proceeds"""
+        root = self.b.copy("live")
+        before = snap(root)
+        reg = rt.Registry(root)
+        try:
+            reg.start()
+            pid = reg.proc.pid
+            p = regsweep(root, "rm", "--yes", "team/app:v1")
+            self.assertExit(p, 3)
+            self.assertIn("registry", p.stderr)
+            self.assertIn(str(pid), p.stderr, "the refusal should name the registry process")
+            self.assertSameTree(before, snap(root), "refused rm changed the tree")
+            self.assertEqual(read_audit(root), [])
+            p = regsweep(root, "rm", "--yes", "--force", "team/app:v1")
+            self.assertExit(p, 0)
+            self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+            self.assertNotIn("v1", reg.tags("team/app"))
+        finally:
+            reg.cleanup()
+        self.assertIsNone(reg.proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. bad input
+# ---------------------------------------------------------------------------------------------
+
+BAD = [
+    # reference, exit code, what stderr must name
+    ("nosuch/repo:v1", 1, "nosuch/repo"),
+    ("team/app:nosuch", 1, "team/app:nosuch"),
+    ("team/app@sha256:" + "0" * 64, 1, "sha256:" + "0" * 64),
+    ("Team/App:v1", 2, "Team/App:v1"),
+    ("../x:v1", 2, "../x:v1"),
+    ("../team/app:v1", 2, "../team/app:v1"),
+    ("/abs:v1", 2, "/abs:v1"),
+    ("a b:v1", 2, "a b:v1"),
+    ("app", 2, "app"),
+    ("app@sha256:xyz", 2, "app@sha256:xyz"),
+]
+
+
+class BadInput(Case):
+    def test_bad_references(self):
+        """unknown repository/tag/digest: exit 1; malformed references: exit 2; the reference named; nothing changed"""
+        for ref, code, named in BAD:
+            with self.subTest(reference=ref):
+                root = self.b.copy("bad")
+                before = snap_ignoring_lock(root)
+                p = regsweep(root, "rm", "--yes", ref)
+                d = rt.diff_snapshots(before, snap_ignoring_lock(root))
+                problems = []  # every check, so that one report says all that went wrong
+                if p.returncode != code:
+                    problems.append(f"exit {p.returncode}, expected {code}")
+                if named not in p.stderr:
+                    problems.append(f"stderr does not name {named!r}")
+                if d != {"removed": [], "added": [], "changed": []}:
+                    problems.append(f"the storage changed:\n{rt.format_diff(d, limit=12)}")
+                shutil.rmtree(root, ignore_errors=True)
+                if problems:
+                    self.fail(f"rm --yes {ref!r}: " + "; ".join(problems) + "\n" + show(p))
+
+    def test_garbage_current_link(self):
+        """a tag whose current/link holds garbage: exit 1 naming the link, nothing changed"""
+        root = self.b.copy("garbage-link")
+        link = os.path.join(root, tag_dir("team/app", "v1"), "current", "link")
+        with open(link, "wb") as f:
+            f.write(b"this is not a digest\n")
+        before = snap_ignoring_lock(root)
+        p = regsweep(root, "rm", "--yes", "team/app:v1")
+        self.assertExit(p, 1)
+        self.assertIn(os.path.join("team", "app", "_manifests", "tags", "v1", "current", "link"), p.stderr)
+        self.assertSameTree(before, snap_ignoring_lock(root), "rm of a tag with a garbage link changed the storage")
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. crash safety
+# ---------------------------------------------------------------------------------------------
+
+CRASH_REFS = ["team/app:v1", "team/app/sub:1.0", "library/alpine:latest"]
+
+
+class CrashSafety(Case):
+    """rm killed (SIGKILL) after each of its mutations, then the same command again."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        b = cls.b
+        t0 = time.monotonic()
+        cls.r = r = {"ref_exit": None, "total": None, "tried": 0, "served": 0, "not_killed": [],
+                     "dangling": [], "kept_changed": [], "serve_problems": [], "rerun_exit": [],
+                     "final_tree": [], "audit": [], "hooks": True}
+        ref_root = b.copy("crash-ref")
+        p = regsweep(ref_root, "rm", "--yes", *CRASH_REFS)
+        r["ref_exit"] = p.returncode
+        r["ref_show"] = show(p)
+        cls.final = snap(ref_root)
+        cls.kept = rt.tags_on_disk(ref_root)  # the tags the command does not delete
+        ref_audit = sorted(x["path"] for x in read_audit(ref_root))
+        shutil.rmtree(ref_root, ignore_errors=True)
+        if p.returncode != 0:
+            return
+        for n in range(1, MAX_KILL_POINTS + 1):
+            root = b.copy(f"crash-{n}")
+            p = regsweep(root, "rm", "--yes", *CRASH_REFS, env={CRASH_ENV: str(n)})
+            if p.returncode == 0:
+                r["total"] = n - 1
+                d = rt.diff_snapshots(cls.final, snap(root))
+                if d != {"removed": [], "added": [], "changed": []}:
+                    r["final_tree"].append(f"N={n} (not killed): tree differs from the uninterrupted run:\n"
+                                           f"{rt.format_diff(d)}")
+                shutil.rmtree(root, ignore_errors=True)
+                break
+            r["tried"] += 1
+            if p.returncode != -9:
+                r["not_killed"].append(f"N={n}: {show(p)}")
+            # on disk: no tag names a digest whose revision link is gone
+            for x in rt.dangling_tags(root):
+                r["dangling"].append(f"N={n}: {x}")
+            now = rt.tags_on_disk(root)
+            for repo, tags in cls.kept.items():
+                for t, dg in tags.items():
+                    if now.get(repo, {}).get(t) != dg:
+                        r["kept_changed"].append(f"N={n}: {repo}:{t} is {now.get(repo, {}).get(t)}, was {dg}")
+            # served: every tag not to be deleted is listed and pulls; so does every tag still there
+            if n % REGISTRY_EVERY == 1:
+                r["served"] += 1
+                with rt.Registry(root) as reg:
+                    for repo, tags in cls.kept.items():
+                        listed = reg.tags(repo)
+                        for t in tags:
+                            if t not in listed:
+                                r["serve_problems"].append(f"N={n}: {repo}:{t} not in tags/list")
+                    for k, v in rt.pull_every_tag(reg).items():
+                        r["serve_problems"].append(f"N={n}: {k}: {v}")
+                reg.cleanup()
+            # the same command again, without the hook
+            p2 = regsweep(root, "rm", "--yes", *CRASH_REFS)
+            if p2.returncode != 0:
+                r["rerun_exit"].append(f"N={n}: {show(p2)}")
+            d = rt.diff_snapshots(cls.final, snap(root))
+            if d != {"removed": [], "added": [], "changed": []}:
+                r["final_tree"].append(f"N={n}: after the re-run, '-' only in the uninterrupted run, '+' only here:\n"
+                                       f"{rt.format_diff(d)}")
+            audit = sorted(x["path"] for x in read_audit(root))
+            if audit != ref_audit:
+                r["audit"].append(f"N={n}: audit paths {len(audit)} (duplicates: "
+                                  f"{sorted({a for a in audit if audit.count(a) > 1})}, missing: "
+                                  f"{sorted(set(ref_audit) - set(audit))}, extra: {sorted(set(audit) - set(ref_audit))})")
+            shutil.rmtree(root, ignore_errors=True)
+        if r["total"] == 0:
+            r["hooks"] = False  # the binary never killed itself: built without -Dtest_hooks
+        log(f"crash loop: {r['tried']} kill points, {r['served']} served, in {time.monotonic() - t0:.1f}s")
+
+    def _report(self, key: str, what: str):
+        items = self.r[key]
+        if items:
+            shown = "\n".join(items[:8]) + (f"\n... {len(items) - 8} more" if len(items) > 8 else "")
+            self.fail(f"{what} at {len(items)} of {self.r['tried']} kill points:\n{shown}")
+
+    def _need(self):
+        self.assertEqual(self.r["ref_exit"], 0, self.r.get("ref_show"))
+        if not self.r["hooks"]:
+            self.skipTest(f"{CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
+        self.assertIsNotNone(self.r["total"], f"still killed after {MAX_KILL_POINTS} mutations")
+
+    def test_a_kill_points(self):
+        """every kill point N = 1..(mutations of a full run) dies by SIGKILL; N+1 runs to the end"""
+        self._need()
+        def failed(keys):
+            return {x.split(":")[0] for k in keys for x in self.r[k]}
+        safety = ("not_killed", "dangling", "kept_changed", "serve_problems", "final_tree", "audit")
+        tried = self.r["tried"]
+        sys.stdout.write(f"# crash: {self.r['total']} mutations in a full run; {tried} kill points tried; "
+                         f"{tried - len(failed(safety + ('rerun_exit',)))} passed every check; "
+                         f"{tried - len(failed(safety))} passed every check but the re-run's exit code; "
+                         f"{self.r['served']} served by the registry\n")
+        sys.stdout.flush()
+        self.assertGreaterEqual(self.r["tried"], 10)
+        self._report("not_killed", "not killed by SIGKILL (returncode != -9)")
+
+    def test_b_no_dangling_tag(self):
+        """at every kill point no tag's current/link names a digest whose revision link is gone"""
+        self._need()
+        self._report("dangling", "dangling tags")
+
+    def test_c_kept_tags_untouched(self):
+        """at every kill point the tags the command does not delete are there with their digests"""
+        self._need()
+        self._report("kept_changed", "a kept tag changed")
+
+    def test_d_registry_serves(self):
+        """at every 3rd kill point the registry lists every kept tag and pulls every tag still there"""
+        self._need()
+        self.assertGreater(self.r["served"], 0)
+        self._report("serve_problems", "registry problems")
+
+    def test_e_rerun_exits_0(self):
+        """the same command re-run after the kill exits 0"""
+        self._need()
+        self._report("rerun_exit", "re-run did not exit 0")
+
+    def test_f_final_tree(self):
+        """after the re-run the tree (without .regsweep) equals the uninterrupted run's"""
+        self._need()
+        self._report("final_tree", "final tree differs")
+
+    def test_g_audit_once_per_path(self):
+        """after the re-run audit.jsonl has one line per removed path, like the uninterrupted run"""
+        self._need()
+        self._report("audit", "audit log differs")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class ZZ(Case):
+    def test_no_leftover_registry(self):
+        """every registry started was stopped"""
+        self.assertFalse(any(r.proc for r in rt._LIVE))
+
+    def test_base_untouched(self):
+        """the shared base storage was never written"""
+        self.assertSameTree(self.b.snapshot, rt.tree_snapshot(self.b.root), "base storage changed")
+
+
+def main():
+    exe = os.environ.get("REGSWEEP")
+    if not exe:
+        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
+    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
+    os.environ["REGSWEEP"] = os.path.abspath(exe)
+    for tool in (rt.registry_bin(), rt.skopeo_bin()):
+        if not shutil.which(tool):
+            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for cls in (RmVsApi, Referrers, Untag, Repository, DryRun, Safety, BadInput, CrashSafety, ZZ):
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    try:
+        ok = tap.run(suite)
+    finally:
+        rt._stop_all()
+        if Base._instance is not None:
+            Base._instance.cleanup()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
