@@ -102,6 +102,19 @@ void write_record(RunContext& ctx, const plan::Plan& plan, const RunSummary& s, 
 
 }  // namespace
 
+std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan) {
+  std::vector<std::string> out;
+  for (const Action& a : plan.actions) {
+    try {
+      state::check_storage_path(a.path);
+      check(root, a);
+    } catch (const Error& e) {
+      out.push_back(std::string(e.what()) + " (" + e.path() + ")");
+    }
+  }
+  return out;
+}
+
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed) {
   RunSummary s;
   s.run_id = ctx.run_id;

@@ -21,6 +21,10 @@ struct RunContext {
 // run record marked complete. `resumed` is true when finishing an interrupted run.
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed);
 
+// Every action whose precondition no longer holds, checked without writing (for `apply`,
+// which refuses a stale plan before its first removal).
+std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan);
+
 // Crash-test hook: with REGSWEEP_TEST_CRASH_AFTER=N in the environment of a build made
 // with -Dtest_hooks=true, the process kills itself (SIGKILL) after its N-th mutation.
 void count_mutation();

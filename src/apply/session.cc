@@ -81,6 +81,8 @@ void Session::recover_interrupted_runs() {
   }
 }
 
+std::vector<std::string> Session::violations(const plan::Plan& plan) { return detail::plan_violations(*root_dir_, plan); }
+
 RunSummary Session::execute(const plan::Plan& plan) {
   detail::RunContext ctx{*root_dir_, state::new_run_id(options_.now_ns, ::getpid()), options_.command_line, options_.now_ns,
                          options_.dry_run, log_};

@@ -18,6 +18,8 @@ constexpr CommandFactory kCommands[] = {
     add_report_command,
     add_rm_command,
     add_gc_command,
+    add_prune_command,
+    add_apply_command,
 };
 
 void print_error(const Error& e) {

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "regsweep/apply/session.h"
+#include "regsweep/plan/gc.h"
 #include "regsweep/plan/plan.h"
+#include "regsweep/plan/simulate.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
@@ -53,6 +55,8 @@ Command add_ls_command(CLI::App& parent, Context& context);
 Command add_report_command(CLI::App& parent, Context& context);
 Command add_rm_command(CLI::App& parent, Context& context);
 Command add_gc_command(CLI::App& parent, Context& context);
+Command add_prune_command(CLI::App& parent, Context& context);
+Command add_apply_command(CLI::App& parent, Context& context);
 
 // Options every mutating command has, and what they share: the session, the plan output,
 // the confirmation.
@@ -69,6 +73,15 @@ void print_plan(Context& context, const plan::Plan& plan, const MutationOptions&
 void require_confirmation_channel(Context& context, const MutationOptions& options);
 // Asks on a terminal (true with --yes).
 bool confirm(Context& context, const MutationOptions& options, const std::string& question);
+struct GcStatsShown {
+  bool dry_run = false;
+  bool done = false;
+  bool delete_untagged = false;
+  bool prune_empty_repos = false;
+  std::string min_age = "1h";
+};
+void print_gc_stats(Context& context, const plan::GcStats& stats, const GcStatsShown& shown);
+nlohmann::json gc_stats_json(const plan::GcStats& stats);
 void print_run_summary(Context& context, const apply::RunSummary& summary, const MutationOptions& options);
 
 // JSON of the findings, shared by every command's --json document.

@@ -52,7 +52,9 @@ plan::GcPlan plan_with_recheck(Context& ctx, storage::Model& model, const plan::
   return gc;
 }
 
-json stats_json(const plan::GcStats& s) {
+}  // namespace
+
+json gc_stats_json(const plan::GcStats& s) {
   return {{"untagged_manifests", s.untagged_manifests},
           {"blobs", {{"count", s.blobs}, {"bytes", s.blob_bytes}}},
           {"young_blobs_kept", {{"count", s.young_blobs_kept}, {"bytes", s.young_blob_bytes_kept}}},
@@ -62,7 +64,7 @@ json stats_json(const plan::GcStats& s) {
           {"bytes", s.blob_bytes + s.upload_bytes}};
 }
 
-void print_stats(Context& ctx, const plan::GcStats& s, const GcOptions& o, bool done) {
+void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& shown) {
   if (ctx.options.json || ctx.options.quiet) return;
   std::ostream& out = *ctx.out;
   char line[200];
@@ -71,17 +73,19 @@ void print_stats(Context& ctx, const plan::GcStats& s, const GcOptions& o, bool 
                   with_bytes ? util::human_bytes(bytes).c_str() : "");
     out << line;
   };
-  out << (done ? "gc removed:\n" : o.mutation.dry_run ? "gc would remove:\n" : "gc will remove:\n");
-  if (o.delete_untagged) row("untagged manifests", s.untagged_manifests, 0, false);
+  out << (shown.done ? "gc removed:\n" : shown.dry_run ? "gc would remove:\n" : "gc will remove:\n");
+  if (shown.delete_untagged) row("untagged manifests", s.untagged_manifests, 0, false);
   row("blobs", s.blobs, s.blob_bytes, true);
   row("layer links", s.layer_links, 0, false);
   row("uploads", s.uploads, s.upload_bytes, true);
-  if (o.prune_empty_repos) row("empty repositories", s.empty_repositories, 0, false);
+  if (shown.prune_empty_repos) row("empty repositories", s.empty_repositories, 0, false);
   out << "  total: " << util::human_bytes(s.blob_bytes + s.upload_bytes) << " (" << s.blob_bytes + s.upload_bytes << " bytes)\n";
   if (s.young_blobs_kept)
-    out << "  kept: " << s.young_blobs_kept << " unreferenced blobs younger than --min-age " << o.min_age << " ("
+    out << "  kept: " << s.young_blobs_kept << " unreferenced blobs younger than --min-age " << shown.min_age << " ("
         << util::human_bytes(s.young_blob_bytes_kept) << ")\n";
 }
+
+namespace {
 
 std::uint64_t blob_bytes_on_disk(Context& ctx) {
   storage::Model m = storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
@@ -149,7 +153,8 @@ int run_gc(Context& ctx, const GcOptions& o) {
       return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
     });
   if (ctx.options.verbose > 0 || !m.plan_out.empty()) print_plan(ctx, gc.plan, m);
-  if (o.registry_bin.empty()) print_stats(ctx, gc.stats, o, false);
+  GcStatsShown shown{m.dry_run, false, o.delete_untagged, o.prune_empty_repos, o.min_age};
+  if (o.registry_bin.empty()) print_gc_stats(ctx, gc.stats, shown);
   if (!m.plan_out.empty()) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(gc.plan)}, {"plan_out", m.plan_out}});
     return kExitOk;
@@ -159,7 +164,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     return kExitOk;
   }
   apply::RunSummary summary = session.execute(gc.plan);
-  json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", stats_json(gc.stats)},
+  json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
               {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},
                           {"bytes_freed", summary.bytes_freed}, {"bytes_in_trash", summary.bytes_in_trash}}},
               {"findings", findings_json(model)}};
@@ -172,7 +177,8 @@ int run_gc(Context& ctx, const GcOptions& o) {
     if (!ctx.options.json && !ctx.options.quiet)
       *ctx.out << "the registry's garbage-collect freed " << util::human_bytes(before - after) << " (" << before - after << " bytes)\n";
   } else if (!m.dry_run && !ctx.options.json && !ctx.options.quiet) {
-    print_stats(ctx, gc.stats, o, true);
+    shown.done = true;
+    print_gc_stats(ctx, gc.stats, shown);
   }
   if (ctx.options.json) print_json(ctx, doc);
   print_run_summary(ctx, summary, m);

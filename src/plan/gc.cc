@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "regsweep/plan/reachability.h"
+#include "regsweep/plan/simulate.h"
 #include "regsweep/plan/report.h"
 #include "regsweep/storage/layout.h"
 
@@ -151,6 +152,15 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     if (a.kind != ActionKind::RemoveEmptyFolder || b.kind != ActionKind::RemoveEmptyFolder) return false;
     return std::count(a.path.begin(), a.path.end(), '/') > std::count(b.path.begin(), b.path.end(), '/');
   });
+  return out;
+}
+
+std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& plan) {
+  BlobMark mark = mark_all_revisions(simulate(model, plan));
+  std::vector<std::string> out;
+  for (const Action& a : plan.actions)
+    if (a.kind == ActionKind::RemoveBlob && a.digest && mark.marked(*a.digest))
+      out.push_back("blob " + a.digest->str() + " is referenced again (" + a.path + ")");
   return out;
 }
 

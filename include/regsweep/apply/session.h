@@ -51,6 +51,9 @@ class Session {
   // it runs; the run is recorded as stopped).
   RunSummary execute(const plan::Plan& plan);
 
+  // The actions of `plan` whose precondition no longer holds (nothing is written).
+  std::vector<std::string> violations(const plan::Plan& plan);
+
   // Runs found interrupted and finished when the session opened.
   const std::vector<RunSummary>& recovered() const { return recovered_; }
 

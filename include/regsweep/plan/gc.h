@@ -44,4 +44,9 @@ GcPlan plan_gc(const storage::Model& model, const GcRequest& request);
 // pushed while we planned, and the plan must be made again from `after`.
 bool links_appeared(const storage::Model& before, const storage::Model& after);
 
+// The blob removals of `plan` that the storage, as it is now (`model`) and once the plan's
+// other removals are done, still references from some revision or tag: a plan made earlier
+// must not delete them. Returns their descriptions.
+std::vector<std::string> blobs_referenced_anew(const storage::Model& model, const Plan& plan);
+
 }  // namespace regsweep::plan

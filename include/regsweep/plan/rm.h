@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "regsweep/plan/plan.h"
+#include "regsweep/plan/simulate.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/util/reference.h"
 
@@ -25,11 +26,5 @@ struct RmRequest {
 // sha256-<hex>(.sig|.att|.sbom) and untagged manifests whose subject is the digest go too
 // (recursively) — the one deliberate difference from the API, noted in the plan.
 Plan plan_rm(const storage::Model& model, const RmRequest& request);
-
-// The model as it will be once `plan` has run (tags, revisions, links, blobs removed).
-storage::Model simulate(const storage::Model& model, const Plan& plan);
-
-// Bytes the registry's GC would free: blobs with data that its mark does not reach.
-std::uint64_t unreferenced_bytes(const storage::Model& model);
 
 }  // namespace regsweep::plan

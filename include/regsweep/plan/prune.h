@@ -1,0 +1,59 @@
+#pragma once
+// Retention policies: which tags a rule set deletes, and the plan that deletes them.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "regsweep/plan/plan.h"
+#include "regsweep/storage/model.h"
+
+namespace regsweep::plan {
+
+struct PrunePolicy {
+  std::vector<std::string> repo_globs;      // empty: every repository
+  std::vector<std::string> match;           // tags considered (regex, search); empty: all
+  std::vector<std::string> keep;            // tags never deleted; win over every other rule
+  std::optional<std::uint64_t> keep_last;   // of the considered, not-kept tags, the N newest stay
+  std::optional<std::int64_t> older_than_s; // only tags pushed longer ago may go
+  bool untagged = false;                    // also delete untagged manifests (as gc -m)
+  bool referrers = true;
+  std::int64_t now_ns = 0;
+};
+
+enum class TagVerdict : std::uint8_t { Deleted, Kept };
+
+struct TagDecision {
+  std::string repository;
+  std::string tag;
+  std::optional<Digest> digest;
+  std::int64_t pushed_ns = 0;
+  TagVerdict verdict = TagVerdict::Kept;
+  std::string reason;        // "kept: matches --keep ^latest$", "deleted: older than 30d", ...
+  bool untag_only = false;   // deleted, but its digest stays: a kept tag shares it
+};
+
+struct PrunePlan {
+  Plan plan;
+  std::vector<TagDecision> decisions;  // every tag of every selected repository
+  std::uint64_t untagged_manifests = 0;
+};
+
+// Throws UsageError for an invalid regex or glob. `created_ns` gives the config's `created`
+// time of manifests (read by the caller; ties of --keep-last are broken by it, then by name).
+//
+// A tag is deleted iff it is considered (--match), not kept (--keep), not among the
+// keep_last most recently pushed of the considered, not-kept tags, and older than
+// older_than (when given). Cosign-style referrer tags (sha256-<hex>.sig/.att/.sbom,
+// sha256-<hex>) are never judged on their own: they go with their subject, as in rm.
+// When a deleted tag's digest is also the current digest of a tag that stays, only the tag
+// goes (an untag): a keep rule can never be defeated by a shared digest.
+PrunePlan plan_prune(const storage::Model& model, const PrunePolicy& policy,
+                     const std::map<Digest, std::int64_t>& created_ns);
+
+// True for cosign-style referrer tags: sha256-<64 hex> with an optional .sig/.att/.sbom.
+bool is_referrer_tag(std::string_view tag);
+
+}  // namespace regsweep::plan

@@ -1,0 +1,158 @@
+// `regsweep prune`: retention policies.
+#include "cli.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/prune.h"
+#include "regsweep/storage/image_info.h"
+#include "regsweep/storage/walker.h"
+#include "regsweep/util/format.h"
+#include "regsweep/util/table.h"
+
+namespace regsweep::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct PruneOptions {
+  std::vector<std::string> repos;
+  std::vector<std::string> match;
+  std::vector<std::string> keep;
+  bool no_default_keep = false;
+  std::optional<std::uint64_t> keep_last;
+  std::string older_than;
+  bool untagged = false;
+  bool no_referrers = false;
+  bool gc = false;
+  MutationOptions mutation;
+};
+
+// The config's `created` of every tagged manifest in the selected repositories: only
+// --keep-last needs it (to break ties of push time).
+std::map<Digest, std::int64_t> created_times(Context& ctx, const storage::Model& model) {
+  std::map<Digest, std::int64_t> out;
+  for (const auto& repo : model.repositories)
+    for (const auto& tag : repo.tags) {
+      if (!tag.current || out.count(*tag.current)) continue;
+      auto text = storage::read_image_created(*ctx.fs, model, *tag.current);
+      out[*tag.current] = text ? util::parse_rfc3339(*text).value_or(0) : 0;
+    }
+  return out;
+}
+
+json decisions_json(const plan::PrunePlan& p) {
+  json out = json::array();
+  for (const auto& d : p.decisions)
+    out.push_back({{"repository", d.repository},
+                   {"tag", d.tag},
+                   {"digest", d.digest ? json(d.digest->str()) : json(nullptr)},
+                   {"pushed", d.pushed_ns ? json(util::rfc3339_utc(d.pushed_ns)) : json(nullptr)},
+                   {"verdict", d.verdict == plan::TagVerdict::Deleted ? "deleted" : "kept"},
+                   {"untag_only", d.untag_only},
+                   {"reason", d.reason}});
+  return out;
+}
+
+void print_decisions(Context& ctx, const plan::PrunePlan& p) {
+  if (ctx.options.json || ctx.options.quiet) return;
+  std::string repo;
+  util::Table* table = nullptr;
+  std::vector<std::pair<std::string, util::Table>> tables;
+  for (const auto& d : p.decisions) {
+    if (d.repository != repo) {
+      repo = d.repository;
+      tables.emplace_back(repo, util::Table({"", "TAG", "PUSHED", "REASON"}));
+      table = &tables.back().second;
+    }
+    table->add_row({d.verdict == plan::TagVerdict::Deleted ? "delete" : "keep", d.tag,
+                    d.pushed_ns ? util::rfc3339_utc(d.pushed_ns) : "-", d.reason});
+  }
+  for (const auto& [name, t] : tables) {
+    *ctx.out << name << ":\n";
+    t.print(*ctx.out);
+    *ctx.out << "\n";
+  }
+}
+
+int run_prune(Context& ctx, const PruneOptions& o) {
+  plan::PrunePolicy policy;
+  policy.repo_globs = o.repos;
+  policy.match = o.match;
+  policy.keep = o.keep;
+  if (!o.no_default_keep) policy.keep.insert(policy.keep.begin(), "^latest$");
+  policy.keep_last = o.keep_last;
+  if (!o.older_than.empty()) {
+    auto s = util::parse_duration_seconds(o.older_than);
+    if (!s) throw UsageError("--older-than takes a duration such as 12h or 30d, not \"" + o.older_than + "\"", "");
+    policy.older_than_s = *s;
+  }
+  policy.untagged = o.untagged;
+  policy.referrers = !o.no_referrers;
+  policy.now_ns = ctx.now_ns();
+  const MutationOptions& m = o.mutation;
+  const bool read_only = m.dry_run || !m.plan_out.empty();
+  if (!read_only) require_confirmation_channel(ctx, m);
+
+  apply::SessionOptions so;
+  so.dry_run = read_only;
+  so.force = m.force;
+  so.refuse_readonly_registry = o.gc;
+  so.command_line = ctx.command_line;
+  so.config = ctx.registry_config();
+  so.now_ns = policy.now_ns;
+  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+
+  storage::Model model = ctx.load_model();
+  std::map<Digest, std::int64_t> created;
+  if (policy.keep_last) created = created_times(ctx, model);
+  plan::PrunePlan pruned = plan::plan_prune(model, policy, created);
+  pruned.plan.arguments = {ctx.command_line};
+  print_decisions(ctx, pruned);
+  print_plan(ctx, pruned.plan, m);
+  json doc = {{"dry_run", m.dry_run}, {"decisions", decisions_json(pruned)}, {"plan", plan::plan_to_json(pruned.plan)},
+              {"untagged_manifests", pruned.untagged_manifests}, {"gc_would_free", pruned.plan.gc_would_free}};
+  if (!m.plan_out.empty()) {
+    if (ctx.options.json) print_json(ctx, doc);
+    return kExitOk;
+  }
+  if (!read_only && !pruned.plan.actions.empty() && !confirm(ctx, m, "delete these?")) {
+    *ctx.err << "nothing was changed\n";
+    return kExitOk;
+  }
+  apply::RunSummary summary = session.execute(pruned.plan);
+  doc["result"] = {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone}};
+  print_run_summary(ctx, summary, m);
+  if (o.gc) {
+    // The sweep, in the same locked session, on the tree as prune left it.
+    storage::Model after = read_only ? model : storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
+    plan::GcRequest req;
+    req.now_ns = policy.now_ns;
+    plan::GcPlan gc = plan::plan_gc(read_only ? plan::simulate(model, pruned.plan) : after, req);
+    gc.plan.arguments = {"(after prune)"};
+    print_gc_stats(ctx, gc.stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
+    apply::RunSummary swept = session.execute(gc.plan);
+    doc["gc"] = {{"summary", gc_stats_json(gc.stats)}, {"run", swept.run_id}, {"bytes_freed", swept.bytes_freed}};
+    print_run_summary(ctx, swept, m);
+  }
+  if (ctx.options.json) print_json(ctx, doc);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_prune_command(CLI::App& parent, Context& context) {
+  auto o = std::make_shared<PruneOptions>();
+  CLI::App* app = parent.add_subcommand("prune", "delete tags by retention policy (keep rules always win)");
+  app->add_option("--repo", o->repos, "repositories to prune (glob: team/*, team/**; repeatable; default all)");
+  app->add_option("--match", o->match, "tags considered (regex; repeatable; default all)");
+  app->add_option("--keep", o->keep, "tags never deleted (regex; repeatable; default ^latest$)");
+  app->add_flag("--no-default-keep", o->no_default_keep, "do not keep ^latest$ by default");
+  app->add_option("--keep-last", o->keep_last, "keep the N most recently pushed of the considered tags");
+  app->add_option("--older-than", o->older_than, "only tags pushed longer ago than DURATION may go (30d, 12h)");
+  app->add_flag("--untagged", o->untagged, "also delete untagged manifests (index children and referrers are kept)");
+  app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");
+  app->add_flag("--gc", o->gc, "run gc afterwards in the same locked session");
+  add_mutation_options(*app, o->mutation);
+  return Command{app, [&context, o] { return run_prune(context, *o); }};
+}
+
+}  // namespace regsweep::cli
