@@ -20,6 +20,7 @@ constexpr CommandFactory kCommands[] = {
     add_gc_command,
     add_prune_command,
     add_apply_command,
+    add_interactive_command,
 };
 
 void print_error(const Error& e) {
@@ -40,7 +41,9 @@ int run(int argc, char** argv) {
 
   CLI::App app{"regsweep: an offline cleaner for the distribution registry's filesystem storage"};
   app.set_version_flag("--version", std::string("regsweep ") + REGSWEEP_VERSION);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  bool interactive = false;
+  app.add_flag("-i", interactive, "the interactive menu (same as `regsweep interactive`)");
   app.fallthrough();  // global options are accepted after the command too: `regsweep report --json`
   GlobalOptions& g = context.options;
   app.add_option("--root", g.root, "the storage's rootdirectory (holds docker/registry/v2); default /var/lib/registry");
@@ -62,6 +65,7 @@ int run(int argc, char** argv) {
   try {
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
+    if (interactive) return run_interactive(context, false, false);
   } catch (const Error& e) {
     std::cout.flush();
     print_error(e);
@@ -71,6 +75,7 @@ int run(int argc, char** argv) {
     std::cerr << "regsweep: error: " << e.what() << "\n";
     return kExitError;
   }
+  std::cerr << app.help() << "regsweep: error: a command is required\n";
   return kExitUsage;
 }
 

@@ -26,15 +26,6 @@ struct TagRow {
   std::optional<std::string> created;
 };
 
-// Size of an image: every distinct blob its manifest reaches (index children included).
-std::uint64_t image_size(const Model& model, const Digest& d) {
-  plan::BlobMark mark(model);
-  plan::mark_manifest_closure(model, d, mark);
-  std::uint64_t total = 0;
-  for (std::uint32_t i : mark.touched()) total += model.blobs[i].size;
-  return total;
-}
-
 TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bool with_created) {
   TagRow row;
   row.name = tag.name;
@@ -46,7 +37,7 @@ TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bo
     for (const auto& c : m->parsed.children)
       if (!c.platform.empty()) row.platforms.push_back(c.platform);
   }
-  row.size = image_size(model, *tag.current);
+  row.size = plan::image_bytes(model, *tag.current);
   if (with_created) row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
   return row;
 }

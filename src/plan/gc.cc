@@ -156,11 +156,27 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
 }
 
 std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& plan) {
-  BlobMark mark = mark_all_revisions(simulate(model, plan));
+  // The tree once the plan's manifest and tag removals are done, with every blob still
+  // there: a blob the plan would sweep must not be marked in it.
+  Plan links_only = plan;
+  std::erase_if(links_only.actions, [](const Action& a) { return a.kind == ActionKind::RemoveBlob; });
+  Model after = simulate(model, links_only);
+  BlobMark mark = mark_all_revisions(after);
   std::vector<std::string> out;
-  for (const Action& a : plan.actions)
-    if (a.kind == ActionKind::RemoveBlob && a.digest && mark.marked(*a.digest))
-      out.push_back("blob " + a.digest->str() + " is referenced again (" + a.path + ")");
+  for (const Action& a : plan.actions) {
+    if (!a.digest || !mark.marked(*a.digest)) continue;
+    if (a.kind == ActionKind::RemoveBlob) out.push_back("blob " + a.digest->str() + " is referenced again (" + a.path + ")");
+    // A layer link the plan removes as dangling, while its repository references the blob
+    // again, would make that repository's image unpullable.
+    if (a.kind == ActionKind::RemoveLayerLink) {
+      const Repository* repo = after.find_repository(a.repository);
+      BlobMark repo_mark(after);
+      if (repo)
+        for (const auto& rev : repo->revisions) mark_manifest_closure(after, rev.digest, repo_mark);
+      if (repo_mark.marked(*a.digest))
+        out.push_back("layer link " + a.digest->str() + " of " + a.repository + " is needed again (" + a.path + ")");
+    }
+  }
   return out;
 }
 

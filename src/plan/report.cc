@@ -48,6 +48,14 @@ std::vector<RepositoryUsage> usage_with(const Model& model, const TaggedMark& ta
 
 }  // namespace
 
+std::uint64_t image_bytes(const Model& model, const Digest& manifest) {
+  BlobMark mark(model);
+  mark_manifest_closure(model, manifest, mark);
+  std::uint64_t total = 0;
+  for (std::uint32_t i : mark.touched()) total += model.blobs[i].size;
+  return total;
+}
+
 std::vector<RepositoryUsage> repository_usage(const Model& model) { return usage_with(model, tagged_mark(model)); }
 
 StorageReport build_report(const Model& model, const ReportOptions& options) {

@@ -50,6 +50,9 @@ StorageReport build_report(const storage::Model& model, const ReportOptions& opt
 // Per-repository usage only (what `ls` shows); build_report includes it.
 std::vector<RepositoryUsage> repository_usage(const storage::Model& model);
 
+// Size of an image: every distinct blob its manifest reaches (index children included).
+std::uint64_t image_bytes(const storage::Model& model, const Digest& manifest);
+
 // True when an upload is older than max_age_s: by startedat, or by its files when it has none.
 bool upload_is_stale(const storage::Upload& upload, std::int64_t now_ns, std::int64_t max_age_s);
 

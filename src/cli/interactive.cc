@@ -1,0 +1,150 @@
+// `regsweep interactive` (also `regsweep -i`): the menu the original tool's users had,
+// on the storage. Reads answers line by line from stdin, so it works piped as on a terminal.
+#include <iostream>
+#include <map>
+
+#include "cli.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
+#include "regsweep/plan/report.h"
+#include "regsweep/plan/rm.h"
+#include "regsweep/util/format.h"
+#include "regsweep/util/selection.h"
+#include "regsweep/util/table.h"
+
+namespace regsweep::cli {
+
+namespace {
+
+struct InteractiveOptions {
+  bool dry_run = false;
+  bool force = false;
+};
+
+class Menu {
+ public:
+  Menu(Context& ctx, apply::Session& session, const InteractiveOptions& o) : ctx_(ctx), session_(session), o_(o) {}
+
+  int run() {
+    while (true) {
+      storage::Model model = ctx_.load_model();
+      auto usage = plan::repository_usage(model);
+      out() << "\nRepositories in " << model.root << ":\n";
+      util::Table t({"#", "REPOSITORY", "TAGS", "REFERENCED", "EXCLUSIVE"}, {true, false, true, true, true});
+      for (std::size_t i = 0; i < usage.size(); ++i)
+        t.add_row({std::to_string(i + 1), usage[i].name, std::to_string(usage[i].tags), util::human_bytes(usage[i].bytes_referenced),
+                   util::human_bytes(usage[i].bytes_exclusive)});
+      t.print(out());
+      out() << "choose a repository number, g) garbage-collect, q) quit: " << std::flush;
+      std::string line;
+      if (!ask(line) || line == "q") return kExitOk;
+      if (line == "g") {
+        garbage_collect(model);
+        continue;
+      }
+      auto pick = util::parse_selection(line, usage.size());
+      if (!pick || pick->size() != 1) {
+        out() << "not a repository number: " << line << "\n";
+        continue;
+      }
+      repository(model, model.repositories[pick->front() - 1]);
+    }
+  }
+
+ private:
+  std::ostream& out() { return *ctx_.out; }
+
+  bool ask(std::string& line) {
+    if (!std::getline(std::cin, line)) return false;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    while (!line.empty() && line.front() == ' ') line.erase(0, 1);
+    return true;
+  }
+
+  bool confirmed(const std::string& question) {
+    out() << question << " [y/N] " << std::flush;
+    std::string line;
+    return ask(line) && (line == "y" || line == "Y" || line == "yes");
+  }
+
+  void repository(const storage::Model& model, const storage::Repository& repo) {
+    // Tags grouped by digest: numbered one by one, shown together.
+    std::map<std::string, std::vector<const storage::TagLink*>> by_digest;
+    for (const auto& t : repo.tags) by_digest[t.current ? t.current->str() : std::string("(unreadable)")].push_back(&t);
+    std::vector<const storage::TagLink*> numbered;
+    out() << "\n" << repo.name << ":\n";
+    util::Table t({"#", "TAG", "DIGEST", "PUSHED", "SIZE"}, {true, false, false, false, true});
+    for (const auto& [digest, tags] : by_digest) {
+      std::uint64_t size = tags.front()->current ? plan::image_bytes(model, *tags.front()->current) : 0;
+      for (std::size_t k = 0; k < tags.size(); ++k) {
+        numbered.push_back(tags[k]);
+        t.add_row({std::to_string(numbered.size()), tags[k]->name, k == 0 ? digest.substr(0, 19) : "  \"",
+                   util::rfc3339_utc(tags[k]->pushed_ns), k == 0 ? util::human_bytes(size) : ""});
+      }
+    }
+    t.print(out());
+    out() << "select tags to delete (e.g. 1,3,5-9), b) back: " << std::flush;
+    std::string line;
+    if (!ask(line) || line == "b" || line.empty()) return;
+    auto pick = util::parse_selection(line, numbered.size());
+    if (!pick) {
+      out() << "not a selection: " << line << "\n";
+      return;
+    }
+    plan::RmRequest req;
+    for (std::size_t n : *pick) req.references.push_back(util::ImageReference{repo.name, numbered[n - 1]->name, std::nullopt});
+    plan::Plan p = plan::plan_rm(model, req);
+    p.arguments = {"(interactive) " + repo.name + " " + line};
+    MutationOptions shown;
+    shown.dry_run = o_.dry_run;
+    print_plan(ctx_, p, shown);
+    if (!confirmed("delete these?")) {
+      out() << "nothing was changed\n";
+      return;
+    }
+    print_run_summary(ctx_, session_.execute(p), shown);
+  }
+
+  void garbage_collect(const storage::Model& model) {
+    plan::GcRequest req;
+    req.now_ns = ctx_.now_ns();
+    plan::GcPlan gc = plan::plan_gc(model, req);
+    gc.plan.arguments = {"(interactive)"};
+    print_gc_stats(ctx_, gc.stats, GcStatsShown{true, false, false, false, "1h"});
+    if (gc.plan.actions.empty() || !confirmed("sweep these?")) {
+      out() << "nothing was changed\n";
+      return;
+    }
+    MutationOptions shown;
+    shown.dry_run = o_.dry_run;
+    print_run_summary(ctx_, session_.execute(gc.plan), shown);
+  }
+
+  Context& ctx_;
+  apply::Session& session_;
+  const InteractiveOptions& o_;
+};
+
+}  // namespace
+
+int run_interactive(Context& ctx, bool dry_run, bool force) {
+  InteractiveOptions o{dry_run, force};
+  apply::SessionOptions so;
+  so.dry_run = dry_run;
+  so.force = force;
+  so.command_line = ctx.command_line;
+  so.config = ctx.registry_config();
+  so.now_ns = ctx.now_ns();
+  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  return Menu(ctx, session, o).run();
+}
+
+Command add_interactive_command(CLI::App& parent, Context& context) {
+  auto o = std::make_shared<InteractiveOptions>();
+  CLI::App* app = parent.add_subcommand("interactive", "a menu: repositories, their tags, select and delete; gc (also: regsweep -i)");
+  app->add_flag("-n,--dry-run", o->dry_run, "show what each choice would remove, change nothing");
+  app->add_flag("--force", o->force, "act even if a registry appears to be serving this storage");
+  return Command{app, [&context, o] { return run_interactive(context, o->dry_run, o->force); }};
+}
+
+}  // namespace regsweep::cli
