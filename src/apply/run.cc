@@ -38,7 +38,8 @@ std::string parent_of(const std::string& path) {
 }
 
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
-Check check(storage::Dir& root, const Action& a) {
+// `removed`: what a dry run has counted as removed already (it is still on disk).
+Check check(storage::Dir& root, const Action& a, const std::set<std::string>* removed = nullptr) {
   storage::FileStat st = root.stat(a.path);
   switch (a.expect) {
     case Expect::LinkIs: {
@@ -58,7 +59,10 @@ Check check(storage::Dir& root, const Action& a) {
     case Expect::EmptyFolder: {
       if (st.type != storage::FileType::Directory) return Check::AlreadyGone;
       bool empty = true;
-      if (auto d = root.open_dir(a.path)) d->list([&](std::string_view, storage::FileType) { empty = false; });
+      if (auto d = root.open_dir(a.path))
+        d->list([&](std::string_view name, storage::FileType) {
+          if (!removed || !removed->count(a.path + "/" + std::string(name))) empty = false;
+        });
       return empty ? Check::Ready : Check::KeepFolder;
     }
   }
@@ -86,6 +90,27 @@ std::set<std::string> audited_paths(storage::Dir& root, const std::string& run_i
   return out;
 }
 
+void check_paths(const Action& a) {
+  state::check_storage_path(a.path);
+  if (!a.check_path.empty()) state::check_storage_path(a.check_path);
+}
+
+// Journal paths of a run: what it had started to remove before it was interrupted.
+std::set<std::string> journaled_paths(storage::Dir& root, const std::string& run_id) {
+  std::set<std::string> out;
+  std::string content;
+  if (!root.read_file(state::run_journal(run_id), std::size_t(1) << 30, content).ok()) return out;
+  std::size_t start = 0;
+  while (start < content.size()) {
+    std::size_t nl = content.find('\n', start);
+    if (nl == std::string::npos) nl = content.size();
+    json j = json::parse(content.begin() + static_cast<long>(start), content.begin() + static_cast<long>(nl), nullptr, false);
+    if (j.is_object()) out.insert(j.value("path", ""));
+    start = nl + 1;
+  }
+  return out;
+}
+
 void write_record(RunContext& ctx, const plan::Plan& plan, const RunSummary& s, const std::string& status) {
   json record = {{"id", ctx.run_id},
                  {"command", plan.command},
@@ -106,7 +131,7 @@ std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& p
   std::vector<std::string> out;
   for (const Action& a : plan.actions) {
     try {
-      state::check_storage_path(a.path);
+      check_paths(a);
       check(root, a);
     } catch (const Error& e) {
       out.push_back(std::string(e.what()) + " (" + e.path() + ")");
@@ -115,88 +140,131 @@ std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& p
   return out;
 }
 
-RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed) {
-  RunSummary s;
-  s.run_id = ctx.run_id;
-  s.command = plan.command;
-  s.arguments = plan.arguments;
-  for (const Action& a : plan.actions) state::check_storage_path(a.path);
-  if (!ctx.dry_run) {
-    ctx.root.make_dirs(state::run_dir(ctx.run_id));
-    if (!resumed) write_record(ctx, plan, s, "running");
+namespace {
+
+// One run's moving parts: executes the actions of a plan in order.
+class Runner {
+ public:
+  Runner(RunContext& ctx, const plan::Plan& plan, bool resumed) : ctx_(ctx), plan_(plan), resumed_(resumed) {
+    s_.run_id = ctx.run_id;
+    s_.command = plan.command;
+    s_.arguments = plan.arguments;
   }
-  // After a kill, lines may be missing from the audit log for items already moved.
-  std::set<std::string> audited = resumed ? audited_paths(ctx.root, ctx.run_id) : std::set<std::string>{};
-  const std::uint64_t trash_device = ctx.dry_run ? 0 : ctx.root.device_of(state::run_dir(ctx.run_id));
-  auto audit = [&](const Action& a, bool recovered) {
-    json line = {{"time", util::rfc3339_utc(ctx.now_ns)}, {"run", ctx.run_id}, {"command", plan.command},
+
+  RunSummary run() {
+    for (const Action& a : plan_.actions) check_paths(a);
+    if (!ctx_.dry_run) {
+      ctx_.root.make_dirs(state::run_dir(ctx_.run_id));
+      if (!resumed_) write_record(ctx_, plan_, s_, "running");
+      trash_device_ = ctx_.root.device_of(state::run_dir(ctx_.run_id));
+    }
+    if (resumed_) {
+      // After a kill, lines may be missing from the audit log for items already moved; an
+      // emptied folder leaves nothing in the trash, so the journal says whether it went.
+      audited_ = audited_paths(ctx_.root, ctx_.run_id);
+      journaled_ = journaled_paths(ctx_.root, ctx_.run_id);
+    }
+    for (std::size_t i = 0; i < plan_.actions.size(); ++i) {
+      try {
+        step(i, plan_.actions[i]);
+      } catch (const SafetyRefusal&) {
+        // A refusal (a precondition, a mount) is final: recorded as stopped, the run is not
+        // resumed later; what it moved stays in its trash. Any other error is like a kill:
+        // the run stays "running" and the next session finishes it.
+        if (!ctx_.dry_run) write_record(ctx_, plan_, s_, "stopped");
+        throw;
+      }
+    }
+    if (ctx_.dry_run) return s_;
+    if (!plan_.trash_blobs) {
+      ctx_.root.remove_tree(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));
+      count_mutation();
+    }
+    write_record(ctx_, plan_, s_, "complete");
+    return s_;
+  }
+
+ private:
+  void step(std::size_t i, const Action& a) {
+    Check c = check(ctx_.root, a, ctx_.dry_run ? &dry_removed_ : nullptr);
+    if (c == Check::AlreadyGone) {
+      bool moved_here = ctx_.root.stat(state::trashed(ctx_.run_id, a.path)).exists();
+      bool emptied_here = a.kind == ActionKind::RemoveEmptyFolder && journaled_.count(a.path);
+      if (resumed_ && (moved_here || emptied_here)) {
+        removed(a);
+        if (!audited_.count(a.path)) audit(a, true);
+      } else {
+        ++s_.already_gone;
+      }
+      return;
+    }
+    if (c == Check::KeepFolder) {
+      ++s_.kept_folders;
+      return;
+    }
+    if (ctx_.dry_run) {
+      dry_removed_.insert(a.path);
+      removed(a);
+      return;
+    }
+    if (a.kind != ActionKind::RemoveEmptyFolder) {
+      // rename(2) only works within one filesystem; a mount inside the root (at the item or
+      // above it) would make it fail or copy. Refuse before touching the item.
+      if (ctx_.root.device_of(parent_of(a.path)) != trash_device_ || ctx_.root.device_of(a.path) != trash_device_)
+        throw SafetyRefusal("cannot move to the trash: a different filesystem is mounted inside the root",
+                            ctx_.root.child_path(a.path), "regsweep only renames; it never copies storage");
+    }
+    ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    count_mutation();
+    if (a.kind == ActionKind::RemoveEmptyFolder) {
+      if (!ctx_.root.remove_empty_dir(a.path)) {
+        ++s_.kept_folders;
+        return;
+      }
+    } else {
+      const std::string dest = state::trashed(ctx_.run_id, a.path);
+      ctx_.root.make_dirs(parent_of(dest));
+      ctx_.root.rename(a.path, dest);
+      count_mutation();
+    }
+    removed(a);
+    audit(a, false);
+  }
+
+  void removed(const Action& a) {
+    ++s_.removed;
+    bool purged = a.kind == ActionKind::RemoveBlob && !plan_.trash_blobs;
+    (purged ? s_.bytes_freed : s_.bytes_in_trash) += a.bytes;
+  }
+
+  void audit(const Action& a, bool recovered) {
+    json line = {{"time", util::rfc3339_utc(ctx_.now_ns)}, {"run", ctx_.run_id}, {"command", plan_.command},
                  {"action", plan::to_string(a.kind)}, {"path", a.path}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
-    ctx.root.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    ctx_.root.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     count_mutation();
-  };
-  auto counts_as_removed = [&](const Action& a) {
-    ++s.removed;
-    bool purged = a.kind == ActionKind::RemoveBlob && !plan.trash_blobs;
-    (purged ? s.bytes_freed : s.bytes_in_trash) += a.bytes;
-  };
+  }
 
-  for (std::size_t i = 0; i < plan.actions.size(); ++i) {
-    const Action& a = plan.actions[i];
-    Check c;
-    try {
-      c = check(ctx.root, a);
-    } catch (const SafetyRefusal&) {
-      if (!ctx.dry_run) write_record(ctx, plan, s, "stopped");
-      throw;
-    }
-    if (c == Check::AlreadyGone) {
-      bool moved_here = ctx.root.stat(state::trashed(ctx.run_id, a.path)).exists();
-      if (resumed && moved_here) {
-        counts_as_removed(a);
-        if (!audited.count(a.path)) audit(a, true);
-      } else {
-        ++s.already_gone;
-      }
-      continue;
-    }
-    if (c == Check::KeepFolder) {
-      ++s.kept_folders;
-      continue;
-    }
-    if (ctx.dry_run) {
-      counts_as_removed(a);
-      continue;
-    }
-    ctx.root.append(state::run_journal(ctx.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
-    count_mutation();
-    if (a.kind == ActionKind::RemoveEmptyFolder) {
-      if (!ctx.root.remove_empty_dir(a.path)) {
-        ++s.kept_folders;
-        continue;
-      }
-    } else {
-      // rename(2) only works within one filesystem; a mount inside the root would make it
-      // copy or fail half-way. Refuse before touching the item.
-      if (ctx.root.device_of(parent_of(a.path)) != trash_device)
-        throw SafetyRefusal("cannot move to the trash: a different filesystem is mounted inside the root", ctx.root.child_path(a.path),
-                            "regsweep only renames; it never copies storage");
-      const std::string dest = state::trashed(ctx.run_id, a.path);
-      ctx.root.make_dirs(parent_of(dest));
-      ctx.root.rename(a.path, dest);
-      count_mutation();
-    }
-    counts_as_removed(a);
-    audit(a, false);
-  }
-  if (ctx.dry_run) return s;
-  if (!plan.trash_blobs) {
-    ctx.root.remove_tree(state::trashed(ctx.run_id, "docker/registry/v2/blobs"));
-    count_mutation();
-  }
-  write_record(ctx, plan, s, "complete");
-  return s;
+  RunContext& ctx_;
+  const plan::Plan& plan_;
+  bool resumed_;
+  RunSummary s_;
+  std::uint64_t trash_device_ = 0;
+  std::set<std::string> audited_, journaled_, dry_removed_;
+};
+
+}  // namespace
+
+RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed) { return Runner(ctx, plan, resumed).run(); }
+
+void mark_run(storage::Dir& root, const std::string& run_id, const std::string& status) {
+  std::string content;
+  if (!root.read_file(state::run_record(run_id), 64u << 20, content).ok()) return;
+  json record = json::parse(content, nullptr, false);
+  if (!record.is_object()) return;
+  record["status"] = status;
+  root.write_file(state::run_record(run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace regsweep::apply::detail

@@ -8,7 +8,9 @@
 #include "regsweep/apply/live_registry.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
 #include "regsweep/storage/read_only_filesystem.h"
+#include "regsweep/storage/walker.h"
 #include "run.h"
 
 namespace regsweep::apply {
@@ -74,7 +76,9 @@ void Session::recover_interrupted_runs() {
     detail::RunContext ctx{*root_dir_, run, record.value("command_line", ""), options_.now_ns, false, log_};
     try {
       recovered_.push_back(detail::run_plan(ctx, plan, /*resumed=*/true));
-    } catch (const SafetyRefusal& e) {
+    } catch (const Error& e) {
+      // Stopped for good: a run that cannot be finished must not block every later session.
+      detail::mark_run(*root_dir_, run, "stopped");
       log_ << "regsweep: warning: the interrupted run " << run << " cannot be finished: " << e.what() << " (" << e.path()
            << "); what it moved is in " << root_dir_->child_path(state::run_dir(run)) << "\n";
     }
@@ -84,7 +88,19 @@ void Session::recover_interrupted_runs() {
 std::vector<std::string> Session::violations(const plan::Plan& plan) { return detail::plan_violations(*root_dir_, plan); }
 
 RunSummary Session::execute(const plan::Plan& plan) {
-  detail::RunContext ctx{*root_dir_, state::new_run_id(options_.now_ns, ::getpid()), options_.command_line, options_.now_ns,
+  // Blobs are checked against the storage as it is now, not as it was when planned: a
+  // revision or a _layers link that references a planned blob stops the run before it starts.
+  bool sweeps_blobs = std::any_of(plan.actions.begin(), plan.actions.end(),
+                                  [](const plan::Action& a) { return a.expect == plan::Expect::BlobUnreferenced; });
+  if (sweeps_blobs) {
+    storage::Model now = storage::walk_storage(read_only_ ? *read_only_ : fs_, root_, storage::WalkOptions{options_.jobs});
+    std::vector<std::string> anew = plan::blobs_referenced_anew(now, plan);
+    if (!anew.empty())
+      throw SafetyRefusal("the storage changed since the plan was made: " + anew.front() +
+                              (anew.size() > 1 ? " (and " + std::to_string(anew.size() - 1) + " more)" : ""),
+                          root_, "make the plan again (nothing was removed)");
+  }
+  detail::RunContext ctx{*root_dir_, state::new_run_id(options_.now_ns, ::getpid(), ++runs_), options_.command_line, options_.now_ns,
                          options_.dry_run, log_};
   return detail::run_plan(ctx, plan, /*resumed=*/false);
 }

@@ -7,13 +7,13 @@
 
 namespace regsweep::apply::state {
 
-std::string new_run_id(std::int64_t now_ns, int pid) {
+std::string new_run_id(std::int64_t now_ns, int pid, int sequence) {
   std::time_t secs = static_cast<std::time_t>(now_ns / 1'000'000'000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return std::string(buf) + "-" + std::to_string(pid);
+  return std::string(buf) + "-" + std::to_string(pid) + (sequence > 1 ? "-" + std::to_string(sequence) : "");
 }
 
 void check_storage_path(std::string_view path) {

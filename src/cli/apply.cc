@@ -33,14 +33,8 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
   plan::Plan p = read_plan(o.file);
   if (!m.dry_run) require_confirmation_channel(ctx, m);
 
-  apply::SessionOptions so;
-  so.dry_run = m.dry_run;
-  so.force = m.force;
-  so.refuse_readonly_registry = std::any_of(p.actions.begin(), p.actions.end(),
-                                            [](const plan::Action& a) { return a.kind == plan::ActionKind::RemoveBlob; });
-  so.command_line = ctx.command_line;
-  so.config = ctx.registry_config();
-  so.now_ns = ctx.now_ns();
+  apply::SessionOptions so = session_options(ctx, m.dry_run, m.force, std::any_of(p.actions.begin(), p.actions.end(),
+                                            [](const plan::Action& a) { return a.kind == plan::ActionKind::RemoveBlob; }));
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
 
   // Every recorded precondition, checked before the first removal.

@@ -134,13 +134,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     throw UsageError("--registry-bin is not an executable", o.registry_bin);
   if (!read_only) require_confirmation_channel(ctx, m);
 
-  apply::SessionOptions so;
-  so.dry_run = read_only;
-  so.force = m.force;
-  so.refuse_readonly_registry = true;
-  so.command_line = ctx.command_line;
-  so.config = ctx.registry_config();
-  so.now_ns = req.now_ns;
+  apply::SessionOptions so = session_options(ctx, read_only, m.force, true);
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
 
   storage::Model model = ctx.load_model();

@@ -129,12 +129,7 @@ class Menu {
 
 int run_interactive(Context& ctx, bool dry_run, bool force) {
   InteractiveOptions o{dry_run, force};
-  apply::SessionOptions so;
-  so.dry_run = dry_run;
-  so.force = force;
-  so.command_line = ctx.command_line;
-  so.config = ctx.registry_config();
-  so.now_ns = ctx.now_ns();
+  apply::SessionOptions so = session_options(ctx, dry_run, force, false);
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
   return Menu(ctx, session, o).run();
 }

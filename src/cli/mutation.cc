@@ -51,6 +51,18 @@ std::string label(plan::ActionKind k) {
 
 }  // namespace
 
+apply::SessionOptions session_options(Context& ctx, bool read_only, bool force, bool refuse_readonly_registry) {
+  apply::SessionOptions so;
+  so.dry_run = read_only;
+  so.force = force;
+  so.refuse_readonly_registry = refuse_readonly_registry;
+  so.command_line = ctx.command_line;
+  so.config = ctx.registry_config();
+  so.now_ns = ctx.now_ns();
+  so.jobs = ctx.jobs();
+  return so;
+}
+
 void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) {
   if (!o.plan_out.empty()) {
     std::ofstream out(o.plan_out, std::ios::trunc);

@@ -92,13 +92,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);
 
-  apply::SessionOptions so;
-  so.dry_run = read_only;
-  so.force = m.force;
-  so.refuse_readonly_registry = o.gc;
-  so.command_line = ctx.command_line;
-  so.config = ctx.registry_config();
-  so.now_ns = policy.now_ns;
+  apply::SessionOptions so = session_options(ctx, read_only, m.force, o.gc);
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
 
   storage::Model model = ctx.load_model();
@@ -106,8 +100,19 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   if (policy.keep_last) created = created_times(ctx, model);
   plan::PrunePlan pruned = plan::plan_prune(model, policy, created);
   pruned.plan.arguments = {ctx.command_line};
+  std::optional<plan::GcPlan> gc;
+  if (o.gc) {
+    // The sweep joins the same plan (one run, one --plan-out file), computed on the tree as
+    // prune will leave it; the executor checks the blobs against the storage before sweeping.
+    plan::GcRequest req;
+    req.now_ns = policy.now_ns;
+    gc = plan::plan_gc(plan::simulate(model, pruned.plan), req);
+    for (auto& a : gc->plan.actions) pruned.plan.actions.push_back(std::move(a));
+    pruned.plan.order();
+  }
   print_decisions(ctx, pruned);
   print_plan(ctx, pruned.plan, m);
+  if (gc) print_gc_stats(ctx, gc->stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
   json doc = {{"dry_run", m.dry_run}, {"decisions", decisions_json(pruned)}, {"plan", plan::plan_to_json(pruned.plan)},
               {"untagged_manifests", pruned.untagged_manifests}, {"gc_would_free", pruned.plan.gc_would_free}};
   if (!m.plan_out.empty()) {
@@ -121,18 +126,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   apply::RunSummary summary = session.execute(pruned.plan);
   doc["result"] = {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone}};
   print_run_summary(ctx, summary, m);
-  if (o.gc) {
-    // The sweep, in the same locked session, on the tree as prune left it.
-    storage::Model after = read_only ? model : storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
-    plan::GcRequest req;
-    req.now_ns = policy.now_ns;
-    plan::GcPlan gc = plan::plan_gc(read_only ? plan::simulate(model, pruned.plan) : after, req);
-    gc.plan.arguments = {"(after prune)"};
-    print_gc_stats(ctx, gc.stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
-    apply::RunSummary swept = session.execute(gc.plan);
-    doc["gc"] = {{"summary", gc_stats_json(gc.stats)}, {"run", swept.run_id}, {"bytes_freed", swept.bytes_freed}};
-    print_run_summary(ctx, swept, m);
-  }
+  if (gc) doc["gc"] = {{"summary", gc_stats_json(gc->stats)}, {"bytes_freed", summary.bytes_freed}};
   if (ctx.options.json) print_json(ctx, doc);
   return kExitOk;
 }

@@ -38,12 +38,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);  // refuse before anything is opened
 
-  apply::SessionOptions so;
-  so.dry_run = read_only;
-  so.force = m.force;
-  so.command_line = ctx.command_line;
-  so.config = ctx.registry_config();
-  so.now_ns = ctx.now_ns();
+  apply::SessionOptions so = session_options(ctx, read_only, m.force, false);
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
 
   std::vector<std::string> arguments = o.references;

@@ -1,6 +1,7 @@
 #include "regsweep/plan/gc.h"
 
 #include <algorithm>
+#include <set>
 
 #include "regsweep/plan/reachability.h"
 #include "regsweep/plan/simulate.h"
@@ -147,11 +148,6 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     return false;
   });
   plan.order();
-  // Deepest folders first, so a parent is empty by the time it is tried.
-  std::stable_sort(plan.actions.begin(), plan.actions.end(), [](const Action& a, const Action& b) {
-    if (a.kind != ActionKind::RemoveEmptyFolder || b.kind != ActionKind::RemoveEmptyFolder) return false;
-    return std::count(a.path.begin(), a.path.end(), '/') > std::count(b.path.begin(), b.path.end(), '/');
-  });
   return out;
 }
 
@@ -163,6 +159,18 @@ std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& p
   Model after = simulate(model, links_only);
   BlobMark mark = mark_all_revisions(after);
   std::vector<std::string> out;
+  // A _layers link to a planned blob that the plan does not remove appeared since: an
+  // upload in progress linked the blob (its manifest may follow).
+  std::set<std::string> planned_paths;
+  std::set<Digest> planned_blobs;
+  for (const Action& a : plan.actions) {
+    planned_paths.insert(a.path);
+    if (a.kind == ActionKind::RemoveBlob && a.digest) planned_blobs.insert(*a.digest);
+  }
+  for (const Repository& repo : after.repositories)
+    for (const auto& link : repo.layers)
+      if (planned_blobs.count(link.digest) && !planned_paths.count(layout::layer_dir(repo.name, link.digest)))
+        out.push_back("blob " + link.digest.str() + " is linked again by " + repo.name + " (" + layout::layer_link(repo.name, link.digest) + ")");
   for (const Action& a : plan.actions) {
     if (!a.digest || !mark.marked(*a.digest)) continue;
     if (a.kind == ActionKind::RemoveBlob) out.push_back("blob " + a.digest->str() + " is referenced again (" + a.path + ")");

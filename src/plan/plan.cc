@@ -55,7 +55,12 @@ std::uint64_t Plan::bytes() const {
 }
 
 void Plan::order() {
-  std::stable_sort(actions.begin(), actions.end(), [](const Action& a, const Action& b) { return a.kind < b.kind; });
+  // By kind; empty folders deepest first, so a parent is empty by the time it is tried.
+  auto key = [](const Action& a) {
+    long depth = a.kind == ActionKind::RemoveEmptyFolder ? -std::count(a.path.begin(), a.path.end(), '/') : 0;
+    return std::pair(a.kind, depth);
+  };
+  std::stable_sort(actions.begin(), actions.end(), [&](const Action& a, const Action& b) { return key(a) < key(b); });
 }
 
 json plan_to_json(const Plan& plan) {

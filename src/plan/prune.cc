@@ -112,15 +112,24 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
                                                           : "deleted: matched";
       }
     }
-    // A digest goes only when no staying tag names it; otherwise its deleted tags are untagged.
+    // A digest goes only when no staying image holds it (a staying tag names it, or it is a
+    // child of a staying index); otherwise its deleted tags are only untagged.
     std::set<Digest> staying;
+    std::vector<Digest> stack;
     for (const auto& d : decisions)
-      if (d.verdict == TagVerdict::Kept && d.digest && !is_referrer_tag(d.tag)) staying.insert(*d.digest);
+      if (d.verdict == TagVerdict::Kept && d.digest && !is_referrer_tag(d.tag)) stack.push_back(*d.digest);
+    while (!stack.empty()) {
+      Digest dg = stack.back();
+      stack.pop_back();
+      if (!staying.insert(dg).second) continue;
+      if (const auto* m = model.find_manifest(dg))
+        for (const auto& c : m->parsed.children) stack.push_back(c.digest);
+    }
     for (auto& d : decisions) {
       if (d.verdict != TagVerdict::Deleted) continue;
       if (staying.count(*d.digest)) {
         d.untag_only = true;
-        d.reason += " (untag only: a kept tag shares its digest)";
+        d.reason += " (untag only: a kept image holds its digest)";
         untags.emplace_back(repo.name, d.tag);
       } else {
         rm.references.push_back(util::ImageReference{repo.name, d.tag, std::nullopt});

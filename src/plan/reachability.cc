@@ -40,6 +40,9 @@ void mark_direct_references(const ManifestRecord& m, BlobMark& mark) {
 BlobMark registry_gc_mark(const Model& model) {
   BlobMark mark(model);
   for (const Repository& repo : model.repositories) {
+    // The registry enumerates repositories by their _layers folder: one without it is
+    // invisible to its GC (and catalog), so nothing of it is marked.
+    if (!repo.has_layers_dir) continue;
     for (const auto& rev : repo.revisions) {
       if (!model.blob_present(rev.digest)) continue;  // the registry skips these silently
       // A link naming another digest than its folder counts only through that digest's own

@@ -210,6 +210,35 @@ class FakeStore {
   }
 
   storage::Model walk(unsigned jobs = 1) { return storage::walk_storage(fs, root, storage::WalkOptions{jobs}); }
+
+  // --- looking at the tree (paths relative to the root) ----------------------------------
+
+  bool has(const std::string& rel) const { return fs.exists(at(rel)); }
+  // The content of a file ("" when absent).
+  std::string content(const std::string& rel) const {
+    auto it = fs.nodes().find(at(rel));
+    return it == fs.nodes().end() ? std::string() : it->second.content;
+  }
+  // `rel` and every path below it that exists, sorted.
+  std::vector<std::string> below(const std::string& rel) const {
+    std::vector<std::string> out;
+    const std::string full = at(rel);
+    for (auto it = fs.nodes().lower_bound(full); it != fs.nodes().end(); ++it) {
+      if (it->first != full && !it->first.starts_with(full + "/")) {
+        if (it->first > full + "/") break;
+        continue;  // a sibling such as "<rel>-x" sorts between <rel> and <rel>/
+      }
+      out.push_back(it->first.substr(root.size() + 1));
+    }
+    return out;
+  }
+  // Every node as path -> "type mtime content": compare two of these to assert nothing changed.
+  std::map<std::string, std::string> snapshot() const {
+    std::map<std::string, std::string> out;
+    for (const auto& [path, node] : fs.nodes())
+      out[path] = std::to_string(static_cast<int>(node.type)) + " " + std::to_string(node.mtime_ns) + " " + node.content;
+    return out;
+  }
 };
 
 // A FileSystem in front of another that counts every read_file by full path, and can make

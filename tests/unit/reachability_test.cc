@@ -90,8 +90,19 @@ TEST(RegistryGcMark, GrandchildrenOfAnIndexAreNotMarked) {
   Digest outer = s.put_index({inner});
   s.add_revision("app", outer);
   s.set_tag("app", "v1", outer);
+  s.fs.add_dir(s.at(layout::repo_dir("app") + "/_layers"));  // how the registry finds a repository
   Model m = s.walk();
   EXPECT_EQ(marked(m, plan::registry_gc_mark(m)), strs({outer, inner}));
+}
+
+TEST(RegistryGcMark, RepositoryWithoutLayersFolderIsInvisibleToTheRegistry) {
+  // The registry enumerates repositories by their _layers folder (catalog.go); a repository
+  // with only _manifests is skipped by its GC, so what it references is garbage to it.
+  FakeStore s;
+  Digest index = s.put_index({});
+  s.add_revision("app", index);
+  Model m = s.walk();
+  EXPECT_EQ(marked(m, plan::registry_gc_mark(m)), strs({}));
 }
 
 TEST(RegistryGcMark, RevisionWithMissingBlobIsSkipped) {
@@ -113,6 +124,7 @@ TEST(RegistryGcMark, UnparsableManifestMarksOnlyItself) {
   Digest junk = s.add_blob("not a manifest");
   s.add_blob("other");
   s.add_revision("app", junk);
+  s.fs.add_dir(s.at(layout::repo_dir("app") + "/_layers"));
   Model m = s.walk();
   EXPECT_EQ(marked(m, plan::registry_gc_mark(m)), strs({junk}));
 }

@@ -26,6 +26,7 @@ struct SessionOptions {
   std::string command_line;
   std::optional<storage::RegistryConfig> config;
   std::int64_t now_ns = 0;
+  unsigned jobs = 1;                  // for the fresh walk before a blob sweep
 };
 
 struct RunSummary {
@@ -69,6 +70,7 @@ class Session {
   std::unique_ptr<storage::Dir> root_dir_;
   std::unique_ptr<storage::FileLock> lock_;
   std::vector<RunSummary> recovered_;
+  int runs_ = 0;
 };
 
 }  // namespace regsweep::apply

@@ -22,8 +22,9 @@ inline std::string run_record(std::string_view run) { return run_dir(run) + "/ru
 inline std::string run_journal(std::string_view run) { return run_dir(run) + "/journal.jsonl"; }
 inline std::string trashed(std::string_view run, std::string_view path) { return run_dir(run) + "/" + std::string(path); }
 
-// "20261124T040512Z-1234": sortable by time, unique per process and second.
-std::string new_run_id(std::int64_t now_ns, int pid);
+// "20261124T040512Z-1234", then "-2", "-3"... for further runs of the same process in the
+// same second: sortable by time, unique.
+std::string new_run_id(std::int64_t now_ns, int pid, int sequence = 1);
 
 // Throws Error unless `path` is a relative path below docker/registry/v2 with no empty,
 // "." or ".." component: a plan (perhaps from a file) can never name anything else.

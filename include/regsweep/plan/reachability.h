@@ -29,7 +29,8 @@ class BlobMark {
 };
 
 // Exactly what `registry garbage-collect` of distribution 2.8 marks without -m: for every
-// repository, every revision whose manifest blob exists; that manifest blob and its direct
+// repository that has a _layers folder (how it finds repositories), every revision whose
+// manifest blob exists; that manifest blob and its direct
 // references (config and layers, or an index's children). Blobs it does not mark are the
 // ones it deletes.
 BlobMark registry_gc_mark(const storage::Model& model);

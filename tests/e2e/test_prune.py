@@ -1,0 +1,758 @@
+#!/usr/bin/env python3
+"""End to end: `regsweep prune`, `apply` and `interactive` against the real registry
+(docker-registry 2.8.2).
+
+    REGSWEEP=build/regsweep python3 tests/e2e/test_prune.py     # TAP on stdout
+
+The binary named by REGSWEEP is copied to a private folder first (others may relink it while
+this runs). One base storage is pushed once through the registry (tests/lib/prunetest.py: eight
+repositories, nested ones, shared digests, a cosign signature, a multi-arch index, a re-pushed
+tag with untagged referrers, a deleted manifest), the registry stopped, every tag's push time
+set (mtime of current/link) and every blob aged two days; each test works on a copy of it.
+
+- PolicyTable: 19 policies, `prune --dry-run --json` decisions and plan against the
+  deleted/kept sets the test computes from the push times it set; dry runs change nothing.
+- SharedDigest: v1 and stable on one digest, v1 deleted: only tags/v1/ goes; stable pulls.
+- Untagged: --untagged removes the re-pushed tag's old revision (and its referrer), keeps the
+  children of a tagged index and the referrer of a kept manifest; a tag on an index child.
+- RealRun: prune --yes, then served: deleted tags gone, kept tags pull; gc_would_free and
+  --gc against `registry garbage-collect`.
+- PlanApply: --plan-out changes nothing; apply refuses (exit 3, nothing changed) after a tag
+  moved or when a blob of a gc plan is referenced again; apply == the direct command (prune,
+  prune --gc, gc).
+- Interactive: a piped session (repository by number, a range, y, g, y, q) checked against the
+  API + `registry garbage-collect`; q alone; bad selections.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+
+import gctest as gt  # noqa: E402
+import prunetest as pt  # noqa: E402
+import regtest as rt  # noqa: E402
+import tap  # noqa: E402
+
+from prunetest import D, DAY, TAGS, Policy  # noqa: E402
+
+TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
+CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
+WORK = {"dir": None}  # the private folder (binary copy, base storage, copies)
+
+
+def log(msg: str) -> None:
+    print(f"[e2e-prune] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The base storage, built once per process
+# ---------------------------------------------------------------------------------------------
+
+
+class Base:
+    _instance = None
+
+    @classmethod
+    def get(cls) -> "Base":
+        if cls._instance is None:
+            cls._instance = Base()
+        return cls._instance
+
+    def __init__(self):
+        t0 = time.monotonic()
+        self.tmp = WORK["dir"] or tempfile.mkdtemp(prefix="regsweep-e2e-prune-", dir=gt.fast_tmpdir())
+        self.root = os.path.join(self.tmp, "base")
+        scratch = os.path.join(self.tmp, "scratch")
+        os.makedirs(scratch, exist_ok=True)
+        self._n = 0
+        info = pt.build_base(self.root, scratch)
+        self.t0 = info["t0"]
+        self.pull_problems = info["pull_problems"]
+        self.api = info["api"]
+        self.snapshot = rt.tree_snapshot(self.root)
+        self.tags = rt.tags_on_disk(self.root)
+        self.blobs = rt.blobs_on_disk(self.root)
+        log(f"base storage built in {time.monotonic() - t0:.1f}s at {self.root}")
+
+    def copy(self, label: str) -> str:
+        self._n += 1
+        return rt.copy_tree(self.root, os.path.join(self.tmp, f"{self._n:03d}-{label}"))
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running regsweep
+# ---------------------------------------------------------------------------------------------
+
+
+def regsweep(root: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`regsweep --root ROOT ARGS...`; stdin is /dev/null or the given text (piped)."""
+    cmd = [os.environ["REGSWEEP"], "--root", root, *args]
+    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    t0 = time.monotonic()
+    kw = {"input": stdin.encode()} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, env=e, **kw)
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    log(f"{' '.join(cmd[3:])} -> {p.returncode} in {time.monotonic() - t0:.2f}s")
+    return p
+
+
+def show(p: subprocess.CompletedProcess) -> str:
+    return (f"command: {' '.join(p.args)}\nexit: {p.returncode}\n"
+            f"stdout:\n{p.stdout[-4000:]}\nstderr:\n{p.stderr[-3000:]}")
+
+
+def snap(root: str) -> dict:
+    """The tree below root without regsweep's own folder."""
+    return rt.tree_snapshot_excluding(root, (".regsweep",))
+
+
+def snap_ignoring_lock(root: str) -> dict:
+    """The whole tree, ignoring only the lock file (and the .regsweep folder that holds it)."""
+    lock = os.path.join(".regsweep", "lock")
+    return {p: v for p, v in rt.tree_snapshot(root).items() if p not in (".regsweep", lock)}
+
+
+def read_audit(root: str) -> list:
+    path = os.path.join(root, ".regsweep", "audit.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def policy_args(p: Policy) -> list:
+    out = []
+    for g in p.repos:
+        out += ["--repo", g]
+    for m in p.match:
+        out += ["--match", m]
+    for k in p.keep:
+        out += ["--keep", k]
+    if p.no_default_keep:
+        out.append("--no-default-keep")
+    if p.keep_last is not None:
+        out += ["--keep-last", str(p.keep_last)]
+    if p.older_than is not None:
+        out += ["--older-than", f"{p.older_than // DAY}d" if p.older_than % DAY == 0 else f"{p.older_than}s"]
+    if not p.referrers:
+        out.append("--no-referrers")
+    return out
+
+
+def deleted_of(expected: dict) -> dict:
+    """{repo: {tag: untag_only}} of the deleted tags of an expected_prune() result."""
+    return {repo: {t: u for t, (v, u) in tags.items() if v == "deleted"}
+            for repo, tags in expected.items() if any(v == "deleted" for v, _ in tags.values())}
+
+
+def served_tags(reg: rt.Registry) -> dict:
+    return {repo: reg.tags(repo) for repo in reg.catalog()}
+
+
+class Case(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.b = Base.get()
+
+    def assertSameTree(self, before: dict, after: dict, what: str):
+        d = rt.diff_snapshots(before, after)
+        if d != {"removed": [], "added": [], "changed": []}:
+            self.fail(f"{what}:\n{rt.format_diff(d)}")
+
+    def assertExit(self, p: subprocess.CompletedProcess, code: int):
+        self.assertEqual(p.returncode, code, show(p))
+
+    def json_of(self, p: subprocess.CompletedProcess) -> dict:
+        try:
+            return json.loads(p.stdout)
+        except ValueError as e:
+            self.fail(f"stdout is not JSON ({e}):\n{show(p)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. policies, table-driven (dry-run --json)
+# ---------------------------------------------------------------------------------------------
+
+SIG = pt.SIG_A2_TAG
+APP_ALL = {"v1", "stable", "v2", SIG, "v3", "v4", "v5", "v6", "latest", "rc-1", "rc-2"}
+
+# name, policy, expected deleted {repo: {tag: untag_only}} written by hand from TAGS' ages
+# (team/app: v1 40d, stable 35d (= v1's digest), v2 30d (+ its .sig), v3 20d, v4 10d, rc-1 5d,
+# rc-2 4d, v5 3d, v6 and latest 2h (one digest); team/web: five tags pushed the same second,
+# created build-a 03-01 < build-c = build-d 03-02 < build-b 03-03 < latest 03-04; team/app/sub:
+# 1.0 50d, 2.0 and latest 1d (one digest); other/x: 1 60d, 2 59d)
+ROWS = [
+    ("default_keeps_latest", Policy(repos=["team/app"]),
+     {"team/app": {**{t: False for t in APP_ALL - {"latest", "v6"}}, "v6": True}}),
+    ("keep_last_3", Policy(repos=["team/app"], keep_last=3),
+     {"team/app": {t: False for t in ("rc-1", "v4", "v3", "v2", SIG, "stable", "v1")}}),
+    ("older_than_7d", Policy(repos=["team/app"], older_than=7 * DAY),
+     {"team/app": {t: False for t in ("v4", "v3", "v2", SIG, "stable", "v1")}}),
+    ("keep_last_2_and_older_than_15d", Policy(repos=["team/app"], keep_last=2, older_than=15 * DAY),
+     {"team/app": {t: False for t in ("v3", "v2", SIG, "stable", "v1")}}),
+    ("match_v_keep_v1_v2", Policy(repos=["team/app"], match=["^v"], keep=["^v[12]$"]),
+     {"team/app": {"v3": False, "v4": False, "v5": False, "v6": True}}),
+    ("keep_wins_over_match_and_age", Policy(repos=["team/app"], match=["^rc-"], keep=["^rc-1$"], older_than=1 * DAY),
+     {"team/app": {"rc-2": False}}),
+    ("no_default_keep_latest_and_v6", Policy(repos=["team/app"], match=["^(latest|v6)$"], no_default_keep=True),
+     {"team/app": {"latest": False, "v6": False}}),
+    ("no_default_keep_latest_only", Policy(repos=["team/app"], match=["^latest$"], no_default_keep=True),
+     {"team/app": {"latest": True}}),
+    ("ties_no_default_keep_keep_last_1", Policy(repos=["team/web"], keep_last=1, no_default_keep=True),
+     {"team/web": {t: False for t in ("build-a", "build-b", "build-c", "build-d")}}),
+    ("ties_keep_last_2", Policy(repos=["team/web"], keep_last=2),
+     {"team/web": {"build-a": False, "build-c": False}}),
+    ("ties_keep_last_3", Policy(repos=["team/web"], keep_last=3),
+     {"team/web": {"build-a": False}}),
+    ("glob_team_star", Policy(repos=["team/*"], older_than=6 * DAY),
+     {"team/app": {t: False for t in ("v4", "v3", "v2", SIG, "stable", "v1")},
+      "team/web": {t: False for t in ("build-a", "build-b", "build-c", "build-d")}}),
+    ("glob_team_double_star", Policy(repos=["team/**"], older_than=6 * DAY),
+     {"team/app": {t: False for t in ("v4", "v3", "v2", SIG, "stable", "v1")},
+      "team/web": {t: False for t in ("build-a", "build-b", "build-c", "build-d")},
+      "team/app/sub": {"1.0": False}}),
+    ("two_globs", Policy(repos=["other/x", "team/app/s?b"]),
+     {"other/x": {"1": False, "2": False}, "team/app/sub": {"1.0": False, "2.0": True}}),
+    ("two_matches", Policy(repos=["team/app"], match=["^rc-", "^v1$"]),
+     {"team/app": {"rc-1": False, "rc-2": False, "v1": True}}),
+    ("no_referrers", Policy(repos=["team/app"], match=["^v2$"], referrers=False),
+     {"team/app": {"v2": False}}),
+    ("glob_matches_nothing", Policy(repos=["nosuch/**"]), {}),
+    ("older_than_100d_nothing", Policy(repos=["team/app"], older_than=100 * DAY), {}),
+    ("keep_last_protects_old", Policy(repos=["other/x"], keep_last=1, older_than=1 * DAY),
+     {"other/x": {"1": False}}),
+]
+
+SELECTED = {  # the repositories each glob set selects (by hand)
+    "team/app": ["team/app"], "team/web": ["team/web"], "team/*": ["team/app", "team/web"],
+    "team/**": ["team/app", "team/app/sub", "team/web"], "nosuch/**": [],
+}
+
+
+class PolicyTable(Case):
+    def test_00_base_sane(self):
+        """the base storage: every tag pulls; tags, digests and push times are as TAGS says"""
+        self.assertEqual(self.b.pull_problems, {})
+        for repo, tags in TAGS.items():
+            self.assertEqual(sorted(self.b.api["repositories"][repo]["tags"]), sorted(tags), repo)
+            for t, spec in tags.items():
+                self.assertEqual(self.b.tags[repo][t], D[spec.image], f"{repo}:{t}")
+                st = os.stat(os.path.join(self.b.root, pt.current_link(repo, t)))
+                self.assertEqual(int(st.st_mtime), self.b.t0 - spec.age, f"{repo}:{t} mtime")
+        self.assertIn(D["E_OLD"], rt.revisions_on_disk(self.b.root, "multi/app"))
+        self.assertNotIn(D["GT"], rt.revisions_on_disk(self.b.root, "gc/app"))
+
+    def test_01_oracle_agrees_with_rows(self):
+        """the test's own reading of the rule (prunetest.expected_prune) gives every row's hand-written sets"""
+        for name, pol, want in ROWS:
+            with self.subTest(row=name):
+                self.assertEqual(deleted_of(pt.expected_prune(pol)), want)
+
+    def test_02_rows(self):
+        """prune --dry-run --json: decisions (every tag of the selected repositories), verdicts, untag_only, plan; nothing changes"""
+        root = self.b.copy("policy")
+        before = rt.tree_snapshot(root)
+        for name, pol, want in ROWS:
+            with self.subTest(row=name):
+                p = regsweep(root, "--json", "prune", "--dry-run", *policy_args(pol))
+                self.assertExit(p, 0)
+                self.check_row(pol, want, self.json_of(p))
+                self.assertSameTree(before, rt.tree_snapshot(root), f"prune --dry-run ({name}) changed the tree")
+                self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), ".regsweep created by a dry run")
+        shutil.rmtree(root, ignore_errors=True)
+
+    def check_row(self, pol: Policy, want: dict, doc: dict):
+        self.assertIs(doc.get("dry_run"), True)
+        selected = sorted({r for g in pol.repos for r in TAGS if pt.glob_match(g, r)}) if pol.repos else sorted(TAGS)
+        if len(pol.repos) == 1 and pol.repos[0] in SELECTED:
+            self.assertEqual(selected, SELECTED[pol.repos[0]], "the test's glob reading")
+        decisions = doc.get("decisions")
+        self.assertIsInstance(decisions, list)
+        got_pairs = sorted((d["repository"], d["tag"]) for d in decisions)
+        self.assertEqual(got_pairs, sorted((r, t) for r in selected for t in TAGS[r]),
+                         "decisions must cover every tag of exactly the selected repositories")
+        got_deleted = {}
+        problems = []
+        for d in decisions:
+            repo, tag = d["repository"], d["tag"]
+            spec = TAGS[repo][tag]
+            if d.get("digest") != D[spec.image]:
+                problems.append(f"{repo}:{tag} digest {d.get('digest')}, expected {D[spec.image]}")
+            if d.get("pushed") != pt.rfc3339(self.b.t0 - spec.age):
+                problems.append(f"{repo}:{tag} pushed {d.get('pushed')}, expected {pt.rfc3339(self.b.t0 - spec.age)}")
+            if d.get("verdict") not in ("deleted", "kept"):
+                problems.append(f"{repo}:{tag} verdict {d.get('verdict')!r}")
+            if not isinstance(d.get("reason"), str) or not d.get("reason"):
+                problems.append(f"{repo}:{tag} has no reason")
+            if d.get("verdict") == "deleted":
+                got_deleted.setdefault(repo, {})[tag] = bool(d.get("untag_only"))
+            elif d.get("untag_only"):
+                problems.append(f"{repo}:{tag} kept but untag_only")
+        self.assertEqual(problems, [])
+        self.assertEqual(got_deleted, want, "deleted tags {repo: {tag: untag_only}}\n" +
+                         "\n".join(f"  {d['repository']}:{d['tag']} {d['verdict']} ({d['reason']})" for d in decisions))
+        # the plan: a tag folder per deleted tag; a revision link per digest no staying tag names
+        actions = doc["plan"]["actions"]
+        tag_paths = sorted(a["path"] for a in actions if a["action"] == "remove-tag")
+        self.assertEqual(tag_paths, sorted(pt.tag_dir(r, t) for r, ts in want.items() for t in ts))
+        rev_paths = sorted(a["path"] for a in actions if a["action"] == "remove-revision")
+        want_revs = {(r, D[TAGS[r][t].image]) for r, ts in want.items() for t, u in ts.items() if not u}
+        self.assertEqual(rev_paths, sorted(pt.revision_link(r, d) for r, d in want_revs))
+        self.assertEqual(sorted({a["action"] for a in actions} - {"remove-tag", "remove-revision"}), [])
+        self.assertEqual(doc["plan"].get("command"), "prune")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. a shared digest
+# ---------------------------------------------------------------------------------------------
+
+
+class SharedDigest(Case):
+    def test_v1_untagged_stable_pulls(self):
+        """v1 and stable on one digest, prune --match ^v1$ --yes: only tags/v1/ goes; served: stable pulls, v1 not listed"""
+        root = self.b.copy("shared")
+        before = snap(root)
+        p = regsweep(root, "--json", "prune", "--yes", "--repo", "team/app", "--match", "^v1$")
+        self.assertExit(p, 0)
+        doc = self.json_of(p)
+        v1 = [d for d in doc["decisions"] if d["tag"] == "v1"]
+        self.assertEqual(len(v1), 1)
+        self.assertEqual((v1[0]["verdict"], v1[0]["untag_only"]), ("deleted", True), v1[0])
+        d = rt.diff_snapshots(before, snap(root))
+        prefix = pt.tag_dir("team/app", "v1")
+        self.assertIn(prefix, d["removed"])
+        self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
+                         rt.format_diff(d))
+        self.assertEqual(d["added"] + d["changed"], [], rt.format_diff(d))
+        self.assertIn(D["A1"], rt.revisions_on_disk(root, "team/app"))
+        with gt.serve(root) as reg:
+            tags = reg.tags("team/app")
+            self.assertNotIn("v1", tags)
+            self.assertEqual(sorted(tags), sorted(APP_ALL - {"v1"}))
+            self.assertEqual(reg.manifest_digest("team/app", "stable"), D["A1"])
+            self.assertEqual(reg.pull_all("team/app", "stable"), [])
+            self.assertIsNone(reg.manifest_digest("team/app", "v1"))
+            self.assertEqual(gt.pull_every(reg), {})
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. --untagged, multi-arch
+# ---------------------------------------------------------------------------------------------
+
+
+class Untagged(Case):
+    def test_untagged_keeps_index_children(self):
+        """--untagged --keep .*: the re-pushed tag's old revision (and its referrer) go; index children and a kept manifest's referrer stay"""
+        root = self.b.copy("untagged")
+        before = snap(root)
+        p = regsweep(root, "--json", "prune", "--yes", "--repo", "multi/app", "--untagged", "--keep", ".*")
+        self.assertExit(p, 0)
+        doc = self.json_of(p)
+        self.assertEqual(sorted((x["tag"], x["verdict"]) for x in doc["decisions"]),
+                         [("edge", "kept"), ("multi", "kept")])
+        self.assertEqual(doc.get("untagged_manifests"), 2, "E_OLD and its referrer SBOM_OLD")
+        d = rt.diff_snapshots(before, snap(root))
+        gone_dirs = [pt.revision_dir("multi/app", D["E_OLD"]), pt.revision_dir("multi/app", D["SBOM_OLD"]),
+                     os.path.join(pt.tag_dir("multi/app", "edge"), "index", "sha256", D["E_OLD"].split(":")[1])]
+        for g in gone_dirs:
+            self.assertIn(g, d["removed"], rt.format_diff(d))
+        stray = [x for x in d["removed"] if not any(x == g or x.startswith(g + os.sep) for g in gone_dirs)]
+        self.assertEqual(stray, [], "removed beyond the two untagged revisions:\n" + rt.format_diff(d))
+        self.assertEqual(d["added"] + d["changed"], [], rt.format_diff(d))
+        revs = rt.revisions_on_disk(root, "multi/app")
+        for k in ("IDX", "M_amd64", "M_arm64", "E_NEW", "SBOM_NEW"):
+            self.assertIn(D[k], revs, f"{k} revision removed")
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.tags("multi/app"), ["edge", "multi"])
+            self.assertEqual(reg.pull_all("multi/app", "multi"), [])
+            self.assertEqual(reg.pull_all("multi/app", D["SBOM_NEW"]), [])
+            self.assertIsNone(reg.manifest_digest("multi/app", D["E_OLD"]))
+            self.assertIsNone(reg.manifest_digest("multi/app", D["SBOM_OLD"]))
+            self.assertEqual(gt.pull_every(reg, [("multi/app", D["M_amd64"]), ("multi/app", D["M_arm64"])]), {})
+
+    def test_tag_on_index_child(self):
+        """a deleted tag names a child of a kept, tagged index (multi/probe:amd64): the index must still pull"""
+        root = self.b.copy("index-child")
+        p = regsweep(root, "--json", "prune", "--yes", "--repo", "multi/probe", "--match", "^amd64$")
+        self.assertExit(p, 0)
+        self.assertNotIn("amd64", rt.tags_on_disk(root)["multi/probe"])
+        problems = []
+        if D["M_amd64"] not in rt.revisions_on_disk(root, "multi/probe"):
+            problems.append("the revision link of the child (needed by the kept index multi/probe:multi) was removed")
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.tags("multi/probe"), ["multi"])
+            pulled = reg.pull_all("multi/probe", "multi")
+            if pulled:
+                problems.append(f"multi/probe:multi does not pull: {pulled}")
+        if problems:
+            doc = json.loads(p.stdout)
+            self.fail("; ".join(problems) + "\nplan:\n" + "\n".join(
+                f"  {a['action']} {a['path']}" for a in doc["plan"]["actions"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. a real run, then served; --gc
+# ---------------------------------------------------------------------------------------------
+
+REAL = Policy(keep_last=2)  # every repository: the two newest non-latest tags stay
+
+
+def blob_bytes(blobs: dict, digests) -> int:
+    return sum(blobs.get(d, 0) for d in digests)
+
+
+class RealRun(Case):
+    def check_served(self, root: str, want_deleted: dict):
+        base_tags = self.b.tags
+        with gt.serve(root) as reg:
+            tags = served_tags(reg)
+            self.assertEqual(sorted(tags), sorted(TAGS), "catalog")
+            for repo, ts in TAGS.items():
+                kept = sorted(t for t in ts if t not in want_deleted.get(repo, {}))
+                self.assertEqual(tags[repo], kept, f"{repo} tags/list")
+            self.assertEqual(gt.pull_every(reg), {})
+            for repo, ts in want_deleted.items():
+                for t, untag in ts.items():
+                    if not untag:
+                        self.assertIsNone(reg.manifest_digest(repo, base_tags[repo][t]),
+                                          f"{repo}@{base_tags[repo][t]} ({t}) still served")
+
+    def test_prune_yes_then_served(self):
+        """prune --keep-last 2 --yes: deleted tags gone, every kept tag pulls; gc_would_free = what registry garbage-collect then frees"""
+        want = deleted_of(pt.expected_prune(REAL))
+        self.assertIn("ia/app", want)
+        root = self.b.copy("real")
+        before_gc = gt.registry_gc(root, dry_run=True)
+        p = regsweep(root, "--json", "prune", "--yes", *policy_args(REAL))
+        self.assertExit(p, 0)
+        doc = self.json_of(p)
+        got = {}
+        for d in doc["decisions"]:
+            if d["verdict"] == "deleted":
+                got.setdefault(d["repository"], {})[d["tag"]] = d["untag_only"]
+        self.assertEqual(got, want)
+        on_disk = rt.tags_on_disk(root)
+        for repo, ts in TAGS.items():
+            self.assertEqual(sorted(on_disk[repo]), sorted(t for t in ts if t not in want.get(repo, {})), repo)
+        self.assertEqual(rt.dangling_tags(root), [])
+        self.assertEqual(rt.blobs_on_disk(root), self.b.blobs, "prune without --gc removed blobs")
+        after_gc = gt.registry_gc(root, dry_run=True)
+        freed = blob_bytes(self.b.blobs, after_gc.eligible) - blob_bytes(self.b.blobs, before_gc.eligible)
+        self.assertGreater(freed, 0)
+        self.assertEqual(doc.get("gc_would_free"), freed,
+                         "gc_would_free vs the bytes registry garbage-collect --dry-run finds newly eligible")
+        self.check_served(root, want)
+
+    def test_prune_gc(self):
+        """prune --keep-last 2 --gc --yes: the blobs registry garbage-collect would sweep after the prune are gone; kept tags pull"""
+        want = deleted_of(pt.expected_prune(REAL))
+        ref = self.b.copy("real-ref")
+        p = regsweep(ref, "prune", "--yes", *policy_args(REAL))
+        self.assertExit(p, 0)
+        eligible = gt.registry_gc(ref, dry_run=True).eligible
+        expected_blobs = set(rt.blobs_on_disk(ref)) - eligible
+        root = self.b.copy("real-gc")
+        p = regsweep(root, "prune", "--yes", "--gc", *policy_args(REAL))
+        self.assertExit(p, 0)
+        blobs = set(rt.blobs_on_disk(root))
+        self.assertLess(len(blobs), len(self.b.blobs), "blob count did not drop")
+        self.assertEqual(sorted(blobs ^ expected_blobs), [],
+                         f"blobs: {len(blobs)} left, registry GC would leave {len(expected_blobs)}")
+        self.assertEqual(rt.tags_on_disk(root), rt.tags_on_disk(ref))
+        self.assertEqual(rt.dangling_tags(root), [])
+        self.check_served(root, want)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. plan / apply
+# ---------------------------------------------------------------------------------------------
+
+PLANNED = Policy(repos=["team/app"], keep_last=2)  # deletes v1 stable v2(+sig) v3 v4 rc-1 rc-2
+
+
+class PlanApply(Case):
+    def plan(self, root: str, label: str, *args: str) -> str:
+        path = os.path.join(self.b.tmp, f"plan-{label}-{os.path.basename(root)}.json")
+        p = regsweep(root, *args, "--plan-out", path)
+        self.assertExit(p, 0)
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual(doc.get("format"), "regsweep-plan/1")
+        self.assertTrue(doc.get("actions"), "an empty plan")
+        return path
+
+    def assertRefused(self, root: str, plan: str, what: str):
+        before = snap(root)
+        audit = read_audit(root)
+        p = regsweep(root, "apply", "--yes", plan)
+        self.assertExit(p, 3)
+        self.assertIn("stale plan", p.stderr)
+        self.assertSameTree(before, snap(root), f"refused apply ({what}) changed the tree")
+        self.assertEqual(read_audit(root), audit, "refused apply wrote audit lines")
+        return p
+
+    def test_plan_changes_nothing(self):
+        """prune --plan-out: the whole tree (no .regsweep either) is unchanged; the plan names every deleted tag"""
+        root = self.b.copy("plan")
+        before = rt.tree_snapshot(root)
+        path = self.plan(root, "prune", "prune", *policy_args(PLANNED))
+        self.assertSameTree(before, rt.tree_snapshot(root), "prune --plan-out changed the tree")
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["command"], "prune")
+        want = deleted_of(pt.expected_prune(PLANNED))["team/app"]
+        self.assertEqual(sorted(a["path"] for a in doc["actions"] if a["action"] == "remove-tag"),
+                         sorted(pt.tag_dir("team/app", t) for t in want))
+        p = regsweep(root, "apply", "--dry-run", path)
+        self.assertExit(p, 0)
+        self.assertSameTree(before, rt.tree_snapshot(root), "apply --dry-run changed the tree")
+
+    def test_apply_refused_after_tag_repushed(self):
+        """a planned tag (v1) re-pushed to another image through the API: apply exits 3, nothing changed"""
+        root = self.b.copy("moved-api")
+        path = self.plan(root, "prune", "prune", *policy_args(PLANNED))
+        with gt.serve(root) as reg:
+            reg.push_manifest("team/app", pt.IMAGES["A5"], "v1")
+            self.assertEqual(reg.manifest_digest("team/app", "v1"), D["A5"])
+        p = self.assertRefused(root, path, "v1 re-pushed")
+        self.assertIn(pt.current_link("team/app", "v1"), p.stderr)
+        with gt.serve(root) as reg:
+            self.assertEqual(gt.pull_every(reg), {})
+
+    def test_apply_refused_after_link_rewritten(self):
+        """a planned tag's current/link rewritten to another valid revision (rc-1 -> v5's digest): exit 3, nothing changed"""
+        root = self.b.copy("moved-link")
+        path = self.plan(root, "prune", "prune", *policy_args(PLANNED))
+        with open(os.path.join(root, pt.current_link("team/app", "rc-1")), "w") as f:
+            f.write(D["A5"])
+        p = self.assertRefused(root, path, "rc-1 moved")
+        self.assertIn(pt.current_link("team/app", "rc-1"), p.stderr)
+
+    def test_apply_equals_direct(self):
+        """apply of an unchanged plan gives the same tree (without .regsweep) as the direct prune on a copy"""
+        a = self.b.copy("apply")
+        b = self.b.copy("direct")
+        path = self.plan(a, "prune", "prune", *policy_args(PLANNED))
+        p = regsweep(a, "apply", "--yes", path)
+        self.assertExit(p, 0)
+        p = regsweep(b, "prune", "--yes", *policy_args(PLANNED))
+        self.assertExit(p, 0)
+        self.assertSameTree(snap(b), snap(a), "apply vs direct prune ('-' only in the direct run, '+' only in apply)")
+        self.assertNotEqual(snap(a), self.b.snapshot)
+        self.assertEqual(sorted(x["path"] for x in read_audit(a)), sorted(x["path"] for x in read_audit(b)))
+
+    def test_apply_equals_direct_with_gc(self):
+        """prune --gc --plan-out, then apply: the same tree as prune --gc --yes on a copy (or --plan-out with --gc refused, exit 2)"""
+        a = self.b.copy("apply-gc")
+        b = self.b.copy("direct-gc")
+        before = rt.tree_snapshot(a)
+        path = os.path.join(self.b.tmp, "plan-prune-gc.json")
+        p = regsweep(a, "prune", "--gc", *policy_args(PLANNED), "--plan-out", path)
+        self.assertSameTree(before, rt.tree_snapshot(a), "prune --gc --plan-out changed the tree")
+        if p.returncode == 2:  # refusing the combination is a right answer too
+            return
+        self.assertExit(p, 0)
+        p = regsweep(b, "prune", "--yes", "--gc", *policy_args(PLANNED))
+        self.assertExit(p, 0)
+        p = regsweep(a, "apply", "--yes", path)
+        self.assertExit(p, 0)
+        with open(path) as f:
+            kinds = sorted({x["action"] for x in json.load(f)["actions"]})
+        self.assertSameTree(snap(b), snap(a), "apply of a prune --gc plan vs prune --gc --yes "
+                            f"('-' only in the direct run, '+' only in apply; the plan has {kinds})")
+
+    def test_apply_gc_plan(self):
+        """gc --plan-out, then apply on the unchanged tree: the planned blobs go, like gc --yes on a copy"""
+        a = self.b.copy("gc-apply")
+        b = self.b.copy("gc-direct")
+        path = self.plan(a, "gc", "gc")
+        with open(path) as f:
+            blobs = {x["digest"] for x in json.load(f)["actions"] if x["action"] == "remove-blob"}
+        self.assertIn(pt.GT_LAYER, blobs)
+        p = regsweep(a, "apply", "--yes", path)
+        self.assertExit(p, 0)
+        self.assertExit(regsweep(b, "gc", "--yes"), 0)
+        self.assertSameTree(snap(b), snap(a), "apply of a gc plan vs gc --yes")
+        self.assertNotIn(pt.GT_LAYER, rt.blobs_on_disk(a))
+
+    def test_apply_refused_stale_gc_plan(self):
+        """gc --plan-out, then an image reusing a planned blob is pushed (same repo, other repo): apply exits 3, nothing changed"""
+        for repo in ("gc/app", "team/app"):
+            with self.subTest(pushed_to=repo):
+                root = self.b.copy("gc-stale")
+                path = self.plan(root, "gc", "gc")
+                with gt.serve(root) as reg:
+                    reg.push_manifest(repo, pt.IMAGES["G_NEW"], "new")
+                self.assertRefused(root, path, f"G_NEW pushed to {repo}")
+                self.assertIn(pt.GT_LAYER, rt.blobs_on_disk(root))
+                with gt.serve(root) as reg:
+                    self.assertEqual(reg.pull_all(repo, "new"), [])
+                shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. interactive
+# ---------------------------------------------------------------------------------------------
+
+IA = "ia/app"
+
+
+class Interactive(Case):
+    def repo_number(self, text: str, repo: str) -> str:
+        rows = pt.parse_table(text, "#")
+        names = {r[1]: r[0] for r in rows if len(r) >= 2}
+        self.assertEqual(sorted(names), sorted(TAGS), f"repository table:\n{text[:3000]}")
+        return names[repo]
+
+    def test_q_only(self):
+        """regsweep -i with q: the numbered repositories, exit 0, nothing changed"""
+        root = self.b.copy("i-q")
+        before = snap_ignoring_lock(root)
+        p = regsweep(root, "-i", stdin="q\n")
+        self.assertExit(p, 0)
+        self.repo_number(p.stdout, IA)
+        self.assertSameTree(before, snap_ignoring_lock(root), "-i with q changed the storage")
+
+    def test_bad_selections(self):
+        """99 and x at the repository prompt and at the tag prompt: a message each, exit 0, nothing changed"""
+        root = self.b.copy("i-bad")
+        before = snap_ignoring_lock(root)
+        n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, IA)
+        p = regsweep(root, "interactive", stdin=f"99\nx\n{n}\n99\n{n}\nx\n{n}\n1,99\nq\n")
+        self.assertExit(p, 0)
+        for msg in ("not a repository number: 99", "not a repository number: x", "not a selection: 99",
+                    "not a selection: x", "not a selection: 1,99"):
+            self.assertIn(msg, p.stdout + p.stderr, show(p))
+        self.assertNotIn("will remove", p.stdout)
+        self.assertSameTree(before, snap_ignoring_lock(root), "bad selections changed the storage")
+
+    def test_session(self):
+        """piped: repository by number, two tags by a range, y, then g and y, then q: siblings and referrers shown, tags gone, blobs swept, the rest pulls"""
+        root = self.b.copy("i-session")
+        before = snap_ignoring_lock(root)
+        n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, IA)
+        p = regsweep(root, "interactive", stdin=f"{n}\nb\nq\n")
+        self.assertExit(p, 0)
+        self.assertSameTree(before, snap_ignoring_lock(root), "looking at a repository changed the storage")
+        at = p.stdout.find(f"\n{IA}:\n")
+        self.assertNotEqual(at, -1, f"the repository chosen by number {n} is not {IA}:\n{p.stdout}")
+        listing = p.stdout[at:]
+        rows = pt.parse_table(listing, "#")
+        tags_of = TAGS[IA]
+        self.assertEqual(sorted(r[1] for r in rows), sorted(tags_of), listing)
+        # a range of two tags on different digests, at least one with a sibling tag
+        number = {r[1]: int(r[0]) for r in rows}
+        by_num = {v: k for k, v in number.items()}
+        pick = None
+        for k in range(1, len(rows)):
+            t1, t2 = by_num[k], by_num[k + 1]
+            if pt.REFERRER_TAG.fullmatch(t1) or pt.REFERRER_TAG.fullmatch(t2):
+                continue
+            d1, d2 = D[tags_of[t1].image], D[tags_of[t2].image]
+            sibs = [t for t, s in tags_of.items() if D[s.image] in (d1, d2) and t not in (t1, t2)]
+            if d1 != d2 and sibs:
+                pick = (k, t1, t2, d1, d2, sibs)
+                break
+        self.assertIsNotNone(pick, f"no two adjacent tags on different digests with a sibling:\n{listing}")
+        k, t1, t2, d1, d2, sibs = pick
+        gone_digests = {d1, d2}
+        referrers = [t for t in tags_of if pt.REFERRER_TAG.fullmatch(t) and
+                     any(t[7:71] == d.split(":")[1] for d in gone_digests)]
+        gone_digests |= {D[tags_of[t].image] for t in referrers}
+        gone_tags = sorted(t for t, s in tags_of.items() if D[s.image] in gone_digests)
+        log(f"interactive: repository {n}, selection {k}-{k + 1} ({t1}, {t2}); siblings {sibs}; referrers {referrers}")
+
+        # the oracle: the same digests deleted through the API, then registry garbage-collect
+        oracle = self.b.copy("i-oracle")
+        oracle_free_before = gt.registry_gc(oracle, dry_run=True).eligible
+        with gt.serve(oracle) as reg:
+            for d in sorted(gone_digests):
+                self.assertEqual(reg.delete_manifest(IA, d), 202)
+        eligible_after = gt.registry_gc(oracle, dry_run=True).eligible
+        would_free = blob_bytes(self.b.blobs, eligible_after) - blob_bytes(self.b.blobs, oracle_free_before)
+        gt.registry_gc(oracle, dry_run=False)
+        oracle_blobs = set(rt.blobs_on_disk(oracle))
+        oracle_tags = rt.tags_on_disk(oracle)
+
+        p = regsweep(root, "interactive", stdin=f"{n}\n{k}-{k + 1}\ny\ng\ny\nq\n")
+        self.assertExit(p, 0)
+        out = p.stdout
+        for t in sibs + referrers + [t1, t2]:
+            self.assertIn(f"{IA}:{t}", out, f"the plan does not show {IA}:{t}\n{show(p)}")
+        m = re.search(r"a garbage collection would then free .*\((\d+) bytes\)", out)
+        self.assertIsNotNone(m, f"no 'would then free' line\n{show(p)}")
+        self.assertEqual(int(m.group(1)), would_free, "'would then free' vs registry garbage-collect --dry-run")
+        self.assertIn("sweep these?", out)
+        self.assertEqual(out.count("choose a repository number"), 3, "back to the list after each step")
+
+        on_disk = rt.tags_on_disk(root)
+        self.assertEqual(sorted(on_disk[IA]), sorted(set(tags_of) - set(gone_tags)))
+        self.assertEqual(on_disk, oracle_tags, "tags vs the API deletes")
+        blobs = set(rt.blobs_on_disk(root))
+        self.assertLess(len(blobs), len(self.b.blobs))
+        self.assertEqual(sorted(blobs ^ oracle_blobs), [], "blobs vs API deletes + registry garbage-collect")
+        self.assertEqual(rt.dangling_tags(root), [])
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.tags(IA), sorted(set(tags_of) - set(gone_tags)))
+            self.assertEqual(gt.pull_every(reg), {})
+            for d in gone_digests:
+                self.assertIsNone(reg.manifest_digest(IA, d))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class ZZ(Case):
+    def test_no_leftover_registry(self):
+        """every registry started was stopped"""
+        self.assertFalse(any(r.proc for r in rt._LIVE))
+
+    def test_base_untouched(self):
+        """the shared base storage was never written"""
+        self.assertSameTree(self.b.snapshot, rt.tree_snapshot(self.b.root), "base storage changed")
+
+
+def main():
+    exe = os.environ.get("REGSWEEP")
+    if not exe:
+        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
+    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
+    for tool in (rt.registry_bin(), rt.skopeo_bin()):
+        if not shutil.which(tool):
+            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
+    WORK["dir"] = tempfile.mkdtemp(prefix="regsweep-e2e-prune-", dir=gt.fast_tmpdir())
+    private = os.path.join(WORK["dir"], "regsweep")
+    shutil.copy2(exe, private)  # others may relink the build while this runs
+    os.environ["REGSWEEP"] = private
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for cls in (PolicyTable, SharedDigest, Untagged, RealRun, PlanApply, Interactive, ZZ):
+        suite.addTests(loader.loadTestsFromTestCase(cls))
+    try:
+        ok = tap.run(suite)
+    finally:
+        rt._stop_all()
+        shutil.rmtree(WORK["dir"], ignore_errors=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

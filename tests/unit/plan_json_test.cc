@@ -1,0 +1,205 @@
+// plan/plan: the Plan value, its execution order, and its JSON form (written by --plan-out,
+// read back by `apply` and by the recovery of an interrupted run).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_store.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
+#include "regsweep/plan/plan.h"
+#include "regsweep/plan/rm.h"
+#include "regsweep/util/reference.h"
+
+namespace regsweep::test {
+namespace {
+
+using plan::Action;
+using plan::ActionKind;
+using plan::Expect;
+using plan::Plan;
+
+const Digest kA = util::sha256("a");
+const Digest kB = util::sha256("b");
+
+// Every field of an action, as one line: two actions are equal when their lines are.
+std::string describe(const Action& a) {
+  return std::string(plan::to_string(a.kind)) + "|" + a.path + "|" + std::string(plan::to_string(a.expect)) + "|" + a.check_path +
+         "|" + (a.digest ? a.digest->str() : "-") + "|" + a.repository + "|" + a.tag + "|" + a.reason + "|" +
+         std::to_string(a.bytes);
+}
+
+void expect_same_plan(const Plan& x, const Plan& y) {
+  EXPECT_EQ(x.command, y.command);
+  EXPECT_EQ(x.arguments, y.arguments);
+  EXPECT_EQ(x.notes, y.notes);
+  EXPECT_EQ(x.gc_would_free, y.gc_would_free);
+  EXPECT_EQ(x.trash_blobs, y.trash_blobs);
+  std::vector<std::string> xs, ys;
+  for (const Action& a : x.actions) xs.push_back(describe(a));
+  for (const Action& a : y.actions) ys.push_back(describe(a));
+  EXPECT_EQ(xs, ys);
+}
+
+// One action of every kind and expectation, with and without the optional fields.
+Plan every_kind() {
+  Plan p;
+  p.command = "gc";
+  p.arguments = {"--delete-untagged", "--min-age=2h"};
+  p.notes = {"a note", "another, with \"quotes\" and ünïcode"};
+  p.gc_would_free = 123456789012ull;
+  p.trash_blobs = true;
+  const std::string repo = layout::repo_dir("team/app");
+  p.actions = {
+      {ActionKind::RemoveTag, layout::tag_dir("team/app", "v1"), Expect::LinkIs, layout::tag_current_link("team/app", "v1"), kA,
+       "team/app", "v1", "requested: team/app:v1", 0},
+      {ActionKind::RemoveTagIndexEntry, layout::tag_index_dir("team/app", "v1", kB), Expect::Exists, "", kB, "team/app", "v1",
+       "history", 0},
+      {ActionKind::RemoveRevision, layout::revision_dir("team/app", kB), Expect::LinkIs, layout::revision_link("team/app", kB), kB,
+       "team/app", "", "untagged", 0},
+      {ActionKind::RemoveLayerLink, layout::layer_dir("team/app", kA), Expect::Exists, "", kA, "team/app", "", "swept", 0},
+      {ActionKind::RemoveUpload, layout::upload_dir("team/app", "u-1"), Expect::Exists, "", std::nullopt, "team/app", "", "old", 42},
+      {ActionKind::RemoveRepositoryPart, repo + "/_layers", Expect::Exists, "", std::nullopt, "team/app", "", "whole", 0},
+      {ActionKind::RemoveEmptyFolder, repo, Expect::EmptyFolder, "", std::nullopt, "team/app", "", "empty", 0},
+      {ActionKind::RemoveBlob, layout::blob_dir(kA), Expect::BlobUnreferenced, "", kA, "", "", "unreferenced", 1ull << 40},
+  };
+  return p;
+}
+
+// --- names and order ---------------------------------------------------------------------------
+
+TEST(Plan, KindAndExpectNamesRoundTrip) {
+  for (int k = 0; k <= static_cast<int>(ActionKind::RemoveBlob); ++k) {
+    auto kind = static_cast<ActionKind>(k);
+    EXPECT_NE(plan::to_string(kind), "unknown");
+    EXPECT_EQ(plan::action_kind_from_string(plan::to_string(kind)), kind);
+  }
+  for (int e = 0; e <= static_cast<int>(Expect::BlobUnreferenced); ++e) {
+    auto expect = static_cast<Expect>(e);
+    EXPECT_EQ(plan::expect_from_string(plan::to_string(expect)), expect);
+  }
+  EXPECT_EQ(plan::to_string(ActionKind::RemoveTag), "remove-tag");
+  EXPECT_EQ(plan::to_string(Expect::LinkIs), "link-is");
+  EXPECT_FALSE(plan::action_kind_from_string("remove-everything"));
+  EXPECT_FALSE(plan::expect_from_string(""));
+}
+
+TEST(Plan, OrderIsStableByKindAndBytesAddUp) {
+  Plan p;
+  auto add = [&](ActionKind kind, const std::string& path, std::uint64_t bytes) {
+    Action a;
+    a.kind = kind;
+    a.path = path;
+    a.bytes = bytes;
+    p.actions.push_back(a);
+  };
+  add(ActionKind::RemoveBlob, "blob-2", 20);
+  add(ActionKind::RemoveRevision, "rev-1", 0);
+  add(ActionKind::RemoveBlob, "blob-1", 10);
+  add(ActionKind::RemoveTag, "tag-2", 0);
+  add(ActionKind::RemoveUpload, "upload", 5);
+  add(ActionKind::RemoveTag, "tag-1", 0);
+  p.order();
+  std::vector<std::string> paths;
+  for (const Action& a : p.actions) paths.push_back(a.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"tag-2", "tag-1", "rev-1", "upload", "blob-2", "blob-1"}));
+  EXPECT_EQ(p.bytes(), 35u);
+}
+
+// --- JSON round trip ---------------------------------------------------------------------------
+
+TEST(PlanJson, RoundTripKeepsEveryField) {
+  Plan p = every_kind();
+  nlohmann::json doc = plan::plan_to_json(p);
+  EXPECT_EQ(doc["format"], "regsweep-plan/1");
+  EXPECT_EQ(doc["bytes"], p.bytes());
+  ASSERT_EQ(doc["actions"].size(), 8u);
+  EXPECT_EQ(doc["actions"][0]["action"], "remove-tag");
+  EXPECT_EQ(doc["actions"][0]["digest"], kA.str());
+  EXPECT_FALSE(doc["actions"][4].contains("digest"));  // absent optional fields are left out
+
+  Plan back = plan::plan_from_json(doc, "plan.json");
+  expect_same_plan(back, p);
+  // Through text too, as --plan-out writes it.
+  Plan reparsed = plan::plan_from_json(nlohmann::json::parse(doc.dump(2)), "plan.json");
+  expect_same_plan(reparsed, p);
+  EXPECT_EQ(plan::plan_to_json(reparsed), doc);
+}
+
+TEST(PlanJson, RoundTripOfRealPlans) {
+  FakeStore s;
+  Image a = s.add_image("team/app", "v1", {"l1", "l2"});
+  s.add_referrer("team/app", a.manifest, "application/vnd.dev.sigstore.bundle+json", {"sig"});
+  s.add_image("other", "v1", {"o"});
+  s.add_blob("orphan");
+  storage::Model m = s.walk();
+
+  plan::RmRequest rm;
+  rm.references.push_back(util::parse_image_reference("team/app:v1"));
+  rm.repositories.push_back("other");
+  Plan rm_plan = plan::plan_rm(m, rm);
+  ASSERT_GT(rm_plan.actions.size(), 4u);
+  expect_same_plan(plan::plan_from_json(plan::plan_to_json(rm_plan), "rm"), rm_plan);
+
+  plan::GcRequest gc;
+  gc.delete_untagged = true;
+  gc.now_ns = 4'000'000'000'000'000'000;
+  Plan gc_plan = plan::plan_gc(m, gc).plan;
+  ASSERT_FALSE(gc_plan.actions.empty());
+  expect_same_plan(plan::plan_from_json(plan::plan_to_json(gc_plan), "gc"), gc_plan);
+}
+
+TEST(PlanJson, EmptyPlanRoundTrips) {
+  Plan p;
+  p.command = "rm";
+  Plan back = plan::plan_from_json(plan::plan_to_json(p), "x");
+  expect_same_plan(back, p);
+  EXPECT_TRUE(back.actions.empty());
+}
+
+// --- refusals ----------------------------------------------------------------------------------
+
+// The Error plan_from_json throws, as "path: message" ("accepted" when it throws none).
+std::string refusal(const nlohmann::json& doc) {
+  try {
+    plan::plan_from_json(doc, "/tmp/my-plan.json");
+  } catch (const Error& e) {
+    return e.path() + ": " + e.what();
+  }
+  return "accepted";
+}
+
+TEST(PlanJson, RefusesWhatRegsweepDidNotWrite) {
+  const nlohmann::json good = plan::plan_to_json(every_kind());
+  ASSERT_EQ(refusal(good), "accepted");
+
+  auto with = [&](auto change) {
+    nlohmann::json doc = good;
+    change(doc);
+    return refusal(doc);
+  };
+  const std::string source = "/tmp/my-plan.json: not a regsweep plan";
+  auto refused = [&](const std::string& r) { return r.starts_with(source); };
+
+  EXPECT_PRED1(refused, refusal(nlohmann::json::array()));
+  EXPECT_PRED1(refused, refusal("regsweep-plan/1"));
+  EXPECT_PRED1(refused, with([](auto& d) { d["format"] = "regsweep-plan/2"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d.erase("format"); }));
+  EXPECT_PRED1(refused, with([](auto& d) { d.erase("command"); }));
+  EXPECT_PRED1(refused, with([](auto& d) { d.erase("actions"); }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][2]["action"] = "remove-everything"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][2]["expect"] = "hope"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][2].erase("path"); }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][0]["digest"] = "sha256:XYZ"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][0]["digest"] = "md5:" + kA.hex(); }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][0]["digest"] = 7; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][1] = "remove-tag"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][1]["bytes"] = "many"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["arguments"] = "not a list"; }));
+
+  EXPECT_NE(with([](auto& d) { d["actions"][2]["action"] = "remove-everything"; }).find("unknown action"), std::string::npos);
+  EXPECT_NE(with([](auto& d) { d["actions"][0]["digest"] = "sha256:XYZ"; }).find("bad digest"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace regsweep::test
