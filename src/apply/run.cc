@@ -164,7 +164,9 @@ class Runner {
       audited_ = audited_paths(ctx_.root, ctx_.run_id);
       journaled_ = journaled_paths(ctx_.root, ctx_.run_id);
     }
+    ctx_.progress.phase(ctx_.dry_run ? "checking" : "removing");
     for (std::size_t i = 0; i < plan_.actions.size(); ++i) {
+      ctx_.progress.advance(1, plan_.actions[i].bytes);
       try {
         step(i, plan_.actions[i]);
       } catch (const SafetyRefusal&) {
@@ -175,6 +177,7 @@ class Runner {
         throw;
       }
     }
+    ctx_.progress.done();
     if (ctx_.dry_run) return s_;
     if (!plan_.trash_blobs) {
       ctx_.root.remove_tree(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));

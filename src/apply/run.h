@@ -15,6 +15,7 @@ struct RunContext {
   std::int64_t now_ns;
   bool dry_run;
   std::ostream& log;
+  util::Progress& progress;
 };
 
 // Runs every action of `plan` not done yet, in order; finishes with the blob purge and the

@@ -73,7 +73,7 @@ void Session::recover_interrupted_runs() {
     plan::Plan plan = plan::plan_from_json(record.at("plan"), root_dir_->child_path(state::run_record(run)));
     log_ << "regsweep: finishing run " << run << " (" << record.value("command_line", plan.command)
          << "), which was interrupted\n";
-    detail::RunContext ctx{*root_dir_, run, record.value("command_line", ""), options_.now_ns, false, log_};
+    detail::RunContext ctx{*root_dir_, run, record.value("command_line", ""), options_.now_ns, false, log_, *options_.progress};
     try {
       recovered_.push_back(detail::run_plan(ctx, plan, /*resumed=*/true));
     } catch (const Error& e) {
@@ -93,7 +93,8 @@ RunSummary Session::execute(const plan::Plan& plan) {
   bool sweeps_blobs = std::any_of(plan.actions.begin(), plan.actions.end(),
                                   [](const plan::Action& a) { return a.expect == plan::Expect::BlobUnreferenced; });
   if (sweeps_blobs) {
-    storage::Model now = storage::walk_storage(read_only_ ? *read_only_ : fs_, root_, storage::WalkOptions{options_.jobs});
+    storage::Model now =
+        storage::walk_storage(read_only_ ? *read_only_ : fs_, root_, storage::WalkOptions{options_.jobs, options_.progress});
     std::vector<std::string> anew = plan::blobs_referenced_anew(now, plan);
     if (!anew.empty())
       throw SafetyRefusal("the storage changed since the plan was made: " + anew.front() +
@@ -101,7 +102,7 @@ RunSummary Session::execute(const plan::Plan& plan) {
                           root_, "make the plan again (nothing was removed)");
   }
   detail::RunContext ctx{*root_dir_, state::new_run_id(options_.now_ns, ::getpid(), ++runs_), options_.command_line, options_.now_ns,
-                         options_.dry_run, log_};
+                         options_.dry_run, log_, *options_.progress};
   return detail::run_plan(ctx, plan, /*resumed=*/false);
 }
 

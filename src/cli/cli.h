@@ -41,6 +41,11 @@ struct Context {
   unsigned jobs() const;
   // Walks the storage; prints the findings on stderr (text mode, not with -q).
   storage::Model load_model() const;
+  // Walks again without printing findings (a re-check before sweeping, a size after it).
+  storage::Model walk_again() const;
+  // Progress on stderr when it is a terminal and neither --json nor -q was given.
+  util::Progress& progress() const;
+  mutable std::unique_ptr<util::Progress> progress_;
   std::int64_t now_ns() const;
 };
 

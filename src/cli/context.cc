@@ -1,4 +1,8 @@
+#include <unistd.h>
+
 #include <chrono>
+
+#include "terminal_progress.h"
 
 #include "cli.h"
 #include "regsweep/storage/walker.h"
@@ -19,8 +23,22 @@ std::int64_t Context::now_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+util::Progress& Context::progress() const {
+  if (!progress_) {
+    if (::isatty(STDERR_FILENO) && !options.json && !options.quiet)
+      progress_ = std::make_unique<TerminalProgress>(*err);
+    else
+      return util::no_progress();
+  }
+  return *progress_;
+}
+
+storage::Model Context::walk_again() const {
+  return storage::walk_storage(*fs, root(), storage::WalkOptions{jobs(), &progress()});
+}
+
 storage::Model Context::load_model() const {
-  storage::Model model = storage::walk_storage(*fs, root(), storage::WalkOptions{jobs()});
+  storage::Model model = walk_again();
   if (!options.json && !options.quiet) {
     for (const auto& f : model.findings) {
       if (f.severity == storage::Severity::Info && options.verbose == 0) continue;

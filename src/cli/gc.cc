@@ -41,7 +41,7 @@ constexpr int kMaxReplans = 3;
 plan::GcPlan plan_with_recheck(Context& ctx, storage::Model& model, const plan::GcRequest& req, bool recheck) {
   plan::GcPlan gc = plan::plan_gc(model, req);
   for (int i = 0; recheck && i < kMaxReplans; ++i) {
-    storage::Model again = storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
+    storage::Model again = ctx.walk_again();
     if (!plan::links_appeared(model, again)) return gc;
     *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
     model = std::move(again);
@@ -88,7 +88,7 @@ void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& sh
 namespace {
 
 std::uint64_t blob_bytes_on_disk(Context& ctx) {
-  storage::Model m = storage::walk_storage(*ctx.fs, ctx.root(), storage::WalkOptions{ctx.jobs()});
+  storage::Model m = ctx.walk_again();
   std::uint64_t total = 0;
   for (const auto& b : m.blobs) total += b.has_data ? b.size : 0;
   return total;

@@ -60,6 +60,7 @@ apply::SessionOptions session_options(Context& ctx, bool read_only, bool force, 
   so.config = ctx.registry_config();
   so.now_ns = ctx.now_ns();
   so.jobs = ctx.jobs();
+  so.progress = &ctx.progress();
   return so;
 }
 

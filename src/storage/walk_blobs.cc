@@ -36,7 +36,7 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
 
 }  // namespace
 
-std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks) {
+std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, util::Progress& progress) {
   auto blobs = v2.open_dir("blobs");
   if (!blobs) return {};  // a registry that never stored a blob
   std::vector<std::string> prefixes;
@@ -55,7 +55,9 @@ std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks) {
   });
   std::vector<std::vector<BlobRecord>> per_worker(sinks.size());
   util::parallel_for(prefixes.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
+    std::size_t before = per_worker[w].size();
     walk_prefix(*sha256, prefixes[i], per_worker[w], sinks[w]);
+    progress.advance(per_worker[w].size() - before);
   });
   std::vector<BlobRecord> all;
   std::size_t total = 0;

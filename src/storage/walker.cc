@@ -46,7 +46,7 @@ ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, Findi
 
 // Reads every manifest a revision or tag names, then the children of indexes among them,
 // until no new digest appears. Each blob is read once, in parallel.
-void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks) {
+void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks, util::Progress& progress) {
   std::vector<Digest> wanted;
   for (const Repository& repo : model.repositories) {
     for (const RevisionLink& r : repo.revisions) wanted.push_back(r.digest);
@@ -59,6 +59,7 @@ void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks) {
     std::vector<ManifestRecord> round(wanted.size());
     util::parallel_for(wanted.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
       round[i] = read_manifest(v2, model, wanted[i], sinks[w]);
+      progress.advance(1, round[i].size);
     });
     std::vector<Digest> next;
     for (const ManifestRecord& m : round)
@@ -123,16 +124,22 @@ Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& o
     if ((name == "blobs" || name == "repositories") && type == FileType::Directory) return;
     sinks[0].add(FindingKind::UnexpectedFile, v2->child_path(name), "only blobs/ and repositories/ are expected here");
   });
-  model.blobs = detail::walk_blobs(*v2, sinks);
+  util::Progress& progress = *options.progress;
+  progress.phase("walking blobs");
+  model.blobs = detail::walk_blobs(*v2, sinks, progress);
 
   if (auto repositories = v2->open_dir(layout::kRepositories)) {
+    progress.phase("walking repositories");
     std::vector<std::string> names = detail::discover_repositories(*repositories, sinks[0]);
     model.repositories.resize(names.size());
     util::parallel_for(names.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
       model.repositories[i] = detail::walk_repository(*repositories, names[i], sinks[w]);
+      progress.advance(1);
     });
   }
-  read_manifests(*v2, model, sinks);
+  progress.phase("reading manifests");
+  read_manifests(*v2, model, sinks, progress);
+  progress.done();
   check_consistency(model.root, model, sinks[0]);
 
   for (FindingSink& s : sinks)

@@ -16,6 +16,7 @@
 #include "regsweep/plan/plan.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/registry_config.h"
+#include "regsweep/util/progress.h"
 
 namespace regsweep::apply {
 
@@ -27,6 +28,7 @@ struct SessionOptions {
   std::optional<storage::RegistryConfig> config;
   std::int64_t now_ns = 0;
   unsigned jobs = 1;                  // for the fresh walk before a blob sweep
+  util::Progress* progress = &util::no_progress();
 };
 
 struct RunSummary {

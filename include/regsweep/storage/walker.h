@@ -4,11 +4,13 @@
 
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/model.h"
+#include "regsweep/util/progress.h"
 
 namespace regsweep::storage {
 
 struct WalkOptions {
   unsigned jobs = 1;
+  util::Progress* progress = &util::no_progress();
 };
 
 // Throws Error when `root` is not a directory holding docker/registry/v2. Everything else

@@ -1,0 +1,70 @@
+#include "terminal_progress.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "regsweep/util/format.h"
+
+namespace regsweep::cli {
+
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+TerminalProgress::TerminalProgress(std::ostream& err) : err_(err), started_ns_(now_ns()) {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(200));
+      if (!stop_ && !phase_.empty()) draw(false);
+    }
+  });
+}
+
+TerminalProgress::~TerminalProgress() {
+  done();
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void TerminalProgress::phase(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  phase_ = std::string(name);
+  items_ = 0;
+  bytes_ = 0;
+  started_ns_ = now_ns();
+}
+
+void TerminalProgress::advance(std::uint64_t items, std::uint64_t bytes) {
+  items_.fetch_add(items, std::memory_order_relaxed);
+  if (bytes) bytes_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void TerminalProgress::done() {
+  std::lock_guard lock(mutex_);
+  if (shown_) err_ << "\r\033[K" << std::flush;
+  shown_ = false;
+  phase_.clear();
+}
+
+void TerminalProgress::draw(bool) {
+  // Called with mutex_ held. Nothing is shown for phases shorter than half a second.
+  double secs = static_cast<double>(now_ns() - started_ns_) / 1e9;
+  if (secs < 0.5) return;
+  std::uint64_t items = items_.load(), bytes = bytes_.load();
+  char line[200];
+  std::snprintf(line, sizeof line, "regsweep: %s: %llu items (%.0f/s)", phase_.c_str(), static_cast<unsigned long long>(items),
+                static_cast<double>(items) / secs);
+  std::string text = line;
+  if (bytes) text += ", " + util::human_bytes(bytes) + " (" + util::human_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)) + "/s)";
+  err_ << "\r\033[K" << text << std::flush;
+  shown_ = true;
+}
+
+}  // namespace regsweep::cli
