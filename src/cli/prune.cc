@@ -69,6 +69,9 @@ void print_decisions(Context& ctx, const plan::PrunePlan& p) {
   for (const auto& [name, t] : tables) {
     *ctx.out << name << ":\n";
     t.print(*ctx.out);
+    auto freed = p.gc_would_free_by_repository.find(name);
+    if (freed != p.gc_would_free_by_repository.end())
+      *ctx.out << "  a garbage collection would then free " << util::human_bytes(freed->second) << " of this repository's data\n";
     *ctx.out << "\n";
   }
 }
@@ -114,7 +117,8 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   print_plan(ctx, pruned.plan, m);
   if (gc) print_gc_stats(ctx, gc->stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
   json doc = {{"dry_run", m.dry_run}, {"decisions", decisions_json(pruned)}, {"plan", plan::plan_to_json(pruned.plan)},
-              {"untagged_manifests", pruned.untagged_manifests}, {"gc_would_free", pruned.plan.gc_would_free}};
+              {"untagged_manifests", pruned.untagged_manifests}, {"gc_would_free", pruned.plan.gc_would_free},
+              {"gc_would_free_by_repository", pruned.gc_would_free_by_repository}};
   if (!m.plan_out.empty()) {
     if (ctx.options.json) print_json(ctx, doc);
     return kExitOk;

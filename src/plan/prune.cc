@@ -177,7 +177,16 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     }
   }
   plan.order();
-  plan.gc_would_free = unreferenced_bytes(simulate(model, plan)) - unreferenced_bytes(model);
+  const std::uint64_t before = unreferenced_bytes(model);
+  plan.gc_would_free = unreferenced_bytes(simulate(model, plan)) - before;
+  std::set<std::string> touched;
+  for (const Action& a : plan.actions) touched.insert(a.repository);
+  for (const std::string& repo : touched) {
+    Plan part;
+    for (const Action& a : plan.actions)
+      if (a.repository == repo) part.actions.push_back(a);
+    out.gc_would_free_by_repository[repo] = unreferenced_bytes(simulate(model, part)) - before;
+  }
   return out;
 }
 

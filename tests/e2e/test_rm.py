@@ -576,6 +576,23 @@ class Safety(Case):
             reg.cleanup()
         self.assertIsNone(reg.proc)
 
+    def test_readonly_registry_is_no_reason_to_refuse(self):
+        """a registry serving the root read-only (maintenance mode): rm proceeds, gc refuses"""
+        root = self.b.copy("readonly")
+        reg = rt.Registry(root, readonly=True)
+        try:
+            reg.start()
+            p = regsweep(root, "rm", "--yes", "team/app:v1")
+            self.assertExit(p, 0)
+            self.assertIn("read-only registry", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+            # a sweep of blobs under a running registry, read-only or not, is refused
+            p = regsweep(root, "gc", "--yes")
+            self.assertExit(p, 3)
+        finally:
+            reg.cleanup()
+        self.assertIsNone(reg.proc)
+
 
 # ---------------------------------------------------------------------------------------------
 # 9. bad input

@@ -39,6 +39,8 @@ struct PrunePlan {
   Plan plan;
   std::vector<TagDecision> decisions;  // every tag of every selected repository
   std::uint64_t untagged_manifests = 0;
+  // Per repository with deletions: what a GC would free if only its part of the plan ran.
+  std::map<std::string, std::uint64_t> gc_would_free_by_repository;
 };
 
 // Throws UsageError for an invalid regex or glob. `created_ns` gives the config's `created`
