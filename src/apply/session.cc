@@ -87,15 +87,15 @@ void Session::recover_interrupted_runs() {
 
 std::vector<std::string> Session::violations(const plan::Plan& plan) { return detail::plan_violations(*root_dir_, plan); }
 
-RunSummary Session::execute(const plan::Plan& plan) {
+RunSummary Session::execute(const plan::Plan& plan, const storage::Model* current) {
   // Blobs are checked against the storage as it is now, not as it was when planned: a
   // revision or a _layers link that references a planned blob stops the run before it starts.
   bool sweeps_blobs = std::any_of(plan.actions.begin(), plan.actions.end(),
                                   [](const plan::Action& a) { return a.expect == plan::Expect::BlobUnreferenced; });
-  if (sweeps_blobs) {
-    storage::Model now =
-        storage::walk_storage(read_only_ ? *read_only_ : fs_, root_, storage::WalkOptions{options_.jobs, options_.progress});
-    std::vector<std::string> anew = plan::blobs_referenced_anew(now, plan);
+  if (sweeps_blobs && !options_.dry_run) {
+    std::optional<storage::Model> walked;
+    if (!current) current = &walked.emplace(storage::walk_storage(fs_, root_, storage::WalkOptions{options_.jobs, options_.progress}));
+    std::vector<std::string> anew = plan::blobs_referenced_anew(*current, plan);
     if (!anew.empty())
       throw SafetyRefusal("the storage changed since the plan was made: " + anew.front() +
                               (anew.size() > 1 ? " (and " + std::to_string(anew.size() - 1) + " more)" : ""),

@@ -52,7 +52,7 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
     *ctx.err << "nothing was changed\n";
     return kExitOk;
   }
-  apply::RunSummary summary = session.execute(p);
+  apply::RunSummary summary = session.execute(p, m.dry_run ? nullptr : &model);
   if (ctx.options.json)
     print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(p)},
                      {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},

@@ -38,11 +38,15 @@ constexpr int kMaxReplans = 3;
 
 // Plans, then looks again: links that appeared while we planned (a push under a registry we
 // were told to ignore) are marked from too, by planning again from the newer tree.
+// On return `model` is the storage as walked after the final plan was made.
 plan::GcPlan plan_with_recheck(Context& ctx, storage::Model& model, const plan::GcRequest& req, bool recheck) {
   plan::GcPlan gc = plan::plan_gc(model, req);
   for (int i = 0; recheck && i < kMaxReplans; ++i) {
     storage::Model again = ctx.walk_again();
-    if (!plan::links_appeared(model, again)) return gc;
+    if (!plan::links_appeared(model, again)) {
+      model = std::move(again);
+      return gc;
+    }
     *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
     model = std::move(again);
     gc = plan::plan_gc(model, req);
@@ -157,7 +161,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     *ctx.err << "nothing was changed\n";
     return kExitOk;
   }
-  apply::RunSummary summary = session.execute(gc.plan);
+  apply::RunSummary summary = session.execute(gc.plan, read_only ? nullptr : &model);
   json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
               {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},
                           {"bytes_freed", summary.bytes_freed}, {"bytes_in_trash", summary.bytes_in_trash}}},
