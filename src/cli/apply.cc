@@ -55,8 +55,7 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
   apply::RunSummary summary = session.execute(p, m.dry_run ? nullptr : &model);
   if (ctx.options.json)
     print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(p)},
-                     {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},
-                                 {"bytes_freed", summary.bytes_freed}, {"bytes_in_trash", summary.bytes_in_trash}}}});
+                     {"result", run_summary_json(summary)}});
   print_run_summary(ctx, summary, m);
   return kExitOk;
 }

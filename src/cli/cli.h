@@ -91,6 +91,8 @@ struct GcStatsShown {
 };
 void print_gc_stats(Context& context, const plan::GcStats& stats, const GcStatsShown& shown);
 nlohmann::json gc_stats_json(const plan::GcStats& stats);
+// What a run did, for --json documents.
+nlohmann::json run_summary_json(const apply::RunSummary& summary);
 void print_run_summary(Context& context, const apply::RunSummary& summary, const MutationOptions& options);
 
 // JSON of the findings, shared by every command's --json document.

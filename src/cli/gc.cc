@@ -163,8 +163,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
   }
   apply::RunSummary summary = session.execute(gc.plan, read_only ? nullptr : &model);
   json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
-              {"result", {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone},
-                          {"bytes_freed", summary.bytes_freed}, {"bytes_in_trash", summary.bytes_in_trash}}},
+              {"result", run_summary_json(summary)},
               {"findings", findings_json(model)}};
   if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
   if (!o.registry_bin.empty()) {

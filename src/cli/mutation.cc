@@ -106,6 +106,15 @@ bool confirm(Context& ctx, const MutationOptions& o, const std::string& question
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
+nlohmann::json run_summary_json(const apply::RunSummary& s) {
+  return {{"run", s.run_id},
+          {"removed", s.removed},
+          {"already_gone", s.already_gone},
+          {"kept_folders", s.kept_folders},
+          {"bytes_freed", s.bytes_freed},
+          {"bytes_in_trash", s.bytes_in_trash}};
+}
+
 void print_run_summary(Context& ctx, const apply::RunSummary& s, const MutationOptions& o) {
   if (ctx.options.json || ctx.options.quiet) return;
   std::ostream& out = *ctx.out;

@@ -128,7 +128,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
     return kExitOk;
   }
   apply::RunSummary summary = session.execute(pruned.plan);
-  doc["result"] = {{"run", summary.run_id}, {"removed", summary.removed}, {"already_gone", summary.already_gone}};
+  doc["result"] = run_summary_json(summary);
   print_run_summary(ctx, summary, m);
   if (gc) doc["gc"] = {{"summary", gc_stats_json(gc->stats)}, {"bytes_freed", summary.bytes_freed}};
   if (ctx.options.json) print_json(ctx, doc);

@@ -16,15 +16,6 @@ struct RmOptions {
   MutationOptions mutation;
 };
 
-nlohmann::json summary_json(const apply::RunSummary& s) {
-  return {{"run", s.run_id},
-          {"removed", s.removed},
-          {"already_gone", s.already_gone},
-          {"kept_folders", s.kept_folders},
-          {"bytes_freed", s.bytes_freed},
-          {"bytes_in_trash", s.bytes_in_trash}};
-}
-
 int run_rm(Context& ctx, const RmOptions& o) {
   plan::RmRequest request;
   // Every reference is checked before any work.
@@ -65,7 +56,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
   }
   apply::RunSummary summary = session.execute(plan);
   if (ctx.options.json)
-    print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"result", summary_json(summary)},
+    print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"result", run_summary_json(summary)},
                      {"findings", findings_json(model)}});
   print_run_summary(ctx, summary, m);
   return kExitOk;
