@@ -15,6 +15,7 @@
 
 #include "regsweep/plan/plan.h"
 #include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
 #include "regsweep/util/progress.h"
 
@@ -52,7 +53,10 @@ class Session {
   // Runs the plan. Dry-run: checks it against the tree and counts, writing nothing.
   // Throws SafetyRefusal when an action's precondition no longer holds (nothing after
   // it runs; the run is recorded as stopped).
-  RunSummary execute(const plan::Plan& plan);
+  //
+  // A plan that sweeps blobs is first checked against the storage as it is now: `current`,
+  // when the caller has just walked it after planning, else a fresh walk. Not in dry-run.
+  RunSummary execute(const plan::Plan& plan, const storage::Model* current = nullptr);
 
   // The actions of `plan` whose precondition no longer holds (nothing is written).
   std::vector<std::string> violations(const plan::Plan& plan);
