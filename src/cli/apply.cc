@@ -48,11 +48,9 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
                         o.file, "make the plan again");
   }
   print_plan(ctx, p, m);
-  if (!m.dry_run && !p.actions.empty() && !confirm(ctx, m, "apply this plan?")) {
-    *ctx.err << "nothing was changed\n";
-    return kExitOk;
-  }
-  apply::RunSummary summary = session.execute(p, m.dry_run ? nullptr : &model);
+  auto done = confirm_and_execute(ctx, session, p, m, "apply this plan?", &model);
+  if (!done) return kExitOk;
+  const apply::RunSummary& summary = *done;
   if (ctx.options.json)
     print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(p)},
                      {"result", run_summary_json(summary)}});

@@ -157,11 +157,9 @@ int run_gc(Context& ctx, const GcOptions& o) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(gc.plan)}, {"plan_out", m.plan_out}});
     return kExitOk;
   }
-  if (!read_only && !gc.plan.actions.empty() && !confirm(ctx, m, "sweep these?")) {
-    *ctx.err << "nothing was changed\n";
-    return kExitOk;
-  }
-  apply::RunSummary summary = session.execute(gc.plan, read_only ? nullptr : &model);
+  auto done = confirm_and_execute(ctx, session, gc.plan, m, "sweep these?", &model);
+  if (!done) return kExitOk;
+  const apply::RunSummary& summary = *done;
   json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
               {"result", run_summary_json(summary)},
               {"findings", findings_json(model)}};

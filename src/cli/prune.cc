@@ -123,11 +123,9 @@ int run_prune(Context& ctx, const PruneOptions& o) {
     if (ctx.options.json) print_json(ctx, doc);
     return kExitOk;
   }
-  if (!read_only && !pruned.plan.actions.empty() && !confirm(ctx, m, "delete these?")) {
-    *ctx.err << "nothing was changed\n";
-    return kExitOk;
-  }
-  apply::RunSummary summary = session.execute(pruned.plan);
+  auto done = confirm_and_execute(ctx, session, pruned.plan, m, "delete these?");
+  if (!done) return kExitOk;
+  const apply::RunSummary& summary = *done;
   doc["result"] = run_summary_json(summary);
   print_run_summary(ctx, summary, m);
   if (gc) doc["gc"] = {{"summary", gc_stats_json(gc->stats)}, {"bytes_freed", summary.bytes_freed}};

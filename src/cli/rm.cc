@@ -50,11 +50,9 @@ int run_rm(Context& ctx, const RmOptions& o) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});
     return kExitOk;
   }
-  if (!read_only && !plan.actions.empty() && !confirm(ctx, m, "remove these?")) {
-    *ctx.err << "nothing was changed\n";
-    return kExitOk;
-  }
-  apply::RunSummary summary = session.execute(plan);
+  auto done = confirm_and_execute(ctx, session, plan, m, "remove these?");
+  if (!done) return kExitOk;
+  const apply::RunSummary& summary = *done;
   if (ctx.options.json)
     print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"result", run_summary_json(summary)},
                      {"findings", findings_json(model)}});
