@@ -23,7 +23,7 @@ struct InteractiveOptions {
 
 class Menu {
  public:
-  Menu(Context& ctx, apply::Session& session, const InteractiveOptions& o) : ctx_(ctx), session_(session), o_(o) {}
+  Menu(Context& ctx, const InteractiveOptions& o) : ctx_(ctx), o_(o) {}
 
   int run() {
     while (true) {
@@ -102,7 +102,7 @@ class Menu {
       out() << "nothing was changed\n";
       return;
     }
-    print_run_summary(ctx_, session_.execute(p), shown);
+    print_run_summary(ctx_, session().execute(p), shown);
   }
 
   void garbage_collect(const storage::Model& model) {
@@ -117,21 +117,27 @@ class Menu {
     }
     MutationOptions shown;
     shown.dry_run = o_.dry_run;
-    print_run_summary(ctx_, session_.execute(gc.plan), shown);
+    print_run_summary(ctx_, session().execute(gc.plan), shown);
+  }
+
+  // Opened at the first confirmed deletion, so that browsing writes nothing (not even the
+  // lock file); each deletion's preconditions are checked against the storage as it is then.
+  apply::Session& session() {
+    if (!session_)
+      session_.emplace(*ctx_.fs, ctx_.root(), session_options(ctx_, o_.dry_run, o_.force, false), *ctx_.err);
+    return *session_;
   }
 
   Context& ctx_;
-  apply::Session& session_;
   const InteractiveOptions& o_;
+  std::optional<apply::Session> session_;
 };
 
 }  // namespace
 
 int run_interactive(Context& ctx, bool dry_run, bool force) {
   InteractiveOptions o{dry_run, force};
-  apply::SessionOptions so = session_options(ctx, dry_run, force, false);
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
-  return Menu(ctx, session, o).run();
+  return Menu(ctx, o).run();
 }
 
 Command add_interactive_command(CLI::App& parent, Context& context) {

@@ -629,6 +629,7 @@ class Interactive(Case):
         self.assertExit(p, 0)
         self.repo_number(p.stdout, IA)
         self.assertSameTree(before, snap_ignoring_lock(root), "-i with q changed the storage")
+        self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), "browsing must not even create the lock file")
 
     def test_bad_selections(self):
         """99 and x at the repository prompt and at the tag prompt: a message each, exit 0, nothing changed"""
