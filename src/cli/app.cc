@@ -21,6 +21,7 @@ constexpr CommandFactory kCommands[] = {
     add_prune_command,
     add_apply_command,
     add_interactive_command,
+    add_complete_command,
 };
 
 void print_error(const Error& e) {

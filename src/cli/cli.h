@@ -63,6 +63,7 @@ Command add_gc_command(CLI::App& parent, Context& context);
 Command add_prune_command(CLI::App& parent, Context& context);
 Command add_apply_command(CLI::App& parent, Context& context);
 Command add_interactive_command(CLI::App& parent, Context& context);
+Command add_complete_command(CLI::App& parent, Context& context);
 int run_interactive(Context& context, bool dry_run, bool force);
 
 // Options every mutating command has, and what they share: the session, the plan output,

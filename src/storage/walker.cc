@@ -109,6 +109,26 @@ void check_consistency(const std::string& root, const Model& model, FindingSink&
 
 }  // namespace
 
+std::vector<std::string> repository_names(FileSystem& fs, const std::string& root) {
+  auto root_dir = fs.open_root(root);
+  auto repositories = root_dir ? root_dir->open_dir(layout::v2(layout::kRepositories)) : nullptr;
+  if (!repositories) return {};
+  FindingSink ignored;
+  return detail::discover_repositories(*repositories, ignored);
+}
+
+std::vector<std::string> tag_names(FileSystem& fs, const std::string& root, const std::string& repository) {
+  auto root_dir = fs.open_root(root);
+  auto tags = root_dir ? root_dir->open_dir(layout::repo_dir(repository) + "/_manifests/tags") : nullptr;
+  std::vector<std::string> out;
+  if (tags)
+    tags->list([&](std::string_view name, FileType type) {
+      if (type == FileType::Directory) out.emplace_back(name);
+    });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options) {
   auto root_dir = fs.open_root(root);
   if (!root_dir) throw Error("registry root is not a readable folder", root, "give the storage's rootdirectory with --root or --config");

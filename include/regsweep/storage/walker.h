@@ -17,4 +17,10 @@ struct WalkOptions {
 // that is wrong becomes a Finding in the model.
 Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options);
 
+// Only the repository names, sorted (what shell completion needs: no blobs, no manifests).
+// Empty when the root is not a registry storage.
+std::vector<std::string> repository_names(FileSystem& fs, const std::string& root);
+// Only the tag names of one repository, sorted.
+std::vector<std::string> tag_names(FileSystem& fs, const std::string& root, const std::string& repository);
+
 }  // namespace regsweep::storage
