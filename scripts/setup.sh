@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   g++ meson ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev libfmt-dev libgtest-dev
-  docker-registry skopeo umoci jq python3 findutils time groff-base
+  docker-registry skopeo umoci jq python3 findutils time groff-base zsh fish
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -85,6 +85,25 @@ class Completion(unittest.TestCase):
         self.assertEqual(sorted(complete(["regsweep", "--root", self.tmp, "ls", "team/app:v"], wordbreak_colon=False)),
                          sorted("team/app:" + t for t in want))
 
+    def test_zsh_script_parses(self):
+        """zsh -n accepts the zsh completion"""
+        if not shutil.which("zsh"):
+            self.skipTest("zsh is not installed")
+        p = subprocess.run(["zsh", "-n", os.path.join(TOP, "scripts", "completions", "_regsweep")], capture_output=True, text=True)
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+
+    def test_fish_offers_repositories(self):
+        """fish, with the fish completion sourced, offers the fixture's team repositories after rm"""
+        if not shutil.which("fish"):
+            self.skipTest("fish is not installed")
+        script = (f"set PATH {os.path.dirname(os.path.abspath(BIN))} $PATH; "
+                  f"source {os.path.join(TOP, 'scripts', 'completions', 'regsweep.fish')}; "
+                  f"complete -C 'regsweep --root {self.tmp} rm team'")
+        p = subprocess.run(["fish", "-c", script], capture_output=True, text=True, timeout=30)
+        got = sorted(line.split("\t")[0] for line in p.stdout.splitlines() if line)
+        want = sorted(r for r in self.expected["api"]["catalog"] if r.startswith("team"))
+        self.assertEqual(got, want, p.stderr)
+
     def test_option_lists_match_help(self):
         """every long option each command's --help lists is in that command's completion list"""
         with open(SCRIPT) as f:

@@ -1,0 +1,62 @@
+# fish completion for regsweep: commands, options, repository names and repo:tag references
+# read from the storage given by --root or --config (or the default root).
+
+function __regsweep_storage
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        if contains -- $tokens[$i] --root --config
+            set -l next (math $i + 1)
+            if test $next -le (count $tokens)
+                echo $tokens[$i]
+                echo $tokens[$next]
+            end
+        end
+    end
+end
+
+function __regsweep_refs
+    regsweep (__regsweep_storage) __complete refs (commandline -ct) 2>/dev/null
+end
+
+set -l commands ls report rm gc prune apply interactive
+complete -c regsweep -f
+complete -c regsweep -n "not __fish_seen_subcommand_from $commands" -a "$commands"
+complete -c regsweep -l root -r -d 'the storage rootdirectory'
+complete -c regsweep -l config -r -d 'the registry config.yml'
+complete -c regsweep -l json -d 'one JSON document on stdout'
+complete -c regsweep -s j -l jobs -x -d 'worker threads'
+complete -c regsweep -s q -l quiet -d 'print only results and errors'
+complete -c regsweep -s v -l verbose -d 'print more'
+complete -c regsweep -s i -d 'the interactive menu'
+complete -c regsweep -l version -d 'print the version'
+
+complete -c regsweep -n '__fish_seen_subcommand_from ls rm' -a '(__regsweep_refs)'
+complete -c regsweep -n '__fish_seen_subcommand_from report' -l csv -d 'CSV table'
+for c in rm gc prune apply interactive
+    complete -c regsweep -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'change nothing'
+    complete -c regsweep -n "__fish_seen_subcommand_from $c" -l force -d 'ignore a live registry'
+end
+for c in rm gc prune apply
+    complete -c regsweep -n "__fish_seen_subcommand_from $c" -s y -l yes -d 'do not ask'
+end
+for c in rm gc prune
+    complete -c regsweep -n "__fish_seen_subcommand_from $c" -l plan-out -r -d 'write the plan to FILE'
+end
+complete -c regsweep -n '__fish_seen_subcommand_from rm' -l repository -x -a '(__regsweep_refs)' -d 'a whole repository'
+complete -c regsweep -n '__fish_seen_subcommand_from rm' -l untag -d 'remove only the tag'
+complete -c regsweep -n '__fish_seen_subcommand_from rm prune' -l no-referrers -d 'keep signatures and SBOMs'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -s m -l delete-untagged -d 'also delete untagged manifests'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l min-age -x -d 'keep younger blobs'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l uploads-older-than -x -d 'delete older uploads'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l prune-empty-repos -d 'remove empty repositories'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l trash -d 'keep swept blobs in the trash'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l registry-bin -r -d 'run PATH garbage-collect'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l repo -x -a '(__regsweep_refs)' -d 'repositories (glob)'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l match -x -d 'tags considered (regex)'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l keep -x -d 'tags never deleted (regex)'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l no-default-keep -d 'do not keep ^latest$'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l keep-last -x -d 'keep the N newest'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l older-than -x -d 'only older tags may go'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l untagged -d 'also delete untagged manifests'
+complete -c regsweep -n '__fish_seen_subcommand_from prune' -l gc -d 'sweep blobs afterwards'
+complete -c regsweep -n '__fish_seen_subcommand_from apply' -F
