@@ -28,6 +28,7 @@
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/real_filesystem.h"
 #include "regsweep/storage/walker.h"
+#include "model_dump.h"
 
 #ifndef REGSWEEP_FIXTURES
 #error "REGSWEEP_FIXTURES (the fixtures/ folder) must be defined"
@@ -120,37 +121,6 @@ Snapshot snapshot(const fs::path& root) {
 }
 
 // Everything in a model, as text; two walks of one tree must give the same text.
-std::string dump(const Model& m) {
-  std::ostringstream o;
-  o << "root " << m.root << '\n';
-  for (const auto& r : m.repositories) {
-    o << "repo " << r.name << ' ' << r.has_manifests_dir << r.has_layers_dir << r.has_uploads_dir << '\n';
-    for (const auto& t : r.tags) {
-      o << "  tag " << t.name << ' ' << (t.current ? t.current->str() : "-") << ' ' << t.pushed_ns;
-      for (const auto& h : t.history) o << ' ' << h.str();
-      o << '\n';
-    }
-    for (const auto& v : r.revisions) o << "  revision " << v.digest.str() << ' ' << v.mtime_ns << '\n';
-    for (const auto& l : r.layers) o << "  layer " << l.digest.str() << ' ' << l.mtime_ns << '\n';
-    for (const auto& u : r.uploads)
-      o << "  upload " << u.id << ' ' << (u.started_at_ns ? std::to_string(*u.started_at_ns) : "-") << ' ' << u.bytes
-        << ' ' << u.newest_mtime_ns << '\n';
-  }
-  for (const auto& b : m.blobs) o << "blob " << b.digest.str() << ' ' << b.size << ' ' << b.mtime_ns << ' ' << b.has_data << '\n';
-  for (const auto& x : m.manifests) {
-    const auto& p = x.parsed;
-    o << "manifest " << x.digest.str() << ' ' << x.size << ' ' << x.readable << ' ' << storage::to_string(p.kind) << ' '
-      << p.media_type << ' ' << p.artifact_type << ' ' << (p.config ? p.config->digest.str() : "-") << ' '
-      << (p.subject ? p.subject->str() : "-") << " [" << p.error << "]";
-    for (const auto& l : p.layers) o << " L" << l.digest.str() << '/' << l.size << '/' << l.foreign;
-    for (const auto& c : p.children) o << " C" << c.digest.str() << '/' << c.size << '/' << c.platform;
-    o << '\n';
-  }
-  for (const auto& f : m.findings)
-    o << "finding " << storage::to_string(f.kind) << ' ' << storage::to_string(f.severity) << ' ' << f.path << ' '
-      << f.message << '\n';
-  return o.str();
-}
 
 // Where the trees go: $TMPDIR when set, else /dev/shm when usable (extracting and removing
 // ~30 small trees on a slow disk takes tens of seconds), else the system temp folder.
@@ -318,7 +288,7 @@ TEST_P(CleanFixture, BlobsAndUploadsAreWhatIsOnDisk) {
 
 TEST_P(CleanFixture, OneAndFourJobsGiveTheSameModel) {
   Model four = walk(root_, 4);
-  EXPECT_EQ(dump(four), dump(model_));
+  EXPECT_EQ(dump_model(four, /*with_findings=*/true), dump_model(model_, /*with_findings=*/true));
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, CleanFixture, ::testing::Values("sample", "garbage", "clean"),
@@ -488,7 +458,7 @@ TEST_P(DamagedFixture, WalkingNeverChangesTheTree) {
 TEST_P(DamagedFixture, OneAndFourJobsGiveTheSameModel) {
   Model four;
   ASSERT_NO_THROW(four = walk(root_, 4));
-  EXPECT_EQ(dump(four), dump(model_));
+  EXPECT_EQ(dump_model(four, /*with_findings=*/true), dump_model(model_, /*with_findings=*/true));
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, DamagedFixture, ::testing::ValuesIn(damaged_names()), [](const auto& info) {

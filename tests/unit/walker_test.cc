@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "fake_store.h"
+#include "model_dump.h"
 #include "regsweep/error.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/names.h"
@@ -21,34 +22,6 @@ using Lines = std::multiset<std::string>;
 
 // Everything in a model but its findings, as text: two models are equal when their dumps
 // (and their findings) are.
-std::string dump(const Model& m) {
-  std::ostringstream o;
-  o << "root " << m.root << '\n';
-  for (const auto& r : m.repositories) {
-    o << "repo " << r.name << ' ' << r.has_manifests_dir << r.has_layers_dir << r.has_uploads_dir << '\n';
-    for (const auto& t : r.tags) {
-      o << "  tag " << t.name << ' ' << (t.current ? t.current->str() : "-") << ' ' << t.pushed_ns;
-      for (const auto& h : t.history) o << ' ' << h.str();
-      o << '\n';
-    }
-    for (const auto& v : r.revisions) o << "  revision " << v.digest.str() << ' ' << v.mtime_ns << '\n';
-    for (const auto& l : r.layers) o << "  layer " << l.digest.str() << ' ' << l.mtime_ns << '\n';
-    for (const auto& u : r.uploads)
-      o << "  upload " << u.id << ' ' << (u.started_at_ns ? std::to_string(*u.started_at_ns) : "-") << ' ' << u.bytes
-        << ' ' << u.newest_mtime_ns << '\n';
-  }
-  for (const auto& b : m.blobs) o << "blob " << b.digest.str() << ' ' << b.size << ' ' << b.mtime_ns << ' ' << b.has_data << '\n';
-  for (const auto& x : m.manifests) {
-    const auto& p = x.parsed;
-    o << "manifest " << x.digest.str() << ' ' << x.size << ' ' << x.readable << ' ' << storage::to_string(p.kind) << ' '
-      << p.media_type << ' ' << p.artifact_type << ' ' << (p.config ? p.config->digest.str() : "-") << ' '
-      << (p.subject ? p.subject->str() : "-") << " [" << p.error << "]";
-    for (const auto& l : p.layers) o << " L" << l.digest.str() << '/' << l.size << '/' << l.foreign;
-    for (const auto& c : p.children) o << " C" << c.digest.str() << '/' << c.size << '/' << c.platform;
-    o << '\n';
-  }
-  return o.str();
-}
 
 // The findings, whole and in the model's order.
 std::vector<std::string> findings_in_order(const Model& m) {
@@ -314,10 +287,10 @@ TEST_F(WalkerTest, SameModelWithOneOrThreeJobs) {
   Model three = s.walk(3);
   EXPECT_GE(one.findings.size(), 20u);  // more than std::sort's insertion-sort cutoff (16)
   EXPECT_EQ(one.repositories.size(), 12u);
-  EXPECT_EQ(dump(one), dump(three));
+  EXPECT_EQ(dump_model(one), dump_model(three));
   EXPECT_EQ(findings_any_order(one), findings_any_order(three));
   Model many = s.walk(16);  // more jobs than some of the work
-  EXPECT_EQ(dump(one), dump(many));
+  EXPECT_EQ(dump_model(one), dump_model(many));
   EXPECT_EQ(findings_any_order(one), findings_any_order(many));
 }
 
@@ -748,7 +721,7 @@ TEST_F(WalkerTest, EveryFindingKindHasADamage) {
         << "no " << storage::to_string(static_cast<FindingKind>(k)) << " finding";
 
   Model three = storage::walk_storage(fs, s.root, storage::WalkOptions{3});
-  EXPECT_EQ(dump(one), dump(three));
+  EXPECT_EQ(dump_model(one), dump_model(three));
   EXPECT_EQ(findings_any_order(one), findings_any_order(three));
 }
 
