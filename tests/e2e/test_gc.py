@@ -49,7 +49,7 @@ import scenarios  # noqa: E402
 import tap  # noqa: E402
 
 TIMEOUT = 120  # seconds for one regsweep run on these small trees
-CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
+CRASH_ENV = rt.CRASH_ENV
 MAX_CRASH_POINTS = 60  # sampled evenly when a full run has more mutations
 MAX_MUTATIONS = 2000  # a safety stop while looking for the full run's mutation count
 SERVE_EVERY = 5  # during the crash loop, serve the killed tree at every 5th N
@@ -221,22 +221,11 @@ class Base:
 
 def regsweep(root: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """`regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null)."""
-    cmd = [os.environ["REGSWEEP"], "--root", root, *args]
-    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    e.update(env or {})
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=TIMEOUT, env=e)
-    p.stdout = p.stdout.decode("utf-8", "replace")
-    p.stderr = p.stderr.decode("utf-8", "replace")
-    log(f"{' '.join(cmd[1:])}{' ' + str(env) if env else ''} -> {p.returncode} "
-        f"in {time.monotonic() - t0:.2f}s")
-    return p
+    return rt.run_regsweep(root, *args, env=env, timeout=TIMEOUT, log=log)
 
 
 def show(p: subprocess.CompletedProcess) -> str:
-    return (f"command: {' '.join(p.args)}\nexit: {p.returncode}\n"
-            f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-3000:]}")
+    return rt.show_run(p)
 
 
 def json_of(p: subprocess.CompletedProcess) -> dict:

@@ -47,7 +47,7 @@ import tap  # noqa: E402
 from prunetest import D, DAY, TAGS, Policy  # noqa: E402
 
 TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
-CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
+CRASH_ENV = rt.CRASH_ENV
 WORK = {"dir": None}  # the private folder (binary copy, base storage, copies)
 
 
@@ -100,20 +100,11 @@ class Base:
 
 def regsweep(root: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`regsweep --root ROOT ARGS...`; stdin is /dev/null or the given text (piped)."""
-    cmd = [os.environ["REGSWEEP"], "--root", root, *args]
-    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    t0 = time.monotonic()
-    kw = {"input": stdin.encode()} if stdin is not None else {"stdin": subprocess.DEVNULL}
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, env=e, **kw)
-    p.stdout = p.stdout.decode("utf-8", "replace")
-    p.stderr = p.stderr.decode("utf-8", "replace")
-    log(f"{' '.join(cmd[3:])} -> {p.returncode} in {time.monotonic() - t0:.2f}s")
-    return p
+    return rt.run_regsweep(root, *args, stdin=stdin, timeout=TIMEOUT, log=log)
 
 
 def show(p: subprocess.CompletedProcess) -> str:
-    return (f"command: {' '.join(p.args)}\nexit: {p.returncode}\n"
-            f"stdout:\n{p.stdout[-4000:]}\nstderr:\n{p.stderr[-3000:]}")
+    return rt.show_run(p, 4000)
 
 
 def snap(root: str) -> dict:

@@ -1074,3 +1074,32 @@ def pull_every_tag(reg: "Registry") -> dict:
             if p:
                 out[f"{repo}:{t}"] = p
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Running the binary under test (shared by the e2e suites)
+# --------------------------------------------------------------------------------------------
+
+CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
+
+
+def run_regsweep(root: str, *args: str, stdin: str | None = None, env: dict | None = None,
+                 timeout: float = 60, log=None) -> subprocess.CompletedProcess:
+    """`$REGSWEEP --root ROOT ARGS...`: stdin is /dev/null (no terminal) or the given text;
+    the crash hook is never inherited, only set through `env`; text output."""
+    cmd = [os.environ["REGSWEEP"], "--root", root, *args]
+    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    e.update(env or {})
+    t0 = time.monotonic()
+    kw = {"input": stdin.encode()} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=e, **kw)
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    if log:
+        log(f"{' '.join(cmd[1:])}{' ' + str(env) if env else ''} -> {p.returncode} in {time.monotonic() - t0:.2f}s")
+    return p
+
+
+def show_run(p: subprocess.CompletedProcess, tail: int = 3000) -> str:
+    return (f"command: {' '.join(p.args)}\nexit: {p.returncode}\n"
+            f"stdout:\n{p.stdout[-tail:]}\nstderr:\n{p.stderr[-tail:]}")
