@@ -2,7 +2,7 @@
 # references read from the storage given by --root or --config (or the default root).
 
 _regsweep_commands="ls report rm gc prune apply interactive"
-_regsweep_global="--root --config --json --jobs --quiet --verbose --version --help -i"
+_regsweep_global="--root --config --json --jobs --quiet --verbose --bytes --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
 _regsweep_opts_rm="--repository --untag --no-referrers --dry-run --yes --force --plan-out"
@@ -35,6 +35,7 @@ _regsweep() {
     --repository|--repo)
       COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':'))
       return ;;
+    --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     --jobs|-j|--min-age|--uploads-older-than|--older-than|--keep-last|--match|--keep) return ;;
   esac
   if [ -z "$cmd" ]; then

@@ -4,10 +4,8 @@
 #include "cli.h"
 #include "regsweep/error.h"
 #include "regsweep/storage/real_filesystem.h"
+#include "version.h"
 
-#ifndef REGSWEEP_VERSION
-#define REGSWEEP_VERSION "unknown"
-#endif
 
 namespace regsweep::cli {
 
@@ -24,11 +22,20 @@ constexpr CommandFactory kCommands[] = {
     add_complete_command,
 };
 
-void print_error(const Error& e) {
-  std::cerr << "regsweep: error: " << e.what();
-  if (!e.path().empty()) std::cerr << " (" << e.path() << ")";
-  std::cerr << "\n";
-  if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+// One line, `regsweep: error: <what> (<path>)`, then a hint where one helps.
+void print_error(const Context& context, std::string_view what, std::string_view path = {}, std::string_view hint = {}) {
+  std::ostream& err = *context.err;
+  err << context.severity_prefix("error") << what;
+  if (!path.empty()) err << " (" << path << ")";
+  err << "\n";
+  if (!hint.empty()) err << context.err_style().dim("hint: ") << hint << "\n";
+}
+
+// Command-line mistakes in the same shape as every other error.
+std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
+  std::string name = "regsweep";
+  for (const CLI::App* a = app; a && a->get_parent(); a = a->get_parent()) name = "regsweep " + a->get_name();
+  return "regsweep: error: " + std::string(e.what()) + "\nhint: see `" + name + " --help`\n";
 }
 
 }  // namespace
@@ -41,7 +48,7 @@ int run(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) context.command_line += (i ? " " : "") + std::string(argv[i]);
 
   CLI::App app{"regsweep: an offline cleaner for the distribution registry's filesystem storage"};
-  app.set_version_flag("--version", std::string("regsweep ") + REGSWEEP_VERSION);
+  app.set_version_flag("--version", version_text());
   app.require_subcommand(0, 1);
   bool interactive = false;
   app.add_flag("-i", interactive, "the interactive menu (same as `regsweep interactive`)");
@@ -53,6 +60,10 @@ int run(int argc, char** argv) {
   app.add_option("-j,--jobs", g.jobs, "worker threads (default: number of cores)")->check(CLI::Range(1u, 1024u));
   app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
   app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
+  app.add_flag("--bytes", g.bytes, "sizes as exact byte counts instead of 1.4 GiB");
+  app.add_option("--color", g.color, "colour: auto (on a terminal, unless NO_COLOR is set), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never", "yes", "no"}));
+  app.failure_message(usage_failure);
 
   std::vector<Command> commands;
   for (CommandFactory add : kCommands) commands.push_back(add(app, context));
@@ -69,14 +80,15 @@ int run(int argc, char** argv) {
     if (interactive) return run_interactive(context, false, false);
   } catch (const Error& e) {
     std::cout.flush();
-    print_error(e);
+    print_error(context, e.what(), e.path(), e.hint());
     return e.exit_code();
   } catch (const std::exception& e) {
     std::cout.flush();
-    std::cerr << "regsweep: error: " << e.what() << "\n";
+    print_error(context, e.what());
     return kExitError;
   }
-  std::cerr << app.help() << "regsweep: error: a command is required\n";
+  std::cerr << app.help();
+  print_error(context, "a command is required", {}, "regsweep --help lists them; regsweep report is a safe start");
   return kExitUsage;
 }
 

@@ -16,6 +16,7 @@
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
+#include "regsweep/util/style.h"
 
 namespace regsweep::cli {
 
@@ -26,6 +27,8 @@ struct GlobalOptions {
   unsigned jobs = 0;   // 0: number of cores
   bool quiet = false;
   int verbose = 0;
+  bool bytes = false;          // exact byte counts instead of "1.4 GiB"
+  std::string color = "auto";  // auto | always | never (validated by the parser)
 };
 
 // What every command gets: the options, the streams, and the way to the storage.
@@ -47,6 +50,17 @@ struct Context {
   util::Progress& progress() const;
   mutable std::unique_ptr<util::Progress> progress_;
   std::int64_t now_ns() const;
+
+  // Human output: a size ("1.4 GiB", or exact with --bytes), a time (local time zone),
+  // and the colours of stdout and stderr (--color, NO_COLOR, a terminal or not).
+  std::string size(std::uint64_t bytes) const;
+  // "1.4 GiB (1503238553 bytes)"; just "1503238553 bytes" with --bytes.
+  std::string size_and_bytes(std::uint64_t bytes) const;
+  std::string time(std::int64_t epoch_ns) const;
+  util::Style out_style() const;
+  util::Style err_style() const;
+  // "regsweep: warning: " with the severity coloured on a terminal.
+  std::string severity_prefix(std::string_view severity) const;
 };
 
 struct Command {

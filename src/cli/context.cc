@@ -1,11 +1,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "terminal_progress.h"
 
 #include "cli.h"
 #include "regsweep/storage/walker.h"
+#include "regsweep/util/format.h"
 #include "regsweep/util/parallel.h"
 
 namespace regsweep::cli {
@@ -21,6 +23,36 @@ unsigned Context::jobs() const { return options.jobs ? options.jobs : util::defa
 
 std::int64_t Context::now_ns() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Context::size(std::uint64_t bytes) const {
+  return options.bytes ? std::to_string(bytes) : util::human_bytes(bytes);
+}
+
+std::string Context::size_and_bytes(std::uint64_t bytes) const {
+  std::string exact = std::to_string(bytes) + " bytes";
+  return options.bytes ? exact : util::human_bytes(bytes) + " (" + exact + ")";
+}
+
+std::string Context::time(std::int64_t epoch_ns) const { return util::local_time(epoch_ns); }
+
+namespace {
+util::Style style_for(const GlobalOptions& options, int fd) {
+  util::ColorMode mode = util::parse_color_mode(options.color).value_or(util::ColorMode::Auto);
+  return util::Style(util::color_wanted(mode, ::isatty(fd) == 1, std::getenv("NO_COLOR"), std::getenv("TERM")));
+}
+}  // namespace
+
+util::Style Context::out_style() const { return style_for(options, STDOUT_FILENO); }
+util::Style Context::err_style() const { return style_for(options, STDERR_FILENO); }
+
+std::string Context::severity_prefix(std::string_view severity) const {
+  util::Style st = err_style();
+  std::string word(severity);
+  if (severity == "error") word = st.red(word);
+  else if (severity == "warning") word = st.yellow(word);
+  else word = st.dim(word);
+  return "regsweep: " + word + ": ";
 }
 
 util::Progress& Context::progress() const {
@@ -42,7 +74,7 @@ storage::Model Context::load_model() const {
   if (!options.json && !options.quiet) {
     for (const auto& f : model.findings) {
       if (f.severity == storage::Severity::Info && options.verbose == 0) continue;
-      *err << "regsweep: " << storage::to_string(f.severity) << ": " << storage::to_string(f.kind) << ": " << f.message
+      *err << severity_prefix(storage::to_string(f.severity)) << storage::to_string(f.kind) << ": " << f.message
            << " (" << f.path << ")\n";
     }
   }

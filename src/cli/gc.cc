@@ -74,7 +74,7 @@ void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& sh
   char line[200];
   auto row = [&](const char* what, std::uint64_t n, std::uint64_t bytes, bool with_bytes) {
     std::snprintf(line, sizeof line, "  %-22s %8llu  %s\n", what, static_cast<unsigned long long>(n),
-                  with_bytes ? util::human_bytes(bytes).c_str() : "");
+                  with_bytes ? ctx.size(bytes).c_str() : "");
     out << line;
   };
   out << (shown.done ? "gc removed:\n" : shown.dry_run ? "gc would remove:\n" : "gc will remove:\n");
@@ -83,10 +83,10 @@ void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& sh
   row("layer links", s.layer_links, 0, false);
   row("uploads", s.uploads, s.upload_bytes, true);
   if (shown.prune_empty_repos) row("empty repositories", s.empty_repositories, 0, false);
-  out << "  total: " << util::human_bytes(s.blob_bytes + s.upload_bytes) << " (" << s.blob_bytes + s.upload_bytes << " bytes)\n";
+  out << "  total: " << ctx.out_style().bold(ctx.size_and_bytes(s.blob_bytes + s.upload_bytes)) << "\n";
   if (s.young_blobs_kept)
     out << "  kept: " << s.young_blobs_kept << " unreferenced blobs younger than --min-age " << shown.min_age << " ("
-        << util::human_bytes(s.young_blob_bytes_kept) << ")\n";
+        << ctx.size(s.young_blob_bytes_kept) << ")\n";
 }
 
 namespace {
@@ -170,7 +170,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
     std::uint64_t after = blob_bytes_on_disk(ctx);
     doc["registry_gc"] = {{"bytes_before", before}, {"bytes_after", after}, {"bytes_freed", before - after}};
     if (!ctx.options.json && !ctx.options.quiet)
-      *ctx.out << "the registry's garbage-collect freed " << util::human_bytes(before - after) << " (" << before - after << " bytes)\n";
+      *ctx.out << "the registry's garbage-collect freed " << ctx.size_and_bytes(before - after) << "\n";
   } else if (!m.dry_run && !ctx.options.json && !ctx.options.quiet) {
     shown.done = true;
     print_gc_stats(ctx, gc.stats, shown);

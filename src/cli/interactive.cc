@@ -32,9 +32,9 @@ class Menu {
       out() << "\nRepositories in " << model.root << ":\n";
       util::Table t({"#", "REPOSITORY", "TAGS", "REFERENCED", "EXCLUSIVE"}, {true, false, true, true, true});
       for (std::size_t i = 0; i < usage.size(); ++i)
-        t.add_row({std::to_string(i + 1), usage[i].name, std::to_string(usage[i].tags), util::human_bytes(usage[i].bytes_referenced),
-                   util::human_bytes(usage[i].bytes_exclusive)});
-      t.print(out());
+        t.add_row({std::to_string(i + 1), usage[i].name, std::to_string(usage[i].tags), ctx_.size(usage[i].bytes_referenced),
+                   ctx_.size(usage[i].bytes_exclusive)});
+      t.print(out(), ctx_.out_style());
       out() << "choose a repository number, g) garbage-collect, q) quit: " << std::flush;
       std::string line;
       if (!ask(line) || line == "q") return kExitOk;
@@ -79,10 +79,10 @@ class Menu {
       for (std::size_t k = 0; k < tags.size(); ++k) {
         numbered.push_back(tags[k]);
         t.add_row({std::to_string(numbered.size()), tags[k]->name, k == 0 ? digest.substr(0, 19) : "  \"",
-                   util::rfc3339_utc(tags[k]->pushed_ns), k == 0 ? util::human_bytes(size) : ""});
+                   ctx_.time(tags[k]->pushed_ns), k == 0 ? ctx_.size(size) : ""});
       }
     }
-    t.print(out());
+    t.print(out(), ctx_.out_style());
     out() << "select tags to delete (e.g. 1,3,5-9), b) back: " << std::flush;
     std::string line;
     if (!ask(line) || line == "b" || line.empty()) return;

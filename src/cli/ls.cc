@@ -52,6 +52,13 @@ json tag_json(const TagRow& r) {
           {"created", r.created ? json(*r.created) : json(nullptr)}};
 }
 
+// The image config's `created`, in local time like `pushed`; as written when it is not RFC 3339.
+std::string created_cell(const Context& ctx, const std::optional<std::string>& created) {
+  if (!created) return "-";
+  auto ns = util::parse_rfc3339(*created);
+  return ns ? ctx.time(*ns) : *created;
+}
+
 std::string short_digest(const std::optional<Digest>& d) { return d ? d->str().substr(0, 19) : "(none)"; }
 
 int list_repositories(Context& ctx, const Model& model) {
@@ -80,11 +87,11 @@ int list_repositories(Context& ctx, const Model& model) {
                     {false, true, true, true, true, true});
   for (const auto& u : usage)
     table.add_row({u.name, std::to_string(u.tags), std::to_string(u.revisions), std::to_string(u.untagged_revisions),
-                   util::human_bytes(u.bytes_referenced), util::human_bytes(u.bytes_exclusive)});
+                   ctx.size(u.bytes_referenced), ctx.size(u.bytes_exclusive)});
   if (table.empty())
     *ctx.out << "no repositories in " << model.root << "\n";
   else
-    table.print(*ctx.out);
+    table.print(*ctx.out, ctx.out_style());
   return kExitOk;
 }
 
@@ -127,10 +134,10 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
     for (const auto& p : r.platforms) platforms += (platforms.empty() ? "" : ",") + p;
     std::string type = r.media_type;
     if (auto slash = type.rfind('/'); slash != std::string::npos) type = type.substr(slash + 1);
-    table.add_row({r.name, short_digest(r.digest), type, platforms.empty() ? "-" : platforms, util::human_bytes(r.size),
-                   r.pushed_ns ? util::rfc3339_utc(r.pushed_ns) : "-", r.created.value_or("-")});
+    table.add_row({r.name, short_digest(r.digest), type, platforms.empty() ? "-" : platforms, ctx.size(r.size),
+                   r.pushed_ns ? ctx.time(r.pushed_ns) : "-", created_cell(ctx, r.created)});
   }
-  table.print(*ctx.out);
+  table.print(*ctx.out, ctx.out_style());
   return kExitOk;
 }
 

@@ -83,11 +83,10 @@ void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) 
     if (a.kind == plan::ActionKind::RemoveEmptyFolder && ctx.options.verbose == 0) continue;
     t.add_row({label(a.kind), what(a), a.reason});
   }
-  t.print(out);
+  t.print(out, ctx.out_style());
   if (plan.gc_would_free)
-    out << "a garbage collection would then free " << util::human_bytes(plan.gc_would_free) << " (" << plan.gc_would_free
-        << " bytes)\n";
-  if (plan.bytes()) out << "this frees " << util::human_bytes(plan.bytes()) << "\n";
+    out << "a garbage collection would then free " << ctx.size_and_bytes(plan.gc_would_free) << "\n";
+  if (plan.bytes()) out << "this frees " << ctx.out_style().bold(ctx.size(plan.bytes())) << "\n";
   if (!o.plan_out.empty()) out << "plan written to " << o.plan_out << "; nothing was changed\n";
 }
 
@@ -135,9 +134,9 @@ void print_run_summary(Context& ctx, const apply::RunSummary& s, const MutationO
   out << "removed " << s.removed << " items";
   if (s.already_gone) out << " (" << s.already_gone << " were already gone)";
   out << "; run " << s.run_id << "\n";
-  if (s.bytes_freed) out << "freed " << util::human_bytes(s.bytes_freed) << "\n";
+  if (s.bytes_freed) out << "freed " << ctx.out_style().green(ctx.size(s.bytes_freed)) << "\n";
   out << "removed items are kept in " << apply::state::run_dir(s.run_id) << " below the root";
-  if (s.bytes_in_trash) out << " (" << util::human_bytes(s.bytes_in_trash) << ")";
+  if (s.bytes_in_trash) out << " (" << ctx.size(s.bytes_in_trash) << ")";
   out << "\n";
 }
 

@@ -64,14 +64,14 @@ void print_decisions(Context& ctx, const plan::PrunePlan& p) {
       table = &tables.back().second;
     }
     table->add_row({d.verdict == plan::TagVerdict::Deleted ? "delete" : "keep", d.tag,
-                    d.pushed_ns ? util::rfc3339_utc(d.pushed_ns) : "-", d.reason});
+                    d.pushed_ns ? ctx.time(d.pushed_ns) : "-", d.reason});
   }
   for (const auto& [name, t] : tables) {
     *ctx.out << name << ":\n";
-    t.print(*ctx.out);
+    t.print(*ctx.out, ctx.out_style());
     auto freed = p.gc_would_free_by_repository.find(name);
     if (freed != p.gc_would_free_by_repository.end())
-      *ctx.out << "  a garbage collection would then free " << util::human_bytes(freed->second) << " of this repository's data\n";
+      *ctx.out << "  a garbage collection would then free " << ctx.size(freed->second) << " of this repository's data\n";
     *ctx.out << "\n";
   }
 }

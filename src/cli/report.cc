@@ -46,7 +46,7 @@ void print_text(Context& ctx, const storage::Model& model, const plan::StorageRe
   auto line = [&](const std::string& label, const plan::Amount& a, const std::string& note = {}) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "  %-34s %8llu  %10s", label.c_str(), static_cast<unsigned long long>(a.count),
-                  util::human_bytes(a.bytes).c_str());
+                  ctx.size(a.bytes).c_str());
     out << buf << (note.empty() ? "" : "  " + note) << "\n";
   };
   out << "Storage: " << model.root << "\n\n";
@@ -56,18 +56,18 @@ void print_text(Context& ctx, const storage::Model& model, const plan::StorageRe
   line("untagged (on top, -m)", r.untagged, std::to_string(r.untagged_manifests) + " untagged manifest revisions");
   line("uploads", r.uploads);
   line("stale uploads (older than 168h)", r.stale_uploads);
-  out << "\nReclaimable now: " << util::human_bytes(r.unreferenced.bytes + r.stale_uploads.bytes)
+  out << "\nReclaimable now: " << ctx.out_style().bold(ctx.size(r.unreferenced.bytes + r.stale_uploads.bytes))
       << "; with untagged manifests deleted: "
-      << util::human_bytes(r.unreferenced.bytes + r.untagged.bytes + r.stale_uploads.bytes) << "\n";
+      << ctx.size(r.unreferenced.bytes + r.untagged.bytes + r.stale_uploads.bytes) << "\n";
   if (ctx.options.verbose > 0)
     for (const auto& d : r.unreferenced_digests) out << "  unreferenced blob " << d.str() << "\n";
   if (!r.repositories.empty()) {
     out << "\n";
     util::Table t({"REPOSITORY", "TAGS", "UNTAGGED", "REFERENCED", "EXCLUSIVE", "SHARED"}, {false, true, true, true, true, true});
     for (const auto& u : r.repositories)
-      t.add_row({u.name, std::to_string(u.tags), std::to_string(u.untagged_revisions), util::human_bytes(u.bytes_referenced),
-                 util::human_bytes(u.bytes_exclusive), util::human_bytes(u.bytes_shared())});
-    t.print(out);
+      t.add_row({u.name, std::to_string(u.tags), std::to_string(u.untagged_revisions), ctx.size(u.bytes_referenced),
+                 ctx.size(u.bytes_exclusive), ctx.size(u.bytes_shared())});
+    t.print(out, ctx.out_style());
   }
   if (!model.findings.empty()) out << "\n" << model.findings.size() << " finding(s) in the storage (stderr lists them; -v adds the informational ones; --json has all)\n";
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "regsweep/util/format.h"
 
@@ -42,6 +43,15 @@ void TerminalProgress::phase(std::string_view name) {
 }
 
 void TerminalProgress::advance(std::uint64_t items, std::uint64_t bytes) {
+#ifdef REGSWEEP_TEST_HOOKS
+  // Test builds only: make a small store as slow as a big one, so that a test in a terminal
+  // sees the progress line (REGSWEEP_TEST_SLOW_PROGRESS_MS per step).
+  static const long slow_ms = [] {
+    const char* v = std::getenv("REGSWEEP_TEST_SLOW_PROGRESS_MS");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+#endif
   items_.fetch_add(items, std::memory_order_relaxed);
   if (bytes) bytes_.fetch_add(bytes, std::memory_order_relaxed);
 }

@@ -32,6 +32,15 @@ std::string rfc3339_utc(std::int64_t epoch_ns) {
   return buf;
 }
 
+std::string local_time(std::int64_t epoch_ns) {
+  std::time_t secs = static_cast<std::time_t>(epoch_ns / 1'000'000'000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[48];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", &tm);
+  return buf;
+}
+
 namespace {
 bool take_int(std::string_view& s, std::size_t digits, int& out) {
   if (s.size() < digits) return false;

@@ -14,22 +14,22 @@ void Table::add_row(std::vector<std::string> cells) {
   rows_.push_back(std::move(cells));
 }
 
-void Table::print(std::ostream& out) const {
+void Table::print(std::ostream& out, const Style& style) const {
   std::vector<std::size_t> width(headers_.size());
   for (std::size_t c = 0; c < headers_.size(); ++c) {
     width[c] = headers_[c].size();
     for (const auto& row : rows_) width[c] = std::max(width[c], row[c].size());
   }
-  auto line = [&](const std::vector<std::string>& cells) {
+  auto line = [&](const std::vector<std::string>& cells, bool header = false) {
     std::string s;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       std::string pad(width[c] - cells[c].size(), ' ');
       if (c) s += "  ";
       s += right_[c] ? pad + cells[c] : (c + 1 == cells.size() ? cells[c] : cells[c] + pad);
     }
-    out << s << '\n';
+    out << (header ? style.bold(s) : s) << '\n';
   };
-  line(headers_);
+  line(headers_, true);
   for (const auto& row : rows_) line(row);
 }
 

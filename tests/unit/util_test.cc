@@ -1,6 +1,9 @@
 // util/: digests, hex, the registry's name grammar, and the formatting helpers.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
+#include <sstream>
 #include <string>
 
 #include "regsweep/util/digest.h"
@@ -8,6 +11,8 @@
 #include "regsweep/util/hex.h"
 #include "regsweep/util/names.h"
 #include "regsweep/util/sha256.h"
+#include "regsweep/util/style.h"
+#include "regsweep/util/table.h"
 
 namespace regsweep {
 namespace {
@@ -230,6 +235,58 @@ TEST(Format, ParseDurationOverflow) {
   EXPECT_FALSE(util::parse_duration_seconds("99999999999999999999s"));  // over int64 itself
   EXPECT_FALSE(util::parse_duration_seconds("106752d"));
   EXPECT_FALSE(util::parse_duration_seconds("9223372036s1s"));  // the sum overflows
+}
+
+
+// --- colour and local time --------------------------------------------------------------
+
+TEST(ColorMode, Parses) {
+  EXPECT_EQ(util::parse_color_mode("auto"), util::ColorMode::Auto);
+  EXPECT_EQ(util::parse_color_mode("always"), util::ColorMode::Always);
+  EXPECT_EQ(util::parse_color_mode("never"), util::ColorMode::Never);
+  EXPECT_EQ(util::parse_color_mode("no"), util::ColorMode::Never);
+  EXPECT_FALSE(util::parse_color_mode("purple"));
+  EXPECT_FALSE(util::parse_color_mode(""));
+}
+
+TEST(ColorMode, AutoNeedsATerminalAndNoNoColor) {
+  using util::ColorMode;
+  EXPECT_TRUE(util::color_wanted(ColorMode::Auto, true, nullptr, "xterm"));
+  EXPECT_FALSE(util::color_wanted(ColorMode::Auto, false, nullptr, "xterm"));
+  EXPECT_FALSE(util::color_wanted(ColorMode::Auto, true, "1", "xterm"));
+  EXPECT_TRUE(util::color_wanted(ColorMode::Auto, true, "", "xterm"));  // NO_COLOR empty: ignored
+  EXPECT_FALSE(util::color_wanted(ColorMode::Auto, true, nullptr, "dumb"));
+  EXPECT_TRUE(util::color_wanted(ColorMode::Always, false, "1", "dumb"));
+  EXPECT_FALSE(util::color_wanted(ColorMode::Never, true, nullptr, "xterm"));
+}
+
+TEST(Style, WrapsOnlyWhenEnabled) {
+  EXPECT_EQ(util::Style(false).bold("x"), "x");
+  EXPECT_EQ(util::Style(true).bold("x"), "\033[1mx\033[0m");
+  EXPECT_EQ(util::Style(true).red(""), "");
+}
+
+TEST(Table, BoldHeaderKeepsAlignment) {
+  util::Table t({"NAME", "SIZE"}, {false, true});
+  t.add_row({"a", "10 B"});
+  std::ostringstream plain, styled;
+  t.print(plain);
+  t.print(styled, util::Style(true));
+  EXPECT_EQ(plain.str(), "NAME  SIZE\na     10 B\n");
+  EXPECT_EQ(styled.str(), "\033[1mNAME  SIZE\033[0m\na     10 B\n");
+}
+
+TEST(LocalTime, FollowsTz) {
+  const char* old = std::getenv("TZ");
+  std::string saved = old ? old : "";
+  ::setenv("TZ", "JST-9", 1);
+  ::tzset();
+  EXPECT_EQ(util::local_time(0), "1970-01-01 09:00:00 +0900");
+  ::setenv("TZ", "UTC0", 1);
+  ::tzset();
+  EXPECT_EQ(util::local_time(1'700'000'000'000'000'000), "2023-11-14 22:13:20 +0000");
+  if (old) ::setenv("TZ", saved.c_str(), 1); else ::unsetenv("TZ");
+  ::tzset();
 }
 
 }  // namespace

@@ -13,6 +13,10 @@ std::string human_bytes(std::uint64_t bytes);
 // Nanoseconds since the epoch -> "2026-11-24T03:45:25Z" (UTC, RFC 3339).
 std::string rfc3339_utc(std::int64_t epoch_ns);
 
+// Nanoseconds since the epoch -> "2026-11-24 04:45:25 +0100", in the local time zone (TZ), for
+// tables people read. JSON keeps rfc3339_utc.
+std::string local_time(std::int64_t epoch_ns);
+
 // Parses the RFC 3339 times the registry writes (startedat: "2026-11-24T03:45:25.123456789Z",
 // with an optional numeric offset) into nanoseconds since the epoch.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);

@@ -4,13 +4,16 @@
 #include <string>
 #include <vector>
 
+#include "regsweep/util/style.h"
+
 namespace regsweep::util {
 
 class Table {
  public:
   explicit Table(std::vector<std::string> headers, std::vector<bool> right_aligned = {});
   void add_row(std::vector<std::string> cells);
-  void print(std::ostream& out) const;
+  // The header line in bold when the style has colour.
+  void print(std::ostream& out, const Style& style = Style{}) const;
   bool empty() const { return rows_.empty(); }
 
  private:

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Human output, as a user meets it: --version, sizes (--bytes), local-time dates, colour
+(--color, NO_COLOR, only on a terminal), the error format, and the progress line, which a run
+inside a real pseudo-terminal (`script`) must show and every other run must not.
+TAP output; REGSWEEP = the binary (a test build: the progress test slows it down with
+REGSWEEP_TEST_SLOW_PROGRESS_MS)."""
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import regtest  # noqa: E402
+import tap  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("REGSWEEP", "")
+ESC = "\x1b["
+PROGRESS = re.compile(r"regsweep: ([a-z ]+): (\d+) items \((\d+)/s\)")
+
+
+def base_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", regtest.CRASH_ENV)}
+    env.setdefault("TERM", "xterm")
+    env.update(extra)
+    return env
+
+
+def in_terminal(args, env=None, stderr_file=None, timeout=120):
+    """Runs the binary inside `script`, i.e. on a pseudo-terminal: stdout and stderr are the
+    terminal (unless stderr_file), stdin is /dev/null. Returns (exit code, what the terminal got)."""
+    cmd = " ".join(shlex.quote(a) for a in [BIN, *args]) + " </dev/null"
+    if stderr_file:
+        cmd += " 2>" + shlex.quote(stderr_file)
+    p = subprocess.run(["script", "-qfec", cmd, "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, env=env or base_env(), timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+class Human(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="regsweep-human-")
+        cls.root = regtest.unpack_tree(os.path.join(SRC, "fixtures", "sample.tar.gz"), os.path.join(cls.tmp, "sample"))
+        listing = json.loads(cls.run_bin("ls", "--json").stdout)
+        cls.repos = listing["repositories"]
+        cls.repo = next(r["name"] for r in cls.repos if r["tags"])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def run_bin(cls, *args, env=None):
+        return regtest.run_regsweep(cls.root, *args, env=env)
+
+    # --- version ------------------------------------------------------------------------
+
+    def test_version_names_project_version_and_git(self):
+        """--version prints the meson project version and, in a git checkout, git describe of HEAD"""
+        p = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        meson = open(os.path.join(SRC, "meson.build"), encoding="utf-8").read()
+        version = re.search(r"version:\s*'([^']+)'", meson).group(1)
+        self.assertTrue(p.stdout.startswith(f"regsweep {version}"), p.stdout)
+        head = subprocess.run(["git", "-C", SRC, "rev-parse", "HEAD"], capture_output=True, text=True)
+        if head.returncode != 0:
+            self.assertNotIn("(git", p.stdout)
+            return
+        m = re.search(r"\(git (\S+)\)", p.stdout)
+        self.assertIsNotNone(m, p.stdout)
+        # describe: v1.2-3-gabcdef0[-dirty], or the abbreviated hash alone without tags
+        short = re.sub(r"-dirty$", "", m.group(1)).split("-g")[-1]
+        self.assertTrue(head.stdout.strip().startswith(short), (short, head.stdout))
+
+    # --- sizes and dates ----------------------------------------------------------------
+
+    def test_sizes_human_by_default_exact_with_bytes(self):
+        """ls: sizes read '12.3 KiB' by default and equal the JSON byte counts with --bytes"""
+        tags = json.loads(self.run_bin("ls", self.repo, "--json").stdout)["repositories"][0]["tags"]
+        human = self.run_bin("ls", self.repo)
+        exact = self.run_bin("ls", self.repo, "--bytes")
+        self.assertEqual((human.returncode, exact.returncode), (0, 0), human.stderr + exact.stderr)
+        self.assertRegex(human.stdout, r"\d(\.\d)? (B|KiB|MiB|GiB)\b")
+        for t in tags:
+            row = next(l for l in exact.stdout.splitlines() if l.split()[:1] == [t["name"]])
+            self.assertIn(f" {t['size']} ", row + " ", row)
+            self.assertNotRegex(row, r"\b(KiB|MiB|GiB)\b")
+
+    def test_dates_in_local_time(self):
+        """ls REPO shows `pushed` in the local time zone: TZ=JST-9 is the JSON (UTC) time + 9 h"""
+        import datetime
+        tags = json.loads(self.run_bin("ls", self.repo, "--json").stdout)["repositories"][0]["tags"]
+        t = next(t for t in tags if t["pushed"])
+        utc = datetime.datetime.strptime(t["pushed"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+        for tz, hours, suffix in (("JST-9", 9, "+0900"), ("UTC0", 0, "+0000"), ("EST5", -5, "-0500")):
+            p = self.run_bin("ls", self.repo, env={"TZ": tz})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            want = (utc + datetime.timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S") + " " + suffix
+            row = next(l for l in p.stdout.splitlines() if l.split()[:1] == [t["name"]])
+            self.assertIn(want, row, (tz, row))
+
+    # --- colour -------------------------------------------------------------------------
+
+    def test_no_colour_when_piped(self):
+        """stdout to a pipe: no escape sequences (auto), even for errors on stderr"""
+        p = self.run_bin("ls")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn(ESC, p.stdout + p.stderr)
+
+    def test_colour_always_and_never(self):
+        """--color=always colours the table header even into a pipe; --color=never never"""
+        always = self.run_bin("ls", "--color=always")
+        never = self.run_bin("ls", "--color=never")
+        self.assertIn(ESC + "1m", always.stdout)
+        self.assertNotIn(ESC, never.stdout)
+        self.assertEqual(re.sub(r"\x1b\[[0-9;]*m", "", always.stdout), never.stdout)
+
+    def test_colour_on_terminal_unless_no_color(self):
+        """on a terminal colour is on; NO_COLOR=1 turns it off; --color=always wins over NO_COLOR"""
+        rc, on = in_terminal(["--root", self.root, "ls"])
+        self.assertEqual(rc, 0, on)
+        self.assertIn(ESC + "1m", on)
+        rc, off = in_terminal(["--root", self.root, "ls"], env=base_env(NO_COLOR="1"))
+        self.assertEqual(rc, 0, off)
+        self.assertNotIn(ESC, off)
+        rc, forced = in_terminal(["--root", self.root, "ls", "--color=always"], env=base_env(NO_COLOR="1"))
+        self.assertIn(ESC + "1m", forced)
+        rc, dumb = in_terminal(["--root", self.root, "ls"], env=base_env(TERM="dumb"))
+        self.assertNotIn(ESC, dumb)
+
+    def test_bad_color_value_is_a_usage_error(self):
+        """--color=purple: exit 2, `regsweep: error:` and a hint"""
+        p = self.run_bin("ls", "--color=purple")
+        self.assertEqual(p.returncode, 2, regtest.show_run(p))
+        self.assertTrue(p.stderr.startswith("regsweep: error: "), p.stderr)
+        self.assertIn("hint: ", p.stderr)
+
+    # --- errors -------------------------------------------------------------------------
+
+    def test_error_is_one_line_with_path_then_hint(self):
+        """a root that is not there: `regsweep: error: <what> (<path>)`, a hint line, exit 1"""
+        missing = os.path.join(self.tmp, "no-such-root")
+        p = subprocess.run([BIN, "--root", missing, "report"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = p.stderr.splitlines()
+        self.assertRegex(lines[0], r"^regsweep: error: .+ \(" + re.escape(missing) + r"\)$")
+        self.assertTrue(all(l.startswith("hint: ") for l in lines[1:]) and len(lines) >= 2, lines)
+
+    def test_usage_error_format(self):
+        """an unknown option: exit 2, one `regsweep: error:` line naming it, then a hint naming --help"""
+        p = self.run_bin("gc", "--no-such-option")
+        self.assertEqual(p.returncode, 2, regtest.show_run(p))
+        lines = p.stderr.splitlines()
+        self.assertTrue(lines[0].startswith("regsweep: error: ") and "--no-such-option" in lines[0], lines)
+        self.assertIn("--help", lines[1])
+
+    def test_error_red_on_terminal(self):
+        """on a terminal, `error` is coloured; the rest of the line is unchanged"""
+        missing = os.path.join(self.tmp, "no-such-root")
+        rc, out = in_terminal(["--root", missing, "report"])
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"regsweep: \x1b\[[0-9;]*merror\x1b\[0m: ")
+
+    # --- progress -----------------------------------------------------------------------
+
+    def slow(self, **extra):
+        return base_env(REGSWEEP_TEST_SLOW_PROGRESS_MS="60", **extra)
+
+    def test_progress_in_a_terminal(self):
+        """report in a terminal: a progress line per phase with a count and a rate, then cleared"""
+        rc, out = in_terminal(["--root", self.root, "-j", "1", "report"], env=self.slow())
+        self.assertEqual(rc, 0, out)
+        seen = PROGRESS.findall(out)
+        phases = {p for p, _, _ in seen}
+        # phases shorter than half a second are not drawn: the sample has 4 repositories
+        self.assertTrue({"walking blobs", "reading manifests"} <= phases, out[:2000])
+        self.assertTrue(any(int(n) > 0 and int(rate) > 0 for _, n, rate in seen), seen)
+        # each redraw starts by clearing the line, and the report itself follows the progress
+        self.assertIn("\r\x1b[K", out)
+        self.assertIn("Reclaimable now:", out.split("\r\x1b[K")[-1])
+
+    def test_progress_while_removing(self):
+        """gc -y in a terminal shows the removing phase with counts"""
+        root = regtest.copy_tree(self.root, os.path.join(self.tmp, "gc-copy"))
+        rc, out = in_terminal(["--root", root, "-j", "1", "gc", "-y", "--min-age", "0s"], env=self.slow())
+        self.assertEqual(rc, 0, out)
+        self.assertIn("removing", {p for p, _, _ in PROGRESS.findall(out)}, out[:2000])
+
+    def test_no_progress_with_json_quiet_or_no_terminal(self):
+        """--json, -q, or stderr that is not a terminal: no progress at all"""
+        for args in (["report", "--json"], ["report", "-q"]):
+            rc, out = in_terminal(["--root", self.root, "-j", "1", *args], env=self.slow())
+            self.assertEqual(rc, 0, out)
+            self.assertIsNone(PROGRESS.search(out), (args, out[:500]))
+        err = os.path.join(self.tmp, "stderr.txt")
+        rc, out = in_terminal(["--root", self.root, "-j", "1", "report"], env=self.slow(), stderr_file=err)
+        self.assertEqual(rc, 0, out)
+        with open(err, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        self.assertIsNone(PROGRESS.search(out + text), text[:500])
+        self.assertIn("Reclaimable now:", out)
+
+
+if __name__ == "__main__":
+    tap.main()
