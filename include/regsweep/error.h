@@ -11,6 +11,7 @@ enum ExitCode : int {
   kExitError = 1,     // the tool failed (bad root, I/O error)
   kExitUsage = 2,     // bad command line, or a question that needs a terminal
   kExitRefused = 3,   // refused for safety
+  kExitProblems = 4,  // fsck: the storage has problems (the tool itself worked)
 };
 
 // A failure the user must see, naming the path it concerns.

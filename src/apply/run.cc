@@ -56,6 +56,12 @@ Check check(storage::Dir& root, const Action& a, const std::set<std::string>* re
     case Expect::Exists:
     case Expect::BlobUnreferenced:
       return st.exists() ? Check::Ready : Check::AlreadyGone;
+    case Expect::BlobMissing:
+      if (!st.exists()) return Check::AlreadyGone;
+      if (root.stat(a.check_path).exists())
+        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", root.child_path(a.check_path),
+                            "make the plan again (nothing after this item was removed)");
+      return Check::Ready;
     case Expect::EmptyFolder: {
       if (st.type != storage::FileType::Directory) return Check::AlreadyGone;
       bool empty = true;

@@ -18,6 +18,7 @@ constexpr CommandFactory kCommands[] = {
     add_gc_command,
     add_prune_command,
     add_apply_command,
+    add_fsck_command,
     add_interactive_command,
     add_complete_command,
 };

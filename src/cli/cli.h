@@ -77,8 +77,12 @@ Command add_gc_command(CLI::App& parent, Context& context);
 Command add_prune_command(CLI::App& parent, Context& context);
 Command add_apply_command(CLI::App& parent, Context& context);
 Command add_interactive_command(CLI::App& parent, Context& context);
+Command add_fsck_command(CLI::App& parent, Context& context);
 Command add_complete_command(CLI::App& parent, Context& context);
 int run_interactive(Context& context, bool dry_run, bool force);
+
+// Seconds of a duration option ("90s", "12h", "7d"); UsageError naming the option otherwise.
+std::int64_t duration_option(const std::string& text, const char* option);
 
 // Options every mutating command has, and what they share: the session, the plan output,
 // the confirmation.

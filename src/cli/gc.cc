@@ -28,12 +28,6 @@ struct GcOptions {
   MutationOptions mutation;
 };
 
-std::int64_t duration_option(const std::string& text, const char* option) {
-  auto s = util::parse_duration_seconds(text);
-  if (!s) throw UsageError(std::string(option) + " takes a duration such as 90s, 30m, 12h or 7d, not \"" + text + "\"", "");
-  return *s;
-}
-
 constexpr int kMaxReplans = 3;
 
 // Plans, then looks again: links that appeared while we planned (a push under a registry we

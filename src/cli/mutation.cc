@@ -37,6 +37,8 @@ std::string what(const plan::Action& a) {
 
 std::string label(plan::ActionKind k) {
   switch (k) {
+    case plan::ActionKind::RemoveLinkFile: return "bad link";
+    case plan::ActionKind::RemoveTempFile: return "temp file";
     case plan::ActionKind::RemoveTag: return "tag";
     case plan::ActionKind::RemoveTagIndexEntry: return "tag history";
     case plan::ActionKind::RemoveRevision: return "manifest";
@@ -88,6 +90,12 @@ void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) 
     out << "a garbage collection would then free " << ctx.size_and_bytes(plan.gc_would_free) << "\n";
   if (plan.bytes()) out << "this frees " << ctx.out_style().bold(ctx.size(plan.bytes())) << "\n";
   if (!o.plan_out.empty()) out << "plan written to " << o.plan_out << "; nothing was changed\n";
+}
+
+std::int64_t duration_option(const std::string& text, const char* option) {
+  auto s = util::parse_duration_seconds(text);
+  if (!s) throw UsageError(std::string(option) + " takes a duration such as 90s, 30m, 12h or 7d, not \"" + text + "\"", "");
+  return *s;
 }
 
 void require_confirmation_channel(Context&, const MutationOptions& o) {

@@ -84,9 +84,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   if (!o.no_default_keep) policy.keep.insert(policy.keep.begin(), "^latest$");
   policy.keep_last = o.keep_last;
   if (!o.older_than.empty()) {
-    auto s = util::parse_duration_seconds(o.older_than);
-    if (!s) throw UsageError("--older-than takes a duration such as 12h or 30d, not \"" + o.older_than + "\"", "");
-    policy.older_than_s = *s;
+    policy.older_than_s = duration_option(o.older_than, "--older-than");
   }
   policy.untagged = o.untagged;
   policy.referrers = !o.no_referrers;

@@ -11,21 +11,24 @@ namespace regsweep::plan {
 using nlohmann::json;
 
 namespace {
-constexpr std::array<std::pair<ActionKind, std::string_view>, 8> kActionNames{{
+constexpr std::array<std::pair<ActionKind, std::string_view>, 10> kActionNames{{
+    {ActionKind::RemoveLinkFile, "remove-link-file"},
     {ActionKind::RemoveTag, "remove-tag"},
     {ActionKind::RemoveTagIndexEntry, "remove-tag-index-entry"},
     {ActionKind::RemoveRevision, "remove-revision"},
     {ActionKind::RemoveLayerLink, "remove-layer-link"},
     {ActionKind::RemoveUpload, "remove-upload"},
+    {ActionKind::RemoveTempFile, "remove-temp-file"},
     {ActionKind::RemoveRepositoryPart, "remove-repository-part"},
     {ActionKind::RemoveEmptyFolder, "remove-empty-folder"},
     {ActionKind::RemoveBlob, "remove-blob"},
 }};
-constexpr std::array<std::pair<Expect, std::string_view>, 4> kExpectNames{{
+constexpr std::array<std::pair<Expect, std::string_view>, 5> kExpectNames{{
     {Expect::LinkIs, "link-is"},
     {Expect::Exists, "exists"},
     {Expect::EmptyFolder, "empty-folder"},
     {Expect::BlobUnreferenced, "blob-unreferenced"},
+    {Expect::BlobMissing, "blob-missing"},
 }};
 
 template <typename E, std::size_t N>

@@ -54,6 +54,8 @@ Model simulate(const Model& model, const Plan& plan) {
         if (a.path.ends_with("/_uploads")) repo->uploads.clear(), repo->has_uploads_dir = false;
         break;
       case ActionKind::RemoveEmptyFolder:
+      case ActionKind::RemoveLinkFile:  // the model never held what a bad link says
+      case ActionKind::RemoveTempFile:
         break;
       case ActionKind::RemoveBlob:
         if (a.digest) erase_digest(after.blobs, *a.digest);

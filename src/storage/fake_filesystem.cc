@@ -2,6 +2,9 @@
 
 #include "regsweep/error.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace regsweep::storage {
 
 class FakeLock : public FileLock {
@@ -54,6 +57,18 @@ class FakeDir : public Dir {
       fs_.files_read_.insert(p);
       out = it->second.content;
       r.status = ReadStatus::Ok;
+    }
+    return r;
+  }
+
+  ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
+                         util::FunctionRef<void(std::string_view)> chunk) override {
+    std::string content;
+    ReadResult r = read_file(rel, std::numeric_limits<std::size_t>::max(), content);
+    for (std::size_t at = 0; r.ok() && at < content.size(); at += size) {
+      std::size_t n = std::min(size, content.size() - at);
+      std::copy_n(content.data() + at, n, buffer);
+      chunk(std::string_view(buffer, n));
     }
     return r;
   }

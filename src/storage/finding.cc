@@ -22,6 +22,14 @@ std::string_view to_string(FindingKind kind) {
     case FindingKind::UnexpectedFile: return "unexpected-file";
     case FindingKind::InvalidName: return "invalid-name";
     case FindingKind::Unreadable: return "unreadable";
+    case FindingKind::LayerLinkMissingBlob: return "layer-link-missing-blob";
+    case FindingKind::LayerLinkMissing: return "layer-link-missing";
+    case FindingKind::ChildRevisionMissing: return "child-revision-missing";
+    case FindingKind::SubjectMissing: return "subject-missing";
+    case FindingKind::ManifestCycle: return "manifest-cycle";
+    case FindingKind::BlobSizeMismatch: return "blob-size-mismatch";
+    case FindingKind::BlobDigestMismatch: return "blob-digest-mismatch";
+    case FindingKind::TempFile: return "temp-file";
   }
   return "unknown";
 }
@@ -47,6 +55,11 @@ Severity default_severity(FindingKind kind) {
     case FindingKind::LinkMalformed:
     case FindingKind::LinkWrongAlgorithm:
     case FindingKind::Unreadable:
+    case FindingKind::LayerLinkMissing:
+    case FindingKind::ChildRevisionMissing:
+    case FindingKind::ManifestCycle:
+    case FindingKind::BlobSizeMismatch:
+    case FindingKind::BlobDigestMismatch:
       return Severity::Error;
     case FindingKind::ManifestUnknownType:
     case FindingKind::UnexpectedFile:

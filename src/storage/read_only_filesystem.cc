@@ -19,6 +19,10 @@ class ReadOnlyDir : public Dir {
   ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) override {
     return inner_->read_file(rel, max_bytes, out);
   }
+  ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
+                         util::FunctionRef<void(std::string_view)> chunk) override {
+    return inner_->read_chunks(rel, buffer, size, chunk);
+  }
   std::uint64_t device_of(std::string_view rel) override { return inner_->device_of(rel); }
 
   void make_dirs(std::string_view rel) override { refuse(rel); }

@@ -203,6 +203,47 @@ class RealDir : public Dir {
     return r;
   }
 
+  ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
+                         util::FunctionRef<void(std::string_view)> chunk) override {
+    ReadResult r;
+    int fd = ::openat(fd_, CPath(rel).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return r;
+      r.stat = stat(rel);
+      r.status = (errno == ELOOP || r.stat.type != FileType::Regular) ? ReadStatus::NotRegular : ReadStatus::IoError;
+      r.error = errno;
+      return r;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      r.status = ReadStatus::IoError;
+      r.error = errno;
+      ::close(fd);
+      return r;
+    }
+    r.stat = to_stat(st);
+    if (!S_ISREG(st.st_mode)) {
+      r.status = ReadStatus::NotRegular;
+      ::close(fd);
+      return r;
+    }
+    r.status = ReadStatus::Ok;
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    for (;;) {
+      ssize_t n = ::read(fd, buffer, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        r.status = ReadStatus::IoError;
+        r.error = errno;
+        break;
+      }
+      if (n == 0) break;
+      chunk(std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+    ::close(fd);
+    return r;
+  }
+
   void make_dirs(std::string_view rel) override {
     std::string p(rel);
     for (std::size_t i = 0; i <= p.size(); ++i) {

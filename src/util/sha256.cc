@@ -15,4 +15,26 @@ Digest sha256(std::string_view data) {
   return d;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL EVP_DigestInit(sha256) failed");
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Stream::update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1)
+    throw std::runtime_error("OpenSSL EVP_DigestUpdate(sha256) failed");
+}
+
+Digest Sha256Stream::finish() {
+  Digest d;
+  unsigned int len = 0;
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  if (EVP_DigestFinal_ex(ctx, d.bytes.data(), &len) != 1 || len != d.bytes.size() ||
+      EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL EVP_DigestFinal(sha256) failed");
+  return d;
+}
+
 }  // namespace regsweep::util

@@ -292,6 +292,22 @@ class InstrumentedFileSystem : public storage::FileSystem {
       }
       return inner_->read_file(rel, max_bytes, out);
     }
+    storage::ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
+                                    util::FunctionRef<void(std::string_view)> chunk) override {
+      const std::string p = child_path(rel);
+      {
+        std::lock_guard lock(fs_.mutex_);
+        ++fs_.reads_[p];
+      }
+      if (fs_.failing_.count(p)) {
+        storage::ReadResult r;
+        r.status = storage::ReadStatus::IoError;
+        r.stat = inner_->stat(rel);
+        r.error = 5;  // EIO
+        return r;
+      }
+      return inner_->read_chunks(rel, buffer, size, chunk);
+    }
     // Writes go straight through (the walk makes none).
     void make_dirs(std::string_view rel) override { inner_->make_dirs(rel); }
     void rename(std::string_view from, std::string_view to) override { inner_->rename(from, to); }

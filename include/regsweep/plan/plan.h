@@ -18,11 +18,13 @@ namespace regsweep::plan {
 // registry serves correctly (a tag goes before the revision it points at; links before
 // the blobs they need; a repository's parts before its folder).
 enum class ActionKind : std::uint8_t {
+  RemoveLinkFile,        // one link file that cannot be read as a link (fsck --repair)
   RemoveTag,             // _manifests/tags/<tag>/ (the whole folder)
   RemoveTagIndexEntry,   // _manifests/tags/<tag>/index/sha256/<hex>/
   RemoveRevision,        // _manifests/revisions/sha256/<hex>/link (API delete) or the folder (GC -m)
   RemoveLayerLink,       // _layers/sha256/<hex>/
   RemoveUpload,          // _uploads/<id>/
+  RemoveTempFile,        // a leftover *.tmp file (fsck --repair)
   RemoveRepositoryPart,  // <repo>/_manifests, _layers, _uploads
   RemoveEmptyFolder,     // a repository folder (or its parent) left empty
   RemoveBlob,            // blobs/sha256/<2>/<hex>/
@@ -38,6 +40,7 @@ enum class Expect : std::uint8_t {
   Exists,        // `path` exists
   EmptyFolder,   // `path` is a folder with nothing in it
   BlobUnreferenced,  // `path` exists and no link in the current storage references `digest`
+  BlobMissing,       // `path` exists and the blob `check_path` (its data file) still does not
 };
 
 std::string_view to_string(Expect expect);

@@ -67,6 +67,10 @@ class Dir {
   // Reads a regular file (never a FIFO or device: they are reported NotRegular without
   // being opened for reading) of at most max_bytes into `out`.
   virtual ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) = 0;
+  // Streams a regular file through `buffer`: `chunk` sees each piece in order (for hashing
+  // blobs of any size with one buffer per worker). Same refusals as read_file.
+  virtual ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t buffer_size,
+                                 util::FunctionRef<void(std::string_view)> chunk) = 0;
 
   // --- Writes: only apply/ calls these. Each throws Error naming the path on failure. ---
 

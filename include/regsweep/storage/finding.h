@@ -26,6 +26,15 @@ enum class FindingKind {
   UnexpectedFile,             // a file or folder the registry would not have written
   InvalidName,                // a repository or tag name outside the registry's grammar
   Unreadable,                 // a file or folder that could not be read (permissions, I/O)
+  // Found by `fsck` from the model (the walker does not look for these):
+  LayerLinkMissingBlob,       // a _layers link to a blob that is gone
+  LayerLinkMissing,           // a blob an image needs, present, but not linked in its repository
+  ChildRevisionMissing,       // an index child with no revision in the repository
+  SubjectMissing,             // a referrer whose subject is not in the repository
+  ManifestCycle,              // an index that contains itself, directly or through others
+  BlobSizeMismatch,           // data whose size differs from the size a descriptor declares
+  BlobDigestMismatch,         // data whose content does not hash to its digest (--verify)
+  TempFile,                   // a leftover *.tmp file
 };
 
 enum class Severity { Info, Warning, Error };

@@ -8,4 +8,18 @@ namespace regsweep::util {
 // SHA-256 of an in-memory buffer (OpenSSL EVP).
 Digest sha256(std::string_view data);
 
+// SHA-256 fed piece by piece (a blob streamed from disk).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view data);
+  Digest finish();  // then ready for the next input
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 }  // namespace regsweep::util
