@@ -1,7 +1,7 @@
 # bash completion for regsweep: commands, options, and repository names / repo:tag
 # references read from the storage given by --root or --config (or the default root).
 
-_regsweep_commands="ls report rm gc prune apply interactive"
+_regsweep_commands="ls report rm gc prune apply fsck interactive"
 _regsweep_global="--root --config --json --jobs --quiet --verbose --bytes --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
@@ -10,6 +10,7 @@ _regsweep_opts_gc="--delete-untagged --min-age --uploads-older-than --prune-empt
 _regsweep_opts_prune="--repo --match --keep --no-default-keep --keep-last --older-than --untagged --no-referrers --gc --dry-run --yes --force --plan-out"
 _regsweep_opts_apply="--dry-run --yes --force"
 _regsweep_opts_interactive="--dry-run --force"
+_regsweep_opts_fsck="--verify --repair --upload-age --dry-run --yes --force --plan-out"
 
 _regsweep() {
   local cur prev cmd storage=() i w
@@ -26,7 +27,7 @@ _regsweep() {
     case "$w" in
       --root|--config) storage+=("$w" "${COMP_WORDS[i+1]}"); ((i++)) ;;
       --root=*|--config=*) storage+=("$w") ;;
-      ls|report|rm|gc|prune|apply|interactive) [ -z "$cmd" ] && cmd="$w" ;;
+      ls|report|rm|gc|prune|apply|fsck|interactive) [ -z "$cmd" ] && cmd="$w" ;;
     esac
   done
   case "$prev" in
@@ -36,7 +37,7 @@ _regsweep() {
       COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':'))
       return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
-    --jobs|-j|--min-age|--uploads-older-than|--older-than|--keep-last|--match|--keep) return ;;
+    --jobs|-j|--min-age|--uploads-older-than|--upload-age|--older-than|--keep-last|--match|--keep) return ;;
   esac
   if [ -z "$cmd" ]; then
     COMPREPLY=($(compgen -W "$_regsweep_commands $_regsweep_global" -- "$cur"))
@@ -58,6 +59,7 @@ _regsweep() {
         COMPREPLY=($refs)
       fi ;;
     apply) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    fsck) COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':')) ;;
   esac
 }
 complete -F _regsweep regsweep
