@@ -1,7 +1,7 @@
 # bash completion for regsweep: commands, options, and repository names / repo:tag
 # references read from the storage given by --root or --config (or the default root).
 
-_regsweep_commands="ls report rm gc prune apply fsck interactive"
+_regsweep_commands="ls report rm gc prune apply fsck trash restore interactive"
 _regsweep_global="--root --config --json --jobs --quiet --verbose --bytes --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
@@ -10,6 +10,8 @@ _regsweep_opts_gc="--delete-untagged --min-age --uploads-older-than --prune-empt
 _regsweep_opts_prune="--repo --match --keep --no-default-keep --keep-last --older-than --untagged --no-referrers --gc --dry-run --yes --force --plan-out"
 _regsweep_opts_apply="--dry-run --yes --force"
 _regsweep_opts_interactive="--dry-run --force"
+_regsweep_opts_trash="ls empty --older-than --dry-run --yes"
+_regsweep_opts_restore="--dry-run --yes --force"
 _regsweep_opts_fsck="--verify --repair --upload-age --dry-run --yes --force --plan-out"
 
 _regsweep() {
@@ -27,7 +29,7 @@ _regsweep() {
     case "$w" in
       --root|--config) storage+=("$w" "${COMP_WORDS[i+1]}"); ((i++)) ;;
       --root=*|--config=*) storage+=("$w") ;;
-      ls|report|rm|gc|prune|apply|fsck|interactive) [ -z "$cmd" ] && cmd="$w" ;;
+      ls|report|rm|gc|prune|apply|fsck|trash|restore|interactive) [ -z "$cmd" ] && cmd="$w" ;;
     esac
   done
   case "$prev" in
@@ -60,6 +62,7 @@ _regsweep() {
       fi ;;
     apply) COMPREPLY=($(compgen -f -- "$cur")) ;;
     fsck) COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':')) ;;
+    trash) COMPREPLY=($(compgen -W "ls empty" -- "$cur")) ;;
   esac
 }
 complete -F _regsweep regsweep

@@ -18,7 +18,7 @@ function __regsweep_refs
     regsweep (__regsweep_storage) __complete refs (commandline -ct) 2>/dev/null
 end
 
-set -l commands ls report rm gc prune apply fsck interactive
+set -l commands ls report rm gc prune apply fsck trash restore interactive
 complete -c regsweep -f
 complete -c regsweep -n "not __fish_seen_subcommand_from $commands" -a "$commands"
 complete -c regsweep -l root -r -d 'the storage rootdirectory'
@@ -34,11 +34,11 @@ complete -c regsweep -l version -d 'print the version'
 
 complete -c regsweep -n '__fish_seen_subcommand_from ls rm' -a '(__regsweep_refs)'
 complete -c regsweep -n '__fish_seen_subcommand_from report' -l csv -d 'CSV table'
-for c in rm gc prune apply fsck interactive
+for c in rm gc prune apply fsck restore interactive
     complete -c regsweep -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'change nothing'
     complete -c regsweep -n "__fish_seen_subcommand_from $c" -l force -d 'ignore a live registry'
 end
-for c in rm gc prune apply fsck
+for c in rm gc prune apply fsck restore
     complete -c regsweep -n "__fish_seen_subcommand_from $c" -s y -l yes -d 'do not ask'
 end
 for c in rm gc prune fsck
@@ -64,5 +64,9 @@ complete -c regsweep -n '__fish_seen_subcommand_from prune' -l gc -d 'sweep blob
 complete -c regsweep -n '__fish_seen_subcommand_from apply' -F
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -a '(__regsweep_refs | string match -v "*:*")'
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -l verify -d 'hash every blob'
+complete -c regsweep -n '__fish_seen_subcommand_from trash; and not __fish_seen_subcommand_from ls empty' -a 'ls empty'
+complete -c regsweep -n '__fish_seen_subcommand_from empty' -l older-than -x -d 'only older runs'
+complete -c regsweep -n '__fish_seen_subcommand_from empty' -s n -l dry-run -d 'change nothing'
+complete -c regsweep -n '__fish_seen_subcommand_from empty' -s y -l yes -d 'do not ask'
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -l repair -d 'fix what is safe to fix'
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -l upload-age -x -d 'older uploads and temp files may go'

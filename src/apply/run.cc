@@ -56,6 +56,24 @@ Check check(storage::Dir& root, const Action& a, const std::set<std::string>* re
     case Expect::Exists:
     case Expect::BlobUnreferenced:
       return st.exists() ? Check::Ready : Check::AlreadyGone;
+    case Expect::Restorable: {
+      if (a.kind == ActionKind::RestoreFolder) {
+        if (st.type == storage::FileType::Directory) return Check::AlreadyGone;
+        if (st.exists())
+          throw SafetyRefusal("cannot make the folder again: something else is at its path", root.child_path(a.path),
+                              "make the restore plan again (nothing after this item was moved)");
+        return Check::Ready;
+      }
+      const bool in_trash = root.stat(a.source).exists();
+      if (!in_trash && st.exists()) return Check::AlreadyGone;  // moved back already
+      if (!in_trash)
+        throw SafetyRefusal("the item is no longer in the trash", root.child_path(a.source),
+                            "was the trash emptied? nothing after this item was moved");
+      if (st.exists())
+        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", root.child_path(a.path),
+                            "run restore again to see every conflict; --force keeps the newer items");
+      return Check::Ready;
+    }
     case Expect::BlobMissing:
       if (!st.exists()) return Check::AlreadyGone;
       if (root.stat(a.check_path).exists())
@@ -83,37 +101,32 @@ json journal_entry(std::size_t seq, const Action& a) {
 
 std::set<std::string> audited_paths(storage::Dir& root, const std::string& run_id) {
   std::set<std::string> out;
-  std::string content;
-  if (!root.read_file(state::kAudit, std::size_t(1) << 30, content).ok()) return out;
-  std::size_t start = 0;
-  while (start < content.size()) {
-    std::size_t nl = content.find('\n', start);
-    if (nl == std::string::npos) nl = content.size();
-    json j = json::parse(content.begin() + static_cast<long>(start), content.begin() + static_cast<long>(nl), nullptr, false);
-    if (j.is_object() && j.value("run", "") == run_id) out.insert(j.value("path", ""));
-    start = nl + 1;
-  }
+  for_each_json_line(root, state::kAudit, [&](const json& j) {
+    if (j.value("run", "") == run_id) out.insert(j.value("path", ""));
+  });
   return out;
 }
 
 void check_paths(const Action& a) {
   state::check_storage_path(a.path);
   if (!a.check_path.empty()) state::check_storage_path(a.check_path);
+  if (!a.source.empty()) state::check_trashed_path(a.source);
+  if ((a.kind == ActionKind::RestoreItem) != !a.source.empty())
+    throw Error("a restore action needs its place in the trash, and only a restore action has one", a.path);
+}
+
+bool is_restore(ActionKind k) { return k == ActionKind::RestoreFolder || k == ActionKind::RestoreItem; }
+
+// The closest folder at or above `rel` that exists (a restore may recreate the rest).
+std::string nearest_existing(storage::Dir& root, std::string rel) {
+  while (!rel.empty() && !root.stat(rel).exists()) rel = parent_of(rel);
+  return rel;
 }
 
 // Journal paths of a run: what it had started to remove before it was interrupted.
 std::set<std::string> journaled_paths(storage::Dir& root, const std::string& run_id) {
   std::set<std::string> out;
-  std::string content;
-  if (!root.read_file(state::run_journal(run_id), std::size_t(1) << 30, content).ok()) return out;
-  std::size_t start = 0;
-  while (start < content.size()) {
-    std::size_t nl = content.find('\n', start);
-    if (nl == std::string::npos) nl = content.size();
-    json j = json::parse(content.begin() + static_cast<long>(start), content.begin() + static_cast<long>(nl), nullptr, false);
-    if (j.is_object()) out.insert(j.value("path", ""));
-    start = nl + 1;
-  }
+  for_each_json_line(root, state::run_journal(run_id), [&](const json& j) { out.insert(j.value("path", "")); });
   return out;
 }
 
@@ -132,6 +145,19 @@ void write_record(RunContext& ctx, const plan::Plan& plan, const RunSummary& s, 
 }
 
 }  // namespace
+
+void for_each_json_line(storage::Dir& root, const std::string& rel, const std::function<void(const json&)>& line) {
+  std::string content;
+  if (!root.read_file(rel, std::size_t(1) << 30, content).ok()) return;
+  std::size_t start = 0;
+  while (start < content.size()) {
+    std::size_t nl = content.find('\n', start);
+    if (nl == std::string::npos) nl = content.size();
+    json j = json::parse(content.begin() + static_cast<long>(start), content.begin() + static_cast<long>(nl), nullptr, false);
+    if (j.is_object()) line(j);
+    start = nl + 1;
+  }
+}
 
 std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan) {
   std::vector<std::string> out;
@@ -190,11 +216,13 @@ class Runner {
       count_mutation();
     }
     write_record(ctx_, plan_, s_, "complete");
+    if (!plan_.restores_run.empty()) mark_run(ctx_.root, plan_.restores_run, "restored");
     return s_;
   }
 
  private:
   void step(std::size_t i, const Action& a) {
+    if (is_restore(a.kind)) return restore_step(i, a);
     Check c = check(ctx_.root, a, ctx_.dry_run ? &dry_removed_ : nullptr);
     if (c == Check::AlreadyGone) {
       bool moved_here = ctx_.root.stat(state::trashed(ctx_.run_id, a.path)).exists();
@@ -237,6 +265,39 @@ class Runner {
       count_mutation();
     }
     removed(a);
+    audit(a, false);
+  }
+
+  // A restore moves an item back from a run's trash (or makes a removed folder again).
+  void restore_step(std::size_t i, const Action& a) {
+    Check c = check(ctx_.root, a);
+    if (c == Check::AlreadyGone) {
+      if (resumed_ && journaled_.count(a.path)) {
+        ++s_.restored;
+        if (!audited_.count(a.path)) audit(a, true);
+      } else {
+        ++s_.already_gone;
+      }
+      return;
+    }
+    if (ctx_.dry_run) {
+      ++s_.restored;
+      return;
+    }
+    const std::string above = nearest_existing(ctx_.root, parent_of(a.path));
+    if (ctx_.root.device_of(above) != trash_device_ || (!a.source.empty() && ctx_.root.device_of(a.source) != trash_device_))
+      throw SafetyRefusal("cannot restore by renaming: a different filesystem is mounted inside the root", ctx_.root.child_path(above),
+                          "regsweep only renames; it never copies storage");
+    ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    count_mutation();
+    if (a.kind == ActionKind::RestoreFolder) {
+      ctx_.root.make_dirs(a.path);
+    } else {
+      ctx_.root.make_dirs(parent_of(a.path));
+      ctx_.root.rename(a.source, a.path);
+    }
+    count_mutation();
+    ++s_.restored;
     audit(a, false);
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Executing one run of a plan (shared by Session::execute and the recovery of an
 // interrupted run).
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,6 +29,10 @@ void mark_run(storage::Dir& root, const std::string& run_id, const std::string& 
 // Every action whose precondition no longer holds, checked without writing (for `apply`,
 // which refuses a stale plan before its first removal).
 std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan);
+
+// Calls `line` for every JSON object line of a .jsonl file (the audit log, a journal); a
+// torn last line (a kill mid-write) is skipped.
+void for_each_json_line(storage::Dir& root, const std::string& rel, const std::function<void(const nlohmann::json&)>& line);
 
 // Crash-test hook: with REGSWEEP_TEST_CRASH_AFTER=N in the environment of a build made
 // with -Dtest_hooks=true, the process kills itself (SIGKILL) after its N-th mutation.

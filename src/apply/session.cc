@@ -40,6 +40,7 @@ Session::Session(storage::FileSystem& fs, std::string root, SessionOptions optio
                         root_dir_->child_path(state::kLock), "wait for it to finish");
   }
   lock_->describe_holder("pid " + std::to_string(::getpid()) + ": " + options_.command_line + "\n");
+  if (options_.trash_only) return;
   if (!options_.force) check_live_registry();
   recover_interrupted_runs();
 }
@@ -50,6 +51,7 @@ void Session::check_live_registry() {
   for (const LiveRegistry& live : find_live_registries(root_, options_.config)) {
     if (live.readonly && !live.root_unknown && !options_.refuse_readonly_registry) {
       log_ << "regsweep: note: a read-only registry serves this storage (" << live.description << ")\n";
+      if (options_.readonly_registries) options_.readonly_registries->push_back(live);
       continue;
     }
     throw SafetyRefusal("a registry appears to be serving this storage: " + live.description, root_,

@@ -30,4 +30,15 @@ void check_storage_path(std::string_view path) {
   }
 }
 
+void check_trashed_path(std::string_view path) {
+  const std::string prefix = kTrash + "/";
+  if (!path.starts_with(prefix)) throw Error("refusing a restore source outside the trash", std::string(path));
+  std::string_view rest = path.substr(prefix.size());
+  std::size_t slash = rest.find('/');
+  std::string_view run = rest.substr(0, slash);
+  if (slash == std::string_view::npos || run.empty() || run == "." || run == ".." || run.find('\0') != std::string_view::npos)
+    throw Error("refusing a restore source that names no run", std::string(path));
+  check_storage_path(rest.substr(slash + 1));
+}
+
 }  // namespace regsweep::apply::state

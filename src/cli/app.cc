@@ -19,6 +19,8 @@ constexpr CommandFactory kCommands[] = {
     add_prune_command,
     add_apply_command,
     add_fsck_command,
+    add_trash_command,
+    add_restore_command,
     add_interactive_command,
     add_complete_command,
 };

@@ -78,6 +78,8 @@ Command add_prune_command(CLI::App& parent, Context& context);
 Command add_apply_command(CLI::App& parent, Context& context);
 Command add_interactive_command(CLI::App& parent, Context& context);
 Command add_fsck_command(CLI::App& parent, Context& context);
+Command add_trash_command(CLI::App& parent, Context& context);
+Command add_restore_command(CLI::App& parent, Context& context);
 Command add_complete_command(CLI::App& parent, Context& context);
 int run_interactive(Context& context, bool dry_run, bool force);
 

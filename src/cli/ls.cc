@@ -56,7 +56,7 @@ json tag_json(const TagRow& r) {
 std::string created_cell(const Context& ctx, const std::optional<std::string>& created) {
   if (!created) return "-";
   auto ns = util::parse_rfc3339(*created);
-  return ns ? ctx.time(*ns) : *created;
+  return ns && *ns > 0 ? ctx.time(*ns) : *created;  // "0001-01-01T00:00:00Z" (Go zero time) as written
 }
 
 std::string short_digest(const std::optional<Digest>& d) { return d ? d->str().substr(0, 19) : "(none)"; }

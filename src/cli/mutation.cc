@@ -38,6 +38,8 @@ std::string what(const plan::Action& a) {
 std::string label(plan::ActionKind k) {
   switch (k) {
     case plan::ActionKind::RemoveLinkFile: return "bad link";
+    case plan::ActionKind::RestoreFolder: return "folder";
+    case plan::ActionKind::RestoreItem: return "restore";
     case plan::ActionKind::RemoveTempFile: return "temp file";
     case plan::ActionKind::RemoveTag: return "tag";
     case plan::ActionKind::RemoveTagIndexEntry: return "tag history";
@@ -75,11 +77,12 @@ void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) 
   if (ctx.options.json) return;  // the JSON document is printed once, at the end
   std::ostream& out = *ctx.out;
   for (const auto& note : plan.notes) out << "note: " << note << "\n";
+  const std::string verb = plan.restores_run.empty() ? "remove" : "restore";
   if (plan.actions.empty()) {
-    out << "nothing to remove\n";
+    out << "nothing to " << verb << "\n";
     return;
   }
-  out << (o.dry_run || !o.plan_out.empty() ? "would remove" : "will remove") << " (" << plan.actions.size() << " items):\n";
+  out << (o.dry_run || !o.plan_out.empty() ? "would " : "will ") << verb << " (" << plan.actions.size() << " items):\n";
   util::Table t({"WHAT", "ITEM", "REASON"});
   for (const auto& a : plan.actions) {
     if (a.kind == plan::ActionKind::RemoveEmptyFolder && ctx.options.verbose == 0) continue;

@@ -11,7 +11,7 @@ namespace regsweep::plan {
 using nlohmann::json;
 
 namespace {
-constexpr std::array<std::pair<ActionKind, std::string_view>, 10> kActionNames{{
+constexpr std::array<std::pair<ActionKind, std::string_view>, 12> kActionNames{{
     {ActionKind::RemoveLinkFile, "remove-link-file"},
     {ActionKind::RemoveTag, "remove-tag"},
     {ActionKind::RemoveTagIndexEntry, "remove-tag-index-entry"},
@@ -22,13 +22,16 @@ constexpr std::array<std::pair<ActionKind, std::string_view>, 10> kActionNames{{
     {ActionKind::RemoveRepositoryPart, "remove-repository-part"},
     {ActionKind::RemoveEmptyFolder, "remove-empty-folder"},
     {ActionKind::RemoveBlob, "remove-blob"},
+    {ActionKind::RestoreFolder, "restore-folder"},
+    {ActionKind::RestoreItem, "restore-item"},
 }};
-constexpr std::array<std::pair<Expect, std::string_view>, 5> kExpectNames{{
+constexpr std::array<std::pair<Expect, std::string_view>, 6> kExpectNames{{
     {Expect::LinkIs, "link-is"},
     {Expect::Exists, "exists"},
     {Expect::EmptyFolder, "empty-folder"},
     {Expect::BlobUnreferenced, "blob-unreferenced"},
     {Expect::BlobMissing, "blob-missing"},
+    {Expect::Restorable, "restorable"},
 }};
 
 template <typename E, std::size_t N>
@@ -71,6 +74,7 @@ json plan_to_json(const Plan& plan) {
   for (const Action& a : plan.actions) {
     json j = {{"action", to_string(a.kind)}, {"path", a.path}, {"expect", to_string(a.expect)}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (!a.check_path.empty()) j["check_path"] = a.check_path;
+    if (!a.source.empty()) j["source"] = a.source;
     if (a.digest) j["digest"] = a.digest->str();
     if (!a.repository.empty()) j["repository"] = a.repository;
     if (!a.tag.empty()) j["tag"] = a.tag;
@@ -82,6 +86,7 @@ json plan_to_json(const Plan& plan) {
           {"notes", plan.notes},
           {"gc_would_free", plan.gc_would_free},
           {"trash_blobs", plan.trash_blobs},
+          {"restores_run", plan.restores_run},
           {"bytes", plan.bytes()},
           {"actions", actions}};
 }
@@ -96,6 +101,7 @@ Plan plan_from_json(const json& doc, const std::string& source) {
     plan.notes = doc.value("notes", std::vector<std::string>{});
     plan.gc_would_free = doc.value("gc_would_free", std::uint64_t{0});
     plan.trash_blobs = doc.value("trash_blobs", false);
+    plan.restores_run = doc.value("restores_run", "");
     for (const json& j : doc.at("actions")) {
       Action a;
       auto kind = action_kind_from_string(j.at("action").get<std::string>());
@@ -105,6 +111,7 @@ Plan plan_from_json(const json& doc, const std::string& source) {
       a.expect = *expect;
       a.path = j.at("path").get<std::string>();
       a.check_path = j.value("check_path", "");
+      a.source = j.value("source", "");
       if (j.contains("digest")) {
         a.digest = Digest::parse(j.at("digest").get<std::string>());
         if (!a.digest) throw fail("bad digest in an action");

@@ -56,6 +56,8 @@ Model simulate(const Model& model, const Plan& plan) {
       case ActionKind::RemoveEmptyFolder:
       case ActionKind::RemoveLinkFile:  // the model never held what a bad link says
       case ActionKind::RemoveTempFile:
+      case ActionKind::RestoreFolder:  // restores are not simulated: nothing plans on them
+      case ActionKind::RestoreItem:
         break;
       case ActionKind::RemoveBlob:
         if (a.digest) erase_digest(after.blobs, *a.digest);

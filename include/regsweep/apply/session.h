@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "regsweep/apply/live_registry.h"
 #include "regsweep/plan/plan.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/model.h"
@@ -25,11 +26,15 @@ struct SessionOptions {
   bool dry_run = false;
   bool force = false;                 // ignore a registry serving the root
   bool refuse_readonly_registry = false;  // rm: a read-only registry is no reason to refuse
+  std::vector<LiveRegistry>* readonly_registries = nullptr;  // gc: receives the read-only registries tolerated
   std::string command_line;
   std::optional<storage::RegistryConfig> config;
   std::int64_t now_ns = 0;
   unsigned jobs = 1;                  // for the fresh walk before a blob sweep
   util::Progress* progress = &util::no_progress();
+  // `trash empty`: the registry never reads .regsweep, so no live-registry check; and no
+  // recovery (an interrupted run is finished by the next command that changes the storage).
+  bool trash_only = false;
 };
 
 struct RunSummary {
@@ -41,6 +46,7 @@ struct RunSummary {
   std::uint64_t kept_folders = 0;    // folders not removed because something is in them
   std::uint64_t bytes_freed = 0;     // deleted for good (blob folders not trashed)
   std::uint64_t bytes_in_trash = 0;  // held in the trash until `trash empty`
+  std::uint64_t restored = 0;        // restore: items moved back, folders made again
 };
 
 class Session {
@@ -60,6 +66,10 @@ class Session {
 
   // The actions of `plan` whose precondition no longer holds (nothing is written).
   std::vector<std::string> violations(const plan::Plan& plan);
+
+  // The root, for planners that read regsweep's own state (restore, trash); read-only in dry-run.
+  storage::Dir& root_dir() { return *root_dir_; }
+  const SessionOptions& options() const { return options_; }
 
   // Runs found interrupted and finished when the session opened.
   const std::vector<RunSummary>& recovered() const { return recovered_; }

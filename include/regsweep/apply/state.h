@@ -30,4 +30,8 @@ std::string new_run_id(std::int64_t now_ns, int pid, int sequence = 1);
 // "." or ".." component: a plan (perhaps from a file) can never name anything else.
 void check_storage_path(std::string_view path);
 
+// Throws Error unless `path` is .regsweep/trash/<run>/<a storage path>: where a restore
+// takes an item from (a plan file can name nothing else).
+void check_trashed_path(std::string_view path);
+
 }  // namespace regsweep::apply::state

@@ -28,6 +28,9 @@ enum class ActionKind : std::uint8_t {
   RemoveRepositoryPart,  // <repo>/_manifests, _layers, _uploads
   RemoveEmptyFolder,     // a repository folder (or its parent) left empty
   RemoveBlob,            // blobs/sha256/<2>/<hex>/
+  // `restore`: a run's removals undone, in the reverse order (built by apply/restore.h).
+  RestoreFolder,         // a folder a run removed because it was empty, made again
+  RestoreItem,           // `source` (in a run's trash) renamed back to `path`
 };
 
 std::string_view to_string(ActionKind kind);
@@ -41,6 +44,7 @@ enum class Expect : std::uint8_t {
   EmptyFolder,   // `path` is a folder with nothing in it
   BlobUnreferenced,  // `path` exists and no link in the current storage references `digest`
   BlobMissing,       // `path` exists and the blob `check_path` (its data file) still does not
+  Restorable,        // `source` exists and `path` does not (for RestoreFolder: `path` is no folder yet)
 };
 
 std::string_view to_string(Expect expect);
@@ -56,6 +60,7 @@ struct Action {
   std::string tag;              // for people
   std::string reason;           // for people: why this goes
   std::uint64_t bytes = 0;      // bytes freed by this action itself (blobs, uploads)
+  std::string source;           // for RestoreItem: where the item is in the trash (relative to the root)
 };
 
 struct Plan {
@@ -65,6 +70,7 @@ struct Plan {
   std::vector<std::string> notes;    // shown before the actions
   std::uint64_t gc_would_free = 0;   // bytes a GC would free after this plan (for rm/prune)
   bool trash_blobs = false;          // keep removed blob folders in the trash
+  std::string restores_run;          // restore: the run undone (marked "restored" when this completes)
 
   std::uint64_t bytes() const;
   // Stable-sorts actions into execution order.

@@ -1,0 +1,37 @@
+#pragma once
+// The trash: one folder per run below <root>/.regsweep/trash (see state.h). Listing it, and
+// emptying it, which is what frees the space the removed items still take.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "regsweep/storage/filesystem.h"
+
+namespace regsweep::apply {
+
+struct TrashRun {
+  std::string id;
+  std::string command;
+  std::string command_line;
+  std::string status;       // running, complete, stopped, restored, emptying; "unknown" without a record
+  std::int64_t time_ns = 0;
+  std::uint64_t items = 0;  // what the run removed (from its record)
+  std::uint64_t files = 0;  // files held in its trash folder now
+  std::uint64_t bytes = 0;  // bytes held in its trash folder now (freed by emptying it)
+};
+
+// Every run in the trash, oldest first.
+std::vector<TrashRun> list_trash(storage::Dir& root);
+
+struct EmptiedTrash {
+  std::vector<std::string> runs;
+  std::uint64_t bytes = 0;
+};
+
+// Deletes the trash folders of `runs` for good: the record is marked "emptying" first, so a
+// kill leaves a run that `trash ls` shows as such and the same command finishes. An audit
+// line per run. Refuses (SafetyRefusal) a run still "running". Dry-run: counts only.
+EmptiedTrash empty_trash(storage::Dir& root, const std::vector<TrashRun>& runs, bool dry_run, std::int64_t now_ns,
+                         const std::string& command_line);
+
+}  // namespace regsweep::apply

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Undo: every mutating command's run can be restored to the tree it found, byte for byte
+(paths, contents, file mtimes), and the real registry then serves every tag again; restore
+refuses conflicts (a tag pushed again) unless --force, and links whose blobs were swept for
+good; `trash ls` / `trash empty` show and free exactly the bytes held. Trees are copies of
+the sample fixture, written by the real registry. TAP; REGSWEEP = the binary."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import regtest as rt  # noqa: E402
+import tap  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures"))
+REFUSED = 3
+
+
+def snapshot(root):
+    """paths, types, sizes, sha256 and file mtimes; regsweep's own .regsweep left out. Folder
+    mtimes are not compared: adding or removing any entry changes them."""
+    out = {}
+    for rel, (kind, size, sha) in rt.tree_snapshot_excluding(root).items():
+        mtime = None if kind == "dir" else os.lstat(os.path.join(root, rel)).st_mtime_ns
+        out[rel] = (kind, size, sha, mtime)
+    return out
+
+
+def run(root, *args, **kw):
+    return rt.run_regsweep(root, *args, **kw)
+
+
+def run_json(root, *args):
+    p = run(root, *args, "--json")
+    return p, (json.loads(p.stdout) if p.stdout.strip().startswith("{") else None)
+
+
+def served(root):
+    """{repo:tag: digest} the registry serves, and the tags that do not pull completely."""
+    out = {}
+    with rt.Registry(root) as reg:
+        for repo in reg.catalog():
+            for t in reg.tags(repo):
+                out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
+        broken = rt.pull_every_tag(reg)
+    return out, broken
+
+
+class Restore(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="regsweep-restore-")
+        cls.base = rt.unpack_tree(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
+        cls.base_served, broken = served(cls.base)
+        assert not broken, broken
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def copy(self):
+        Restore.n += 1
+        return rt.copy_tree(self.base, os.path.join(self.tmp, f"t{Restore.n}"))
+
+    def last_run(self, root):
+        p, doc = run_json(root, "trash", "ls")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        return doc["runs"][-1]
+
+    def round_trip(self, *command, plan_file=None):
+        root = self.copy()
+        before = snapshot(root)
+        if plan_file:
+            p = run(root, *command[:-1], "--plan-out", os.path.join(root, "..", plan_file))
+            self.assertEqual(p.returncode, 0, rt.show_run(p))
+            command = ("apply", os.path.join(root, "..", plan_file), "-y")
+        p = run(root, *command)
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertNotEqual(snapshot(root), before, f"{command} changed nothing")
+        r = self.last_run(root)
+        self.assertEqual(r["status"], "complete")
+        self.assertGreater(r["items"], 0)
+        dry = run(root, "restore", r["run"], "--dry-run")
+        self.assertEqual(dry.returncode, 0, rt.show_run(dry))
+        self.assertIn("would restore", dry.stdout)
+        rp = run(root, "restore", r["run"], "-y")
+        self.assertEqual(rp.returncode, 0, rt.show_run(rp))
+        diff = rt.diff_snapshots(before, snapshot(root))
+        self.assertEqual(snapshot(root), before, rt.format_diff(diff))
+        tags, broken = served(root)
+        self.assertEqual((tags, broken), (self.base_served, {}))
+        # the original run now says it was restored; restoring it again is refused
+        runs = {x["run"]: x for x in run_json(root, "trash", "ls")[1]["runs"]}
+        self.assertEqual(runs[r["run"]]["status"], "restored")
+        self.assertEqual(run(root, "restore", r["run"], "-y").returncode, REFUSED)
+        return root
+
+    def test_round_trip_rm_several_references(self):
+        """rm of several references (a tag, a multi-arch index by tag, a digest), then restore"""
+        self.round_trip("rm", "-y", "team/app:v1", "library/alpine:3.19", "team/app/sub:multi")
+
+    def test_round_trip_rm_repository(self):
+        """rm --repository, then restore"""
+        self.round_trip("rm", "-y", "--repository", "team/app/sub")
+
+    def test_round_trip_rm_untag(self):
+        """rm --untag, then restore"""
+        self.round_trip("rm", "-y", "--untag", "team/app:latest")
+
+    def test_round_trip_gc_m_trash(self):
+        """gc -m --trash (blobs kept in the trash), then restore"""
+        self.round_trip("gc", "-y", "-m", "--trash", "--min-age", "0s", "--uploads-older-than", "0s")
+
+    def test_round_trip_prune(self):
+        """prune --untagged, then restore"""
+        self.round_trip("prune", "-y", "--repo", "**", "--keep-last", "1", "--untagged")
+
+    def test_round_trip_apply(self):
+        """a plan written by rm --plan-out and run by apply, then restore"""
+        self.round_trip("rm", "team/app:v1", "library/alpine:latest", "-y", plan_file="plan.json")
+
+    def test_round_trip_fsck_repair(self):
+        """fsck --repair of a garbage link, then restore gives the damage back exactly"""
+        root = self.copy()
+        link = os.path.join(root, "docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link")
+        with open(link, "w") as f:
+            f.write("garbage")
+        before = snapshot(root)
+        p = run(root, "fsck", "--repair", "-y")
+        self.assertIn(p.returncode, (0, 4), rt.show_run(p))
+        self.assertFalse(os.path.exists(link))
+        r = self.last_run(root)
+        self.assertEqual(r["command"], "fsck")
+        self.assertEqual(run(root, "restore", r["run"], "-y").returncode, 0)
+        self.assertEqual(snapshot(root), before)
+
+    def test_gc_without_trash_cannot_be_restored(self):
+        """gc without --trash deletes blobs for good: restoring its links would break tags, so restore refuses (exit 3) and changes nothing"""
+        root = self.copy()
+        p = run(root, "rm", "-y", "team/app:v1", "team/app:latest")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        rm_run = self.last_run(root)["run"]
+        p, doc = run_json(root, "gc", "-y", "--min-age", "0s")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertGreater(doc["result"]["bytes_freed"], 0)
+        self.assertEqual(doc["result"]["bytes_in_trash"], 0)
+        before = snapshot(root)
+        p = run(root, "restore", rm_run, "-y")
+        self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
+        self.assertIn("gone", p.stderr)
+        self.assertEqual(snapshot(root), before)
+
+    def test_gc_with_trash_then_rm_restore_both(self):
+        """rm, then gc --trash: restoring the gc run then the rm run gives the original tree"""
+        root = self.copy()
+        before = snapshot(root)
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
+        rm_run = self.last_run(root)["run"]
+        p, doc = run_json(root, "gc", "-y", "--trash", "--min-age", "0s")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertGreater(doc["result"]["bytes_in_trash"], 0)
+        gc_run = doc["result"]["run"]
+        self.assertEqual(run(root, "restore", rm_run, "-y").returncode, REFUSED)  # its blobs are in gc's trash
+        self.assertEqual(run(root, "restore", gc_run, "-y").returncode, 0)
+        self.assertEqual(run(root, "restore", rm_run, "-y").returncode, 0)
+        self.assertEqual(snapshot(root), before)
+
+    def test_conflict_after_a_re_push(self):
+        """rm a tag, push it again (skopeo copy), restore: exit 3 naming the tag; --force keeps the new tag and restores the rest"""
+        root = self.copy()
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "library/alpine:3.19").returncode, 0)
+        rm_run = self.last_run(root)["run"]
+        with rt.Registry(root) as reg:
+            new_digest = reg.manifest_digest("team/app/sub", "1.0")
+            subprocess.run([rt.skopeo_bin(), "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+                            f"docker://{reg.host}/team/app/sub:1.0", f"docker://{reg.host}/team/app:v1"],
+                           check=True, capture_output=True, timeout=120)
+        before = snapshot(root)
+        p = run(root, "restore", rm_run, "-y")
+        self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
+        self.assertIn("team/app/_manifests/tags/v1", p.stderr)
+        self.assertEqual(snapshot(root), before)
+        p = run(root, "restore", rm_run, "-y", "--force")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        tags, broken = served(root)
+        self.assertEqual(broken, {})
+        self.assertEqual(tags["team/app:v1"], new_digest)  # the newer one was kept
+        self.assertEqual(tags["library/alpine:3.19"], self.base_served["library/alpine:3.19"])
+
+    def test_trash_empty_frees_exactly_the_bytes_reported(self):
+        """trash ls reports bytes per run; trash empty frees exactly that (du of the root before/after)"""
+        root = self.copy()
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        p, doc = run_json(root, "gc", "-y", "-m", "--trash", "--min-age", "0s")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        runs = self.last_run(root)
+        held = runs["bytes"]
+        self.assertGreater(held, 0)
+
+        def du():
+            return sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(root) for f in fs
+                       if not os.path.join(d, f).endswith(("audit.jsonl", os.path.join(".regsweep", "lock"))))
+        text = run(root, "trash", "ls")
+        self.assertIn(runs["run"], text.stdout)
+        dry = run(root, "trash", "empty", runs["run"], "--dry-run")
+        self.assertEqual(dry.returncode, 0, rt.show_run(dry))
+        size0 = du()
+        p, doc = run_json(root, "trash", "empty", runs["run"], "-y")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertEqual(doc["bytes_freed"], held)
+        self.assertEqual(size0 - du(), held)
+        self.assertFalse(os.path.exists(os.path.join(root, ".regsweep", "trash", runs["run"])))
+        # the audit log says so, and the emptied run is gone from the list
+        audit = [json.loads(line) for line in open(os.path.join(root, ".regsweep", "audit.jsonl"))]
+        self.assertTrue(any(a["action"] == "empty-trash" and a["run"] == runs["run"] and a["bytes"] == held for a in audit))
+        self.assertNotIn(runs["run"], [x["run"] for x in run_json(root, "trash", "ls")[1]["runs"]])
+        # the registry still serves everything but the deleted tag
+        tags, broken = served(root)
+        self.assertEqual(broken, {})
+        self.assertNotIn("team/app:v1", tags)
+
+    def test_trash_empty_older_than(self):
+        """trash empty --older-than keeps young runs; unknown run ids are errors"""
+        root = self.copy()
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        p, doc = run_json(root, "trash", "empty", "--older-than", "1d", "-y")
+        self.assertEqual((p.returncode, doc["emptied"]), (0, []), rt.show_run(p))
+        self.assertEqual(len(run_json(root, "trash", "ls")[1]["runs"]), 1)
+        self.assertEqual(run(root, "trash", "empty", "20990101T000000Z-1", "-y").returncode, 1)
+        self.assertEqual(run(root, "trash", "empty", "--older-than", "soon", "-y").returncode, 2)
+
+    def test_unknown_run(self):
+        """restore of a run that is not in the trash: exit 1, naming the path"""
+        root = self.copy()
+        p = run(root, "restore", "20990101T000000Z-1", "-y")
+        self.assertEqual(p.returncode, 1, rt.show_run(p))
+        self.assertIn(".regsweep/trash/20990101T000000Z-1", p.stderr)
+
+
+if __name__ == "__main__":
+    tap.main()
