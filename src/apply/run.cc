@@ -189,6 +189,13 @@ class Runner {
       ctx_.root.make_dirs(state::run_dir(ctx_.run_id));
       if (!resumed_) write_record(ctx_, plan_, s_, "running");
       trash_device_ = ctx_.root.device_of(state::run_dir(ctx_.run_id));
+      // Every item first, so that a mount inside the root stops the run before anything moves.
+      try {
+        for (const Action& a : plan_.actions) check_same_filesystem(a);
+      } catch (const SafetyRefusal&) {
+        write_record(ctx_, plan_, s_, "stopped");
+        throw;
+      }
     }
     if (resumed_) {
       // After a kill, lines may be missing from the audit log for items already moved; an
@@ -244,13 +251,7 @@ class Runner {
       removed(a);
       return;
     }
-    if (a.kind != ActionKind::RemoveEmptyFolder) {
-      // rename(2) only works within one filesystem; a mount inside the root (at the item or
-      // above it) would make it fail or copy. Refuse before touching the item.
-      if (ctx_.root.device_of(parent_of(a.path)) != trash_device_ || ctx_.root.device_of(a.path) != trash_device_)
-        throw SafetyRefusal("cannot move to the trash: a different filesystem is mounted inside the root",
-                            ctx_.root.child_path(a.path), "regsweep only renames; it never copies storage");
-    }
+    check_same_filesystem(a);
     ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     count_mutation();
     if (a.kind == ActionKind::RemoveEmptyFolder) {
@@ -284,10 +285,7 @@ class Runner {
       ++s_.restored;
       return;
     }
-    const std::string above = nearest_existing(ctx_.root, parent_of(a.path));
-    if (ctx_.root.device_of(above) != trash_device_ || (!a.source.empty() && ctx_.root.device_of(a.source) != trash_device_))
-      throw SafetyRefusal("cannot restore by renaming: a different filesystem is mounted inside the root", ctx_.root.child_path(above),
-                          "regsweep only renames; it never copies storage");
+    check_same_filesystem(a);
     ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
     count_mutation();
     if (a.kind == ActionKind::RestoreFolder) {
@@ -299,6 +297,26 @@ class Runner {
     count_mutation();
     ++s_.restored;
     audit(a, false);
+  }
+
+  // rename(2) only works within one filesystem; a mount inside the root (at an item, above
+  // it, or where a restore puts it back) would make it fail or copy. Checked for every item
+  // before the first one moves, and again right before each. Items already gone (a resumed
+  // run) are not looked at.
+  void check_same_filesystem(const Action& a) {
+    auto refuse = [&](const std::string& where) {
+      throw SafetyRefusal("cannot move by renaming: a different filesystem is mounted inside the root", ctx_.root.child_path(where),
+                          "regsweep only renames; it never copies storage");
+    };
+    if (a.kind == ActionKind::RemoveEmptyFolder) return;
+    if (is_restore(a.kind)) {
+      const std::string above = nearest_existing(ctx_.root, parent_of(a.path));
+      if (ctx_.root.device_of(above) != trash_device_) refuse(above);
+      if (!a.source.empty() && ctx_.root.stat(a.source).exists() && ctx_.root.device_of(a.source) != trash_device_) refuse(a.source);
+      return;
+    }
+    if (!ctx_.root.stat(a.path).exists()) return;
+    if (ctx_.root.device_of(parent_of(a.path)) != trash_device_ || ctx_.root.device_of(a.path) != trash_device_) refuse(a.path);
   }
 
   void removed(const Action& a) {

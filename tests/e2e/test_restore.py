@@ -235,6 +235,28 @@ class Restore(unittest.TestCase):
         self.assertEqual(run(root, "trash", "empty", "20990101T000000Z-1", "-y").returncode, 1)
         self.assertEqual(run(root, "trash", "empty", "--older-than", "soon", "-y").returncode, 2)
 
+    def test_mount_inside_the_root_is_refused_before_anything_moves(self):
+        """a tmpfs mounted inside the root (at a tag): rm of it and another tag is refused (exit 3) and nothing moves"""
+        root = self.copy()
+        target = os.path.join(root, "docker/registry/v2/repositories/team/app/_manifests/tags/v1")
+        saved = os.path.join(self.tmp, "saved-v1")
+        shutil.copytree(target, saved)
+        m = subprocess.run(["mount", "-t", "tmpfs", "regsweep-test", target], capture_output=True, text=True)
+        if m.returncode != 0:
+            self.skipTest("this machine does not allow a mount: " + m.stderr.strip())
+        try:
+            shutil.copytree(saved, target, dirs_exist_ok=True)
+            before = snapshot(root)
+            p = run(root, "rm", "-y", "library/alpine:latest", "team/app:v1")
+            self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
+            self.assertIn("different filesystem", p.stderr)
+            self.assertEqual(snapshot(root), before)
+            trash = os.path.join(root, ".regsweep", "trash")
+            moved = [os.path.join(d, f) for d, _, fs in os.walk(trash) for f in fs if f not in ("run.json", "journal.jsonl")]
+            self.assertEqual(moved, [])
+        finally:
+            subprocess.run(["umount", target], capture_output=True)
+
     def test_unknown_run(self):
         """restore of a run that is not in the trash: exit 1, naming the path"""
         root = self.copy()
