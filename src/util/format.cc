@@ -23,23 +23,22 @@ std::string human_bytes(std::uint64_t bytes) {
   return buf;
 }
 
-std::string rfc3339_utc(std::int64_t epoch_ns) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ns / 1'000'000'000);
+namespace {
+// Seconds of `epoch_ns` (rounded down, also before 1970) through strftime, in UTC or local time.
+std::string format_time(std::int64_t epoch_ns, const char* format, bool local) {
+  std::int64_t secs = epoch_ns / 1'000'000'000;
+  if (epoch_ns % 1'000'000'000 < 0) --secs;
+  std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  if (!(local ? localtime_r(&t, &tm) : gmtime_r(&t, &tm))) return "-";
+  char buf[64];
+  return std::strftime(buf, sizeof buf, format, &tm) ? std::string(buf) : std::string("-");
 }
+}  // namespace
 
-std::string local_time(std::int64_t epoch_ns) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ns / 1'000'000'000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[48];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", &tm);
-  return buf;
-}
+std::string rfc3339_utc(std::int64_t epoch_ns) { return format_time(epoch_ns, "%Y-%m-%dT%H:%M:%SZ", false); }
+
+std::string local_time(std::int64_t epoch_ns) { return format_time(epoch_ns, "%Y-%m-%d %H:%M:%S %z", true); }
 
 namespace {
 bool take_int(std::string_view& s, std::size_t digits, int& out) {
