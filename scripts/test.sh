@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test suite (unit, fixtures, e2e against
-# the real registry). Ends with 'N passed, N failed'. This is the README's test command.
+# the real registry); then, in a second build with AddressSanitizer and UndefinedBehaviorSanitizer
+# (build-asan/, g++ -fsanitize=address,undefined), the unit, fixtures and malformed-input suites
+# again: a leak, an out-of-bounds access or undefined behaviour fails them. Ends with the line
+# 'N passed, N failed' summed over both runs (the sanitizer cases named 'asan:...'); exits
+# non-zero when either run failed. This is the README's test command.
+#
+#   scripts/test.sh [TEST...]   names given: only those tests, and no sanitizer run
+#   REGSWEEP_ASAN=0 / =1        leave out / force the sanitizer run
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -8,9 +15,40 @@ if [ ! -f build/build.ninja ]; then
   meson setup build >/dev/null || exit 1
 fi
 meson compile -C build || exit 1
+rm -f build/meson-logs/testlog.junit.xml
 meson test -C build --print-errorlogs --num-processes 2 "$@"
 rc=$?
-python3 scripts/count-tests.py build/meson-logs/testlog.junit.xml
+logs=(build/meson-logs/testlog.junit.xml)
+
+asan=${REGSWEEP_ASAN:-$(( $# == 0 ))}
+asan_rc=0
+if [ "$asan" = 1 ]; then
+  logs+=(asan=build-asan/meson-logs/testlog.junit.xml)
+  rm -f build-asan/meson-logs/testlog.junit.xml
+  echo "== sanitizer build (build-asan: -fsanitize=address,undefined)"
+  start=$(date +%s)
+  if [ ! -f build-asan/build.ninja ]; then
+    # -O0 (buildtype debug): five times faster to compile with the sanitizers than -O2.
+    meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dtest_hooks=true >/dev/null || asan_rc=1
+  fi
+  if [ $asan_rc -eq 0 ]; then
+    meson compile -C build-asan -j2 >/dev/null || { meson compile -C build-asan -j1 2>&1 | tail -30; asan_rc=1; }
+  fi
+  if [ $asan_rc -eq 0 ]; then
+    built=$(( $(date +%s) - start ))
+    # The malformed-input e2e suite joins when tests/meson.build has it.
+    tests=(unit fixtures)
+    meson test -C build-asan --list 2>/dev/null | grep -qE '(^|[ /])malformed$' && tests+=(malformed)
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${tests[@]}"
+    asan_rc=$?
+    echo "== sanitizer run: ${tests[*]}; build ${built}s, total $(( $(date +%s) - start ))s"
+  fi
+fi
+
+python3 scripts/count-tests.py "${logs[@]}"
 count_rc=$?
 [ $rc -ne 0 ] && exit $rc
+[ $asan_rc -ne 0 ] && exit $asan_rc
 exit $count_rc
