@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -91,12 +92,13 @@ void scan_processes(const std::string& root, std::vector<LiveRegistry>& out) {
       if (auto eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     std::string cmdline;
     for (const auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
-    LiveRegistry live{pid, "pid " + name + ": " + cmdline, false, false};
+    LiveRegistry live{pid, "pid " + name + ": " + cmdline, false, false, std::nullopt};
     std::string config_path = config_of(argv, env, pid);
     try {
       storage::RegistryConfig c = storage::load_registry_config(config_path, lookup_in, &env);
       if (canonical_or_same(c.root) != want) continue;
       live.readonly = c.readonly;
+      live.config = std::move(c);
     } catch (const Error&) {
       std::error_code gone;
       if (!fs::exists(entry.path(), gone)) continue;  // it exited while we looked
@@ -158,8 +160,66 @@ std::vector<LiveRegistry> find_live_registries(const std::string& root, const st
   scan_processes(root, out);
   if (config && !config->http_addr.empty() && out.empty() && registry_answers(config->http_addr))
     out.push_back(LiveRegistry{0, "a registry answers on http.addr " + config->http_addr + " (from " + config->path + ")",
-                               config->readonly, false});
+                               config->readonly, false, config});
   return out;
+}
+
+namespace {
+
+// A host or port as one shell word: quoted unless it is plainly safe.
+std::string shell_word(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::optional<std::string> redis_flush_command(const storage::RegistryConfig& c) {
+  if (c.blobdescriptor_cache != "redis") return std::nullopt;
+  // redis.addr is host:port, dialled over TCP; [v6]:port for IPv6.
+  std::string host = c.redis_addr, port = "6379";
+  if (auto colon = host.rfind(':'); colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "127.0.0.1";  // ":6379" dials the local host
+  if (port.empty()) port = "6379";
+  std::string cmd = "redis-cli -h " + shell_word(host) + " -p " + shell_word(port) + " -n " + std::to_string(c.redis_db);
+  if (c.redis_password_set) cmd += " --askpass";
+  return cmd + " FLUSHDB";
+}
+
+std::string restart_advice(const std::vector<LiveRegistry>& registries, long long blobs,
+                           const std::optional<storage::RegistryConfig>& fallback) {
+  std::string who;
+  std::vector<std::string> commands;
+  bool cached = false;  // some config names a cache (redis or in memory), or is unknown
+  for (const LiveRegistry& r : registries) {
+    who += (who.empty() ? "" : "; ") + r.description;
+    const std::optional<storage::RegistryConfig>& c = r.config ? r.config : fallback;
+    if (!c || c->blobdescriptor_cache == "inmemory") cached = true;
+    if (!c) continue;
+    if (auto cmd = redis_flush_command(*c); cmd && std::find(commands.begin(), commands.end(), *cmd) == commands.end())
+      commands.push_back(*cmd);
+  }
+  const bool several = registries.size() > 1;
+  const std::string it = several ? "them" : "it";
+  const std::string what = blobs < 0 ? std::string("the swept blobs") : std::to_string(blobs) + (blobs == 1 ? " swept blob" : " swept blobs");
+  std::string line = std::string("regsweep: restart the read-only ") + (several ? "registries" : "registry") + " now (" + who + "): ";
+  if (!commands.empty()) {
+    line += "the redis cache still lists the " + what + " and outlives a restart; stop " + it + ", run `";
+    for (std::size_t i = 0; i < commands.size(); ++i) line += (i ? "` and `" : "") + commands[i];
+    return line + "`, then start " + it + " (else a push of those blobs is skipped and the image is broken)";
+  }
+  if (cached)
+    return line + (several ? "their" : "its") + " in-memory blob descriptor cache still lists the " + what + ", and " +
+           (several ? "they answer" : "it answers") + " for them until restarted";
+  return line + (several ? "their configs name" : "its config names") + " no blob descriptor cache, but " +
+         (several ? "they" : "it") + " may have started with another; a restart makes sure nothing still lists the " + what;
 }
 
 }  // namespace regsweep::apply

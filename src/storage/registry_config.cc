@@ -30,6 +30,13 @@ YAML::Node child(const YAML::Node& n, const char* key) {
 
 std::string scalar(const YAML::Node& n) { return n && n.IsScalar() ? n.as<std::string>() : std::string(); }
 
+// redis.db: a non-negative integer, as the registry reads it into an int.
+int database_number(const std::string& text, const char* what, const std::string& path) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(std::string(what) + " is not a redis database number: \"" + text + "\"", path);
+  return std::stoi(text);
+}
+
 }  // namespace
 
 RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, const void* env_context) {
@@ -47,6 +54,7 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
   }
   if (!doc.IsMap()) throw Error("the registry config is not a YAML mapping", path);
   YAML::Node storage = child(doc, "storage");
+  bool has_blobdescriptor = false;
   try {
     YAML::Node fs = child(storage, "filesystem");
     YAML::Node rootdirectory = child(fs, "rootdirectory");
@@ -62,9 +70,15 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
     }
     c.delete_enabled = truthy(scalar(child(child(storage, "delete"), "enabled")));
     c.readonly = truthy(scalar(child(child(child(storage, "maintenance"), "readonly"), "enabled")));
-    c.blobdescriptor_cache = scalar(child(child(storage, "cache"), "blobdescriptor"));
+    YAML::Node cache = child(storage, "cache");
+    YAML::Node blobdescriptor = child(cache, "blobdescriptor");
+    has_blobdescriptor = blobdescriptor && !blobdescriptor.IsNull();
+    c.blobdescriptor_cache = scalar(child(cache, has_blobdescriptor ? "blobdescriptor" : "layerinfo"));  // layerinfo: its old name
     c.http_addr = scalar(child(child(doc, "http"), "addr"));
-    c.redis_addr = scalar(child(child(doc, "redis"), "addr"));
+    YAML::Node redis = child(doc, "redis");
+    c.redis_addr = scalar(child(redis, "addr"));
+    if (YAML::Node db = child(redis, "db"); db && !db.IsNull()) c.redis_db = database_number(scalar(db), "redis.db", path);
+    c.redis_password_set = !scalar(child(redis, "password")).empty();
   } catch (const YAML::Exception& e) {
     throw Error(std::string("unexpected shape in the registry config: ") + e.what(), path);
   }
@@ -73,7 +87,10 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
   if (auto v = env("REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED")) c.readonly = truthy(*v);
   if (auto v = env("REGISTRY_STORAGE_DELETE_ENABLED")) c.delete_enabled = truthy(*v);
   if (auto v = env("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR")) c.blobdescriptor_cache = *v;
+  else if (auto old = env("REGISTRY_STORAGE_CACHE_LAYERINFO"); old && !has_blobdescriptor) c.blobdescriptor_cache = *old;
   if (auto v = env("REGISTRY_REDIS_ADDR")) c.redis_addr = *v;
+  if (auto v = env("REGISTRY_REDIS_DB")) c.redis_db = database_number(*v, "REGISTRY_REDIS_DB", path);
+  if (auto v = env("REGISTRY_REDIS_PASSWORD")) c.redis_password_set = !v->empty();
   if (c.root.empty()) c.root = kDefaultRoot;  // the filesystem driver's own default
   return c;
 }

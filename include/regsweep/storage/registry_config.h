@@ -12,13 +12,16 @@ struct RegistryConfig {
   std::string http_addr;            // http.addr (env override applied), may be empty
   bool readonly = false;            // storage.maintenance.readonly.enabled
   bool delete_enabled = false;      // storage.delete.enabled
-  std::string blobdescriptor_cache; // storage.cache.blobdescriptor ("inmemory", "redis", "")
-  std::string redis_addr;           // redis.addr
+  std::string blobdescriptor_cache; // storage.cache.blobdescriptor ("inmemory", "redis", ""), or its old name layerinfo
+  std::string redis_addr;           // redis.addr (host:port)
+  int redis_db = 0;                 // redis.db
+  bool redis_password_set = false;  // redis.password is not empty (the password itself is never kept)
 };
 
 // Throws Error (naming the file) when it cannot be read or parsed, or when its storage is
 // not the filesystem driver. Environment overrides are applied as the registry applies them
-// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...).
+// (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...). A redis.db that is
+// not a database number is an Error too (the registry refuses to start with it).
 // `env` looks a variable up (default: this process's environment; the live-registry check
 // passes the environment of the registry process it inspects).
 using EnvLookup = std::optional<std::string> (*)(const char* name, const void* context);
