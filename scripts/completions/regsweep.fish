@@ -53,6 +53,7 @@ complete -c regsweep -n '__fish_seen_subcommand_from gc' -l uploads-older-than -
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -l prune-empty-repos -d 'remove empty repositories'
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -l trash -d 'keep swept blobs in the trash'
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -l registry-bin -r -d 'run PATH garbage-collect'
+complete -c regsweep -n '__fish_seen_subcommand_from gc' -l i-will-restart-the-registry -d 'sweep under a read-only registry, restart it after'
 complete -c regsweep -n '__fish_seen_subcommand_from prune' -l repo -x -a '(__regsweep_refs)' -d 'repositories (glob)'
 complete -c regsweep -n '__fish_seen_subcommand_from prune' -l match -x -d 'tags considered (regex)'
 complete -c regsweep -n '__fish_seen_subcommand_from prune' -l keep -x -d 'tags never deleted (regex)'

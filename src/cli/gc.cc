@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "cli.h"
+#include "regsweep/apply/live_registry.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/storage/walker.h"
@@ -25,8 +26,11 @@ struct GcOptions {
   bool prune_empty_repos = false;
   bool trash = false;
   std::string registry_bin;
+  bool restart_ack = false;  // --i-will-restart-the-registry
   MutationOptions mutation;
 };
+
+constexpr const char* kRestartFlag = "--i-will-restart-the-registry";
 
 constexpr int kMaxReplans = 3;
 
@@ -118,6 +122,15 @@ int run_registry_gc(Context& ctx, const GcOptions& o) {
   return 0;
 }
 
+// --dry-run / --plan-out under a read-only registry: allowed (mark and report), with a word on
+// what a real sweep would need.
+void note_readonly_registries(Context& ctx) {
+  for (const apply::LiveRegistry& live : apply::find_live_registries(ctx.root(), ctx.registry_config()))
+    if (live.readonly && !live.root_unknown)
+      *ctx.err << "regsweep: note: a read-only registry serves this storage (" << live.description << "); a real gc needs "
+               << kRestartFlag << " and a restart of it afterwards\n";
+}
+
 int run_gc(Context& ctx, const GcOptions& o) {
   plan::GcRequest req;
   req.delete_untagged = o.delete_untagged;
@@ -132,8 +145,20 @@ int run_gc(Context& ctx, const GcOptions& o) {
     throw UsageError("--registry-bin is not an executable", o.registry_bin);
   if (!read_only) require_confirmation_channel(ctx, m);
 
-  apply::SessionOptions so = session_options(ctx, read_only, m.force, true);
+  // A read-only registry serving the root keeps its blob descriptor cache: a sweep under it
+  // needs the operator's word that it will be restarted (and its redis cache flushed).
+  std::vector<apply::LiveRegistry> readonly;
+  apply::SessionOptions so = session_options(ctx, read_only, m.force, false);
+  so.readonly_registries = &readonly;
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  if (!m.force && !read_only && !readonly.empty() && !o.restart_ack)
+    throw SafetyRefusal("a read-only registry serves this storage (" + readonly.front().description +
+                            "): blobs swept under it stay in its blob descriptor cache, and once it is read-write a "
+                            "push of one of them is skipped, leaving a broken image",
+                        ctx.root(),
+                        std::string("look with --dry-run; sweep with ") + kRestartFlag +
+                            ", then restart it (the last line printed says how, redis cache included); or stop it first");
+  if (!m.force && read_only) note_readonly_registries(ctx);
 
   storage::Model model = ctx.load_model();
   plan::GcPlan gc = plan_with_recheck(ctx, model, req, !read_only);
@@ -151,7 +176,19 @@ int run_gc(Context& ctx, const GcOptions& o) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(gc.plan)}, {"plan_out", m.plan_out}});
     return kExitOk;
   }
-  auto done = confirm_and_execute(ctx, session, gc.plan, m, "sweep these?", &model);
+  // A run stopped part-way under a read-only registry may have swept some blobs: the advice
+  // is printed before the error.
+  auto advise_on_error = [&] {
+    if (!readonly.empty() && !m.dry_run)
+      *ctx.err << apply::restart_advice(readonly, -1, ctx.registry_config()) << " (if any blob was swept before it stopped)\n";
+  };
+  std::optional<apply::RunSummary> done;
+  try {
+    done = confirm_and_execute(ctx, session, gc.plan, m, "sweep these?", &model);
+  } catch (const Error&) {
+    advise_on_error();
+    throw;
+  }
   if (!done) return kExitOk;
   const apply::RunSummary& summary = *done;
   json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
@@ -160,7 +197,12 @@ int run_gc(Context& ctx, const GcOptions& o) {
   if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
   if (!o.registry_bin.empty()) {
     std::uint64_t before = blob_bytes_on_disk(ctx);
-    run_registry_gc(ctx, o);
+    try {
+      run_registry_gc(ctx, o);
+    } catch (const Error&) {
+      advise_on_error();
+      throw;
+    }
     std::uint64_t after = blob_bytes_on_disk(ctx);
     doc["registry_gc"] = {{"bytes_before", before}, {"bytes_after", after}, {"bytes_freed", before - after}};
     if (!ctx.options.json && !ctx.options.quiet)
@@ -169,8 +211,32 @@ int run_gc(Context& ctx, const GcOptions& o) {
     shown.done = true;
     print_gc_stats(ctx, gc.stats, shown);
   }
+  // Last words: what the operator must do about the read-only registry's cache.
+  std::string advice;
+  if (!readonly.empty() && !m.dry_run) {
+    long long blobs = o.registry_bin.empty() ? static_cast<long long>(gc.stats.blobs) : -1;
+    if (blobs != 0) advice = apply::restart_advice(readonly, blobs, ctx.registry_config());
+    else advice = "regsweep: no blob was swept: the read-only registry's cache is still right, it need not be restarted";
+    json restart = {{"required", blobs != 0}, {"message", advice}, {"registries", json::array()}};
+    for (const auto& r : readonly) {
+      const auto& c = r.config ? r.config : ctx.registry_config();
+      auto flush = c ? apply::redis_flush_command(*c) : std::nullopt;
+      restart["registries"].push_back({{"pid", r.pid}, {"description", r.description},
+                                       {"blobdescriptor_cache", c ? c->blobdescriptor_cache : ""},
+                                       {"redis_flush", flush ? json(*flush) : json(nullptr)}});
+    }
+    doc["registry_restart"] = restart;
+  }
   if (ctx.options.json) print_json(ctx, doc);
   print_run_summary(ctx, summary, m);
+  if (!advice.empty()) {
+    if (ctx.options.json) {
+      ctx.out->flush();
+      *ctx.err << advice << "\n" << std::flush;
+    } else {
+      *ctx.out << advice << "\n" << std::flush;
+    }
+  }
   return kExitOk;
 }
 
@@ -186,6 +252,8 @@ Command add_gc_command(CLI::App& parent, Context& context) {
   app->add_flag("--prune-empty-repos", o->prune_empty_repos, "remove repositories left with no tag and no manifest");
   app->add_flag("--trash", o->trash, "keep swept blobs in the trash (restorable) instead of deleting them");
   app->add_option("--registry-bin", o->registry_bin, "run PATH garbage-collect for the blob sweep after regsweep's own steps");
+  app->add_flag(kRestartFlag, o->restart_ack,
+                "sweep even though a read-only registry serves this storage; you restart it afterwards (and flush its redis cache)");
   add_mutation_options(*app, o->mutation);
   return Command{app, [&context, o] { return run_gc(context, *o); }};
 }
