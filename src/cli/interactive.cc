@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli.h"
+#include "regsweep/apply/live_registry.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/report.h"
@@ -111,7 +112,22 @@ class Menu {
     plan::GcPlan gc = plan::plan_gc(model, req);
     gc.plan.arguments = {"(interactive)"};
     print_gc_stats(ctx_, gc.stats, GcStatsShown{true, false, false, false, "1h"});
-    if (gc.plan.actions.empty() || !confirmed("sweep these?")) {
+    if (gc.plan.actions.empty()) {
+      out() << "nothing was changed\n";
+      return;
+    }
+    // A read-only registry left serving the root keeps the swept blobs in its descriptor
+    // cache (see docs/readonly-registry.md): the menu does not sweep under it; `regsweep gc
+    // --i-will-restart-the-registry` does, and says how to restart it.
+    if (!o_.dry_run && !o_.force)
+      for (const apply::LiveRegistry& live : apply::find_live_registries(ctx_.root(), ctx_.registry_config()))
+        if (live.readonly) {
+          *ctx_.err << "regsweep: a read-only registry serves this storage (" << live.description
+                    << "): not sweeping from the menu; stop it, or run regsweep gc --i-will-restart-the-registry\n";
+          out() << "nothing was changed\n";
+          return;
+        }
+    if (!confirmed("sweep these?")) {
       out() << "nothing was changed\n";
       return;
     }

@@ -408,6 +408,29 @@ class InMemoryCache(Case):
         finally:
             reg.cleanup()
 
+    def test_interactive_menu_does_not_sweep(self):
+        """the interactive menu's gc (g) does not sweep under a read-only registry; stopped, it does"""
+        root = self.b.copy("interactive")
+        old = time.time() - 7200  # older than the menu's 1h minimum age
+        for d, _, fs in os.walk(os.path.join(root, "docker/registry/v2/blobs")):
+            for f in fs:
+                os.utime(os.path.join(d, f), (old, old))
+        reg = rt.Registry(root, readonly=True)
+        try:
+            reg.start()
+            before = snapshot(root)
+            p = rt.run_regsweep(root, "interactive", stdin="g\ny\nq\n", timeout=120, log=log)
+            self.assertExit(p, 0)
+            self.assertIn("read-only registry", p.stderr)
+            self.assertSameTree(before, snapshot(root), "the menu swept under a read-only registry")
+            self.assertTrue(blob_on_disk(root, U1.digest))
+            reg.stop()
+            p = rt.run_regsweep(root, "interactive", stdin="g\ny\nq\n", timeout=120, log=log)
+            self.assertExit(p, 0)
+            self.assertFalse(blob_on_disk(root, U1.digest), "stopped, the menu's gc sweeps")
+        finally:
+            reg.cleanup()
+
     def test_json_document_and_stderr_last(self):
         """--json: registry_restart in the document; the advice is stderr's last line"""
         root = self.b.copy("json")
