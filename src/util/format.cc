@@ -102,6 +102,9 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   gmtime_r(&t, &back);
   if (back.tm_mday != d || back.tm_mon != mo - 1) return std::nullopt;  // Feb 31 is not Mar 3
   std::int64_t secs = static_cast<std::int64_t>(t) - offset;
+  // Nanoseconds since 1970 fit in 64 bits from 1677 to 2262; outside that (a Go zero time,
+  // 9999-12-31) the text is no time regsweep can use.
+  if (secs <= INT64_MIN / 1'000'000'000 || secs >= INT64_MAX / 1'000'000'000) return std::nullopt;
   return secs * 1'000'000'000 + frac_ns;
 }
 
@@ -110,6 +113,7 @@ std::optional<std::int64_t> parse_duration_seconds(std::string_view s) {
   std::int64_t total = 0;
   while (!s.empty()) {
     std::int64_t n = 0;
+    if (s[0] < '0' || s[0] > '9') return std::nullopt;  // no sign: "-0s" is no duration
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     if (ec != std::errc() || p == s.data() || n < 0) return std::nullopt;
     s.remove_prefix(static_cast<std::size_t>(p - s.data()));

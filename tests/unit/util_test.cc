@@ -276,6 +276,20 @@ TEST(Table, BoldHeaderKeepsAlignment) {
   EXPECT_EQ(styled.str(), "\033[1mNAME  SIZE\033[0m\na     10 B\n");
 }
 
+TEST(Rfc3339, YearsOutsideTheNanosecondRangeAreRefusedNotOverflowed) {
+  EXPECT_FALSE(util::parse_rfc3339("9999-12-31T23:59:59Z"));  // found by UBSan (fuzzing report)
+  EXPECT_FALSE(util::parse_rfc3339("0001-01-01T00:00:00Z"));  // Go's zero time, in image configs
+  EXPECT_TRUE(util::parse_rfc3339("2262-01-01T00:00:00Z"));
+  EXPECT_TRUE(util::parse_rfc3339("1678-01-01T00:00:00Z"));
+}
+
+TEST(Duration, NoSign) {
+  EXPECT_FALSE(util::parse_duration_seconds("-0s"));
+  EXPECT_FALSE(util::parse_duration_seconds("1h-0m"));
+  EXPECT_FALSE(util::parse_duration_seconds("+5m"));
+  EXPECT_EQ(util::parse_duration_seconds("1h30m"), 5400);
+}
+
 TEST(LocalTime, FollowsTz) {
   const char* old = std::getenv("TZ");
   std::string saved = old ? old : "";
