@@ -28,6 +28,21 @@ void count_files(storage::Dir& dir, TrashRun& run, int depth = 0) {
   }
 }
 
+// Whether the audit log has the empty-trash line of `id` already.
+bool audited_empty(storage::Dir& root, const std::string& id) {
+  std::string content;
+  if (!root.read_file(state::kAudit, std::size_t{1} << 30, content).ok()) return false;
+  std::size_t start = 0;
+  while (start < content.size()) {
+    std::size_t end = content.find('\n', start);
+    if (end == std::string::npos) end = content.size();
+    json line = json::parse(content.substr(start, end - start), nullptr, false);
+    if (line.is_object() && line.value("action", "") == "empty-trash" && line.value("run", "") == id) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<TrashRun> list_trash(storage::Dir& root) {
@@ -76,11 +91,15 @@ EmptiedTrash empty_trash(storage::Dir& root, const std::vector<TrashRun>& runs, 
       detail::mark_run(root, run.id, "emptying");
       detail::count_mutation();
     }
-    root.remove_tree(state::trashed(run.id, "docker"));
+    // The audit line goes first, while the bytes it reports are still there to count, and only
+    // once: an emptying that was killed after writing it (status "emptying") does not write it again.
+    if (run.status != "emptying" || !audited_empty(root, run.id)) {
+      json line = {{"time", util::rfc3339_utc(now_ns)}, {"run", run.id}, {"command", "trash empty"}, {"command_line", command_line},
+                   {"action", "empty-trash"}, {"path", state::run_dir(run.id)}, {"bytes", run.bytes}};
+      root.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    }
     detail::count_mutation();
-    json line = {{"time", util::rfc3339_utc(now_ns)}, {"run", run.id}, {"command", "trash empty"}, {"command_line", command_line},
-                 {"action", "empty-trash"}, {"path", state::run_dir(run.id)}, {"bytes", run.bytes}};
-    root.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    root.remove_tree(state::trashed(run.id, "docker"));
     detail::count_mutation();
     root.remove_tree(state::run_dir(run.id));
     detail::count_mutation();
