@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 import gctest as gt  # noqa: E402
 import prunetest as pt  # noqa: E402
+import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -118,12 +119,7 @@ def snap_ignoring_lock(root: str) -> dict:
     return {p: v for p, v in rt.tree_snapshot(root).items() if p not in (".regsweep", lock)}
 
 
-def read_audit(root: str) -> list:
-    path = os.path.join(root, ".regsweep", "audit.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+read_audit = cl.read_audit  # tests/lib/crashloop.py
 
 
 def policy_args(p: Policy) -> list:

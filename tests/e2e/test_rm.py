@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
+import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import scenarios  # noqa: E402
 import tap  # noqa: E402
@@ -161,17 +162,8 @@ def revision_link(repo: str, digest: str) -> str:
     return repo_path(repo, "_manifests", "revisions", "sha256", digest.split(":", 1)[1], "link")
 
 
-def read_audit(root: str) -> list:
-    path = os.path.join(root, ".regsweep", "audit.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def snap(root: str) -> dict:
-    """The tree below root without regsweep's own folder."""
-    return rt.tree_snapshot_excluding(root, (".regsweep",))
+read_audit = cl.read_audit  # tests/lib/crashloop.py
+snap = cl.snapshot  # the tree below root without regsweep's own folder
 
 
 def snap_ignoring_lock(root: str) -> dict:
