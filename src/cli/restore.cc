@@ -25,6 +25,13 @@ int run_restore(Context& ctx, const RestoreOptions& o) {
   const MutationOptions& m = o.mutation;
   if (!m.dry_run) require_confirmation_channel(ctx, m);
   apply::Session session(*ctx.fs, ctx.root(), session_options(ctx, m.dry_run, false, true), *ctx.err);
+  for (const apply::RunSummary& done : session.recovered())
+    if (done.command == "restore" && done.arguments == std::vector<std::string>{o.run}) {
+      // This same restore was killed, and opening the session has just finished it.
+      if (ctx.options.json) print_json(ctx, {{"run", o.run}, {"recovered_run", done.run_id}, {"restored", done.restored}});
+      else if (!ctx.options.quiet) *ctx.out << "the interrupted restore of " << o.run << " (run " << done.run_id << ") was finished\n";
+      return kExitOk;
+    }
   apply::RestorePlan rp = apply::plan_restore(session.root_dir(), o.run, o.keep_newer);
 
   json doc = {{"run", o.run},          {"dry_run", m.dry_run},          {"conflicts", rp.conflicts}, {"kept_newer", rp.kept_newer},

@@ -100,7 +100,7 @@ class Torture(unittest.TestCase):
             got = cl.snapshot_mtimes(root)
             return [] if got == original else ["not the original tree:\n" + cl.diff_text(original, got)]
         res = self.torture(self.spec("restore", ["restore", rid, "-y"], base=base, restore=False,
-                                     extra_check=back_to_original, tolerate_restored_already=True))
+                                     extra_check=back_to_original))
         if res.known:
             sys.stdout.write(f"# known defect at {len(res.known)} of {res.tried} restore kill points: the re-run of "
                              f"'restore RUN' finishes the interrupted restore in its recovery, then refuses "
