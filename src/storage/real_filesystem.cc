@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -35,6 +37,93 @@ class CPath {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
   throw Error(what + ": " + std::strerror(errno), path);
+}
+
+// Closes an fd it owns on scope exit, keeping errno.
+class Fd {
+ public:
+  Fd(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~Fd() {
+    if (owned_ && fd_ >= 0) {
+      int saved = errno;
+      ::close(fd_);
+      errno = saved;
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+  bool owned_;
+};
+
+// openat(dirfd, rel, flags) that follows a symbolic link in NO component of `rel` (the last
+// one included: a symlink there fails with ELOOP, as with O_NOFOLLOW). openat(O_NOFOLLOW)
+// alone would still follow links in the folders on the way ("current" in
+// "current/link"), so a planted symlink could make us read or write outside the root.
+// openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH) does it in one call; where the kernel or a
+// seccomp filter refuses openat2, the path is walked one folder at a time.
+int open_beneath(int dirfd, const char* rel, int flags) {
+  flags |= O_NOFOLLOW | O_CLOEXEC;
+  if (!std::strchr(rel, '/')) return ::openat(dirfd, rel, flags, 0644);
+#ifdef SYS_openat2
+  static std::atomic<bool> no_openat2{false};
+  if (!no_openat2.load(std::memory_order_relaxed)) {
+    struct open_how how {};
+    how.flags = static_cast<std::uint64_t>(flags);
+    how.mode = (flags & O_CREAT) ? 0644 : 0;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
+    long fd = ::syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
+    if (errno != ENOSYS && errno != EPERM && errno != E2BIG) return -1;
+    no_openat2.store(true, std::memory_order_relaxed);
+  }
+#endif
+  std::string_view path(rel);
+  int cur = dirfd;
+  auto close_cur = [&] {
+    if (cur != dirfd) {
+      int saved = errno;
+      ::close(cur);
+      errno = saved;
+    }
+  };
+  while (true) {
+    auto slash = path.find('/');
+    if (slash == std::string_view::npos) break;
+    std::string part(path.substr(0, slash));
+    path.remove_prefix(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      close_cur();
+      errno = EXDEV;
+      return -1;
+    }
+    int next = ::openat(cur, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close_cur();
+    if (next < 0) return -1;
+    cur = next;
+  }
+  int fd = ::openat(cur, std::string(path).c_str(), flags, 0644);
+  close_cur();
+  return fd;
+}
+
+// The folder that holds `rel` (opened without following a symlink on the way, O_PATH) and
+// the last component's name: for the *at() calls that take a name.
+struct Parent {
+  Fd fd;
+  std::string name;
+};
+
+Parent parent_of(int dirfd, std::string_view rel) {
+  auto slash = rel.rfind('/');
+  if (slash == std::string_view::npos) return Parent{Fd(dirfd, false), std::string(rel)};
+  std::string dir(rel.substr(0, slash));
+  int fd = open_beneath(dirfd, dir.c_str(), O_PATH | O_DIRECTORY);
+  return Parent{Fd(fd, true), std::string(rel.substr(slash + 1))};
 }
 
 class RealLock : public FileLock {
@@ -145,31 +234,59 @@ class RealDir : public Dir {
     }
   }
 
+  // lstat of `rel` in one fstatat: the hot call of the walk (one per blob, "<hex>/data").
+  // The last component is never followed; a folder on the way is, were it a symlink, so
+  // callers pass only paths whose folders they have just listed as folders (the walk does:
+  // a symlink is listed as one and never descended into). Reads, open_dir and every write
+  // follow no symlink anywhere; stat_strict() is the slower stat that follows none either.
   FileStat stat(std::string_view rel) override {
     struct stat st;
     if (::fstatat(fd_, CPath(rel).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
     return to_stat(st);
   }
 
+  // lstat of `rel` from its folder, opened without following a symlink on the way (a
+  // symlinked folder makes the entry unreachable: Missing).
+  FileStat stat_strict(std::string_view rel) {
+    if (rel.find('/') == std::string_view::npos) return stat(rel);
+    struct stat st;
+    Parent parent = parent_of(fd_, rel);
+    if (parent.fd.get() < 0 || ::fstatat(parent.fd.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+    return to_stat(st);
+  }
+
   std::unique_ptr<Dir> open_dir(std::string_view rel) override {
-    int fd = ::openat(fd_, CPath(rel).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open_beneath(fd_, CPath(rel).c_str(), O_RDONLY | O_DIRECTORY);
     if (fd < 0) return nullptr;
     return std::make_unique<RealDir>(fd, child_path(rel));
+  }
+
+  // Opens `rel` for reading, or returns -1 with `r` saying why (Missing, NotRegular with the
+  // entry's lstat, IoError). O_NONBLOCK so that a FIFO put where a file belongs cannot hang
+  // us; no symlink is followed, in any component. Callers fstat and refuse anything but a
+  // regular file.
+  int open_for_reading(std::string_view rel, ReadResult& r) {
+    int fd = open_beneath(fd_, CPath(rel).c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd >= 0) return fd;
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return -1;
+    r.stat = stat_strict(rel);
+    if (err == ELOOP || err == EXDEV) {
+      // a symlink: the file itself (r.stat is its lstat) or a folder on the way (unreachable)
+      if (!r.stat.exists()) r.stat.type = FileType::Symlink;
+      r.status = ReadStatus::NotRegular;
+    } else {
+      r.status = r.stat.exists() && r.stat.type != FileType::Regular ? ReadStatus::NotRegular : ReadStatus::IoError;
+    }
+    r.error = err;
+    return -1;
   }
 
   ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) override {
     out.clear();
     ReadResult r;
-    // O_NONBLOCK so that a FIFO put where a file belongs cannot hang us; O_NOFOLLOW so
-    // a symlink is never followed. fstat then refuses anything but a regular file.
-    int fd = ::openat(fd_, CPath(rel).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return r;
-      r.stat = stat(rel);
-      r.status = (errno == ELOOP || r.stat.type != FileType::Regular) ? ReadStatus::NotRegular : ReadStatus::IoError;
-      r.error = errno;
-      return r;
-    }
+    int fd = open_for_reading(rel, r);
+    if (fd < 0) return r;
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       r.status = ReadStatus::IoError;
@@ -206,14 +323,8 @@ class RealDir : public Dir {
   ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
                          util::FunctionRef<void(std::string_view)> chunk) override {
     ReadResult r;
-    int fd = ::openat(fd_, CPath(rel).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return r;
-      r.stat = stat(rel);
-      r.status = (errno == ELOOP || r.stat.type != FileType::Regular) ? ReadStatus::NotRegular : ReadStatus::IoError;
-      r.error = errno;
-      return r;
-    }
+    int fd = open_for_reading(rel, r);
+    if (fd < 0) return r;
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       r.status = ReadStatus::IoError;
@@ -244,47 +355,63 @@ class RealDir : public Dir {
     return r;
   }
 
+  // Writes, like reads, follow a symlink in no component: a planted symlink (a folder on the
+  // way, or .regsweep/ itself) makes them fail instead of acting outside the root.
+
   void make_dirs(std::string_view rel) override {
     std::string p(rel);
     for (std::size_t i = 0; i <= p.size(); ++i) {
       if (i != p.size() && p[i] != '/') continue;
       if (i == 0) continue;
       std::string part = p.substr(0, i);
-      if (::mkdirat(fd_, part.c_str(), 0755) != 0 && errno != EEXIST) fail("cannot create folder", child_path(part));
+      Parent parent = parent_of(fd_, part);
+      if (parent.fd.get() < 0 || (::mkdirat(parent.fd.get(), parent.name.c_str(), 0755) != 0 && errno != EEXIST))
+        fail("cannot create folder", child_path(part));
     }
-    if (stat(rel).type != FileType::Directory) throw Error("not a folder", child_path(rel));
+    if (stat_strict(rel).type != FileType::Directory) throw Error("not a folder", child_path(rel));
   }
 
   void rename(std::string_view from, std::string_view to) override {
-    if (::renameat(fd_, CPath(from).c_str(), fd_, CPath(to).c_str()) != 0)
+    Parent a = parent_of(fd_, from), b = parent_of(fd_, to);
+    if (a.fd.get() < 0 || b.fd.get() < 0 || ::renameat(a.fd.get(), a.name.c_str(), b.fd.get(), b.name.c_str()) != 0)
       fail("cannot move " + std::string(from) + " to " + std::string(to), child_path(from));
   }
 
   void remove_tree(std::string_view rel) override {
     CPath p(rel);
+    Parent parent = parent_of(fd_, rel);
+    if (parent.fd.get() < 0) {
+      if (errno == ENOENT) return;
+      fail("cannot open the folder of", child_path(rel));
+    }
     struct stat st;
-    if (::fstatat(fd_, p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(parent.fd.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return;
       fail("cannot stat", child_path(rel));
     }
     if (S_ISDIR(st.st_mode)) {
-      int sub = ::openat(fd_, p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int sub = ::openat(parent.fd.get(), parent.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0) fail("cannot open folder", child_path(rel));
       empty_folder(sub, child_path(rel));
     }
-    if (::unlinkat(fd_, p.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+    if (::unlinkat(parent.fd.get(), parent.name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
       fail("cannot remove", child_path(rel));
   }
 
   bool remove_empty_dir(std::string_view rel) override {
-    if (::unlinkat(fd_, CPath(rel).c_str(), AT_REMOVEDIR) == 0) return true;
+    Parent parent = parent_of(fd_, rel);
+    if (parent.fd.get() < 0) {
+      if (errno == ENOENT) return false;
+      fail("cannot open the folder of", child_path(rel));
+    }
+    if (::unlinkat(parent.fd.get(), parent.name.c_str(), AT_REMOVEDIR) == 0) return true;
     if (errno == ENOTEMPTY || errno == EEXIST || errno == ENOENT) return false;
     fail("cannot remove folder", child_path(rel));
   }
 
   void write_file(std::string_view rel, std::string_view content) override {
     std::string tmp = std::string(rel) + ".tmp-regsweep";
-    int fd = ::openat(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open_beneath(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC);
     if (fd < 0) fail("cannot write", child_path(tmp));
     std::size_t done = 0;
     while (done < content.size()) {
@@ -305,7 +432,7 @@ class RealDir : public Dir {
   }
 
   void append(std::string_view rel, std::string_view content) override {
-    int fd = ::openat(fd_, CPath(rel).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open_beneath(fd_, CPath(rel).c_str(), O_WRONLY | O_CREAT | O_APPEND);
     if (fd < 0) fail("cannot open for appending", child_path(rel));
     // One write(2) per record: with O_APPEND a record is never interleaved or torn by a kill.
     ssize_t n = ::write(fd, content.data(), content.size());
@@ -317,12 +444,13 @@ class RealDir : public Dir {
 
   std::uint64_t device_of(std::string_view rel) override {
     struct stat st;
-    if (::fstatat(fd_, CPath(rel).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+    Parent parent = parent_of(fd_, rel);
+    if (parent.fd.get() < 0 || ::fstatat(parent.fd.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
     return static_cast<std::uint64_t>(st.st_dev);
   }
 
   std::unique_ptr<FileLock> lock(std::string_view rel, bool wait) override {
-    int fd = ::openat(fd_, CPath(rel).c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open_beneath(fd_, CPath(rel).c_str(), O_RDWR | O_CREAT);
     if (fd < 0) fail("cannot open lock file", child_path(rel));
     while (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (errno == EINTR) continue;

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "regsweep/error.h"
 #include "regsweep/util/hex.h"
 #include "regsweep/util/parallel.h"
 #include "regsweep/util/small_path.h"
@@ -17,18 +18,40 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
   }
   dir->list([&](std::string_view name, FileType type) {
     auto digest = Digest::from_hex(name);
-    if (!digest || type != FileType::Directory || !name.starts_with(prefix)) {
+    if (!digest || !name.starts_with(prefix)) {
       sink.add(FindingKind::UnexpectedFile, dir->child_path(name), "not a blob folder (sha256/<2 hex>/<64 hex>/)");
+      return;
+    }
+    if (type == FileType::Symlink) {
+      // The registry would follow it and may find a blob there; regsweep reads nothing
+      // through it, but counts the blob as present so that nothing that references it (a
+      // manifest, a _layers link) is taken for garbage.
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(name),
+               "blob folder is a symbolic link (not followed; its blob is kept as present, unread)");
+      out.push_back(BlobRecord{*digest, 0, dir->stat(name).mtime_ns, true});
+      return;
+    }
+    if (type != FileType::Directory) {
+      sink.add(FindingKind::UnexpectedFile, Severity::Warning, dir->child_path(name),
+               std::string("blob folder is ") + what_it_is(type) + ", not a folder: the registry has no such blob");
       return;
     }
     FileStat st = dir->stat(util::SmallPath(name, "/data"));
     BlobRecord rec{*digest, st.size, st.mtime_ns, st.type == FileType::Regular};
     if (!st.exists()) {
       sink.add(FindingKind::BlobWithoutData, dir->child_path(name), "blob folder has no data file");
-    } else if (st.type != FileType::Regular) {
-      sink.add(FindingKind::UnexpectedFile, dir->child_path(util::SmallPath(name, "/data")),
-               "blob data is not a regular file");
+    } else if (st.type == FileType::Directory) {
+      // The registry answers "blob unknown" for a folder named data.
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
+               "blob data is a folder, not a file: the registry has no such blob");
       rec.size = 0;
+    } else if (st.type != FileType::Regular) {
+      // A symlink (the registry follows it) or a FIFO/device (the registry stats it as a
+      // blob): present, so that what references it is kept; never opened.
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
+               std::string("blob data is ") + what_it_is(st.type) + ", not a regular file");
+      rec.size = 0;
+      rec.has_data = true;
     }
     out.push_back(rec);
   });
@@ -43,13 +66,18 @@ std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, uti
   std::unique_ptr<Dir> sha256;
   blobs->list([&](std::string_view name, FileType type) {
     if (name == "sha256" && type == FileType::Directory) return;
+    if (name == "sha256") throw_not_a_folder(blobs->child_path(name), type);
     sinks[0].add(FindingKind::UnexpectedFile, blobs->child_path(name), "only blobs/sha256/ is expected here");
   });
   sha256 = blobs->open_dir("sha256");
   if (!sha256) return {};
   sha256->list([&](std::string_view name, FileType type) {
-    if (name.size() == 2 && util::is_lower_hex(name) && type == FileType::Directory)
+    bool is_prefix = name.size() == 2 && util::is_lower_hex(name);
+    if (is_prefix && type == FileType::Directory)
       prefixes.emplace_back(name);
+    else if (is_prefix)  // its blobs are invisible: every one of them looks missing
+      sinks[0].add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Warning,
+                   sha256->child_path(name), std::string("blob prefix folder is ") + what_it_is(type) + ", not a folder");
     else
       sinks[0].add(FindingKind::UnexpectedFile, sha256->child_path(name), "not a blob prefix folder (2 hex)");
   });

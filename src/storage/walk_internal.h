@@ -9,6 +9,14 @@
 
 namespace regsweep::storage::detail {
 
+// What an entry that is not the expected regular file or folder is, for messages.
+const char* what_it_is(FileType type);
+
+// Throws Error: a folder the whole walk needs (docker/registry/v2, blobs/, blobs/sha256/,
+// repositories/) is something else. Without it the model would be wrong as a whole: every
+// blob unreferenced, or every reference dangling, and a gc would act on that.
+[[noreturn]] void throw_not_a_folder(const std::string& path, FileType type);
+
 // blobs/sha256/<2>/<hex>/: one fstatat of "<hex>/data" per blob, parallel over prefixes
 // on one worker per sink.
 std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, util::Progress& progress);

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 
 #include "regsweep/storage/link.h"
 #include "regsweep/util/format.h"
@@ -19,18 +20,25 @@ void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& 
   bool is_repo = false;
   std::vector<std::string> children;
   dir.list([&](std::string_view entry, FileType type) {
-    if (entry.starts_with('_')) {
+    if (type == FileType::Symlink) {
+      // The registry would follow it (and list what it finds, wherever it points); regsweep
+      // reads nothing through it, so whatever is there is unknown to it.
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(entry),
+               "symbolic link inside repositories/ (not followed: what it points at is not read)");
+    } else if (entry.starts_with('_')) {
       if (is_repo_marker(entry) && type == FileType::Directory && !name.empty()) {
         is_repo = true;
+      } else if (is_repo_marker(entry) && !name.empty()) {
+        sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(entry),
+                 std::string(entry) + " is " + what_it_is(type) + ", not a folder: this repository cannot be read");
       } else {
         sink.add(FindingKind::UnexpectedFile, dir.child_path(entry), "not a folder the registry writes here");
       }
     } else if (type == FileType::Directory) {
       children.emplace_back(entry);
     } else {
-      sink.add(FindingKind::UnexpectedFile, dir.child_path(entry),
-               type == FileType::Symlink ? "symbolic link inside repositories/ (not followed)"
-                                         : "not a folder (repository names are folders)");
+      sink.add(FindingKind::UnexpectedFile, Severity::Warning, dir.child_path(entry),
+               std::string("not a folder (repository names are folders): ") + what_it_is(type));
     }
   });
   if (is_repo) {
@@ -63,11 +71,19 @@ std::optional<Digest> read_link(Dir& dir, std::string_view rel, std::string& buf
   ReadResult r = dir.read_file(rel, kMaxLinkRead, buf);
   if (stat_out) *stat_out = r.stat;
   if (r.status == ReadStatus::Missing) return std::nullopt;
+  if (r.status == ReadStatus::TooLarge) {
+    sink.add(FindingKind::LinkMalformed, dir.child_path(rel), "link file far too large (" + std::to_string(r.stat.size) + " bytes)");
+    return std::nullopt;
+  }
+  if (r.status == ReadStatus::NotRegular) {
+    // Never opened (a FIFO would block), never followed (a symlink could point anywhere).
+    sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(rel),
+             std::string("link is ") + what_it_is(r.stat.type) + ", not a file");
+    return std::nullopt;
+  }
   if (!r.ok()) {
-    sink.add(r.status == ReadStatus::TooLarge ? FindingKind::LinkMalformed
-             : r.status == ReadStatus::NotRegular ? FindingKind::UnexpectedFile
-                                                   : FindingKind::Unreadable,
-             dir.child_path(rel), r.status == ReadStatus::TooLarge ? "link file far too large" : "link is not a readable file");
+    sink.add(FindingKind::Unreadable, dir.child_path(rel),
+             std::string("link cannot be read") + (r.error ? std::string(": ") + std::strerror(r.error) : std::string()));
     return std::nullopt;
   }
   LinkParse p = parse_link(buf);
@@ -81,12 +97,42 @@ std::optional<Digest> read_link(Dir& dir, std::string_view rel, std::string& buf
 }
 
 // Lists <dir>/<rel>/ expecting 64-hex folders; calls fn(hex entry, digest) for each.
+// The folder `rel` below `parent` (a path of folders), or nullptr: quietly when it is absent,
+// with an error finding when one of its components is something else (a file, a symlink...),
+// since then what the registry keeps there cannot be read. Opened one component at a time,
+// so that no implementation of the seam can follow a symlink on the way.
+std::unique_ptr<Dir> open_folder(Dir& parent, std::string_view rel, FindingSink& sink) {
+  std::unique_ptr<Dir> cur;
+  while (!rel.empty()) {
+    auto slash = rel.find('/');
+    std::string_view part = rel.substr(0, slash);
+    Dir& from = cur ? *cur : parent;
+    auto next = from.open_dir(part);
+    if (!next) {
+      FileStat st = from.stat(part);
+      if (st.exists() && st.type != FileType::Directory)
+        sink.add(FindingKind::UnexpectedFile, Severity::Error, from.child_path(part),
+                 std::string(part) + " is " + what_it_is(st.type) + ", not a folder: what the registry keeps in it cannot be read");
+      else if (st.exists())
+        sink.add(FindingKind::Unreadable, from.child_path(part), "cannot open folder");
+      return nullptr;
+    }
+    cur = std::move(next);
+    rel = slash == std::string_view::npos ? std::string_view() : rel.substr(slash + 1);
+  }
+  return cur;
+}
+
 template <typename Fn>
 void each_digest_folder(Dir& parent, std::string_view rel, FindingSink& sink, Fn&& fn) {
-  auto dir = parent.open_dir(rel);
+  auto dir = open_folder(parent, rel, sink);
   if (!dir) return;
   dir->list([&](std::string_view name, FileType type) {
     auto d = Digest::from_hex(name);
+    if (d && type == FileType::Symlink) {
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(name), "symbolic link (not followed)");
+      return;
+    }
     if (!d || type != FileType::Directory) {
       sink.add(FindingKind::UnexpectedFile, dir->child_path(name), "expected a folder named by a sha256 hex digest");
       return;
@@ -108,11 +154,13 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
 }
 
 void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
-  auto tags = manifests.open_dir("tags");
+  auto tags = open_folder(manifests, "tags", sink);
   if (!tags) return;
   tags->list([&](std::string_view name, FileType type) {
     if (type != FileType::Directory) {
-      sink.add(FindingKind::UnexpectedFile, tags->child_path(name), "not a tag folder");
+      // A symlink: the registry would follow it and serve whatever tag it finds there.
+      sink.add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Warning,
+               tags->child_path(name), std::string("not a tag folder: ") + what_it_is(type));
       return;
     }
     TagLink tag;
@@ -125,9 +173,17 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
       return;
     }
     FileStat st;
-    tag.current = read_link(*dir, "current/link", buf, sink, &st);
-    tag.pushed_ns = st.mtime_ns;
-    if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path("current/link"), "tag has no current link");
+    FileStat current = dir->stat("current");
+    if (current.exists() && current.type != FileType::Directory) {
+      // Reading current/link through it would follow a symlink (or fail on a file): say
+      // what it is, at its own path.
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path("current"),
+               "current is " + std::string(what_it_is(current.type)) + ", not a folder: the tag's link cannot be read");
+    } else {
+      tag.current = read_link(*dir, "current/link", buf, sink, &st);
+      tag.pushed_ns = st.mtime_ns;
+      if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path("current/link"), "tag has no current link");
+    }
     each_digest_folder(*dir, "index/sha256", sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
     std::sort(tag.history.begin(), tag.history.end());
     repo.tags.push_back(std::move(tag));
@@ -137,12 +193,14 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
 void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
   // Layer links are only stat'ed: a valid one is exactly 71 bytes, which catches empty and
   // garbage links without reading them; `fsck` reads every one.
+  if (!repo.has_layers_dir) return;  // absent, or not a folder (reported by discover())
   each_digest_folder(repo_dir, "_layers/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
     util::SmallPath rel(hex, "/link");
     FileStat st = dir.stat(rel);
     if (!st.exists()) return;
     if (st.type != FileType::Regular) {
-      sink.add(FindingKind::UnexpectedFile, dir.child_path(rel), "layer link is not a regular file");
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(rel),
+               std::string("layer link is ") + what_it_is(st.type) + ", not a file");
     } else if (st.size == 0) {
       sink.add(FindingKind::LinkEmpty, dir.child_path(rel), "layer link is empty");
     } else if (st.size != kLinkFileSize) {
@@ -158,16 +216,26 @@ void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::strin
   if (!uploads) return;
   uploads->list([&](std::string_view id, FileType type) {
     if (type != FileType::Directory) {
-      sink.add(FindingKind::UnexpectedFile, uploads->child_path(id), "not an upload folder");
+      sink.add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Info,
+               uploads->child_path(id), std::string("not an upload folder: ") + what_it_is(type));
       return;
     }
     Upload up;
     up.id = std::string(id);
     ReadResult r = uploads->read_file(util::SmallPath(id, "/startedat"), 256, buf);
     if (r.ok()) up.started_at_ns = util::parse_rfc3339(buf);
-    if (!up.started_at_ns)
-      sink.add(FindingKind::UploadWithoutStartedAt, uploads->child_path(util::SmallPath(id, "/startedat")),
-               r.ok() ? "startedat is not an RFC 3339 time" : "upload has no startedat");
+    if (!up.started_at_ns) {
+      // Garbage in startedat is damage (the registry's purge cannot age it: it stays
+      // forever); a missing one may be an upload being created.
+      std::string shown = r.ok() ? buf.substr(0, 40) : std::string();
+      for (char& c : shown)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+      sink.add(FindingKind::UploadWithoutStartedAt, r.ok() ? Severity::Warning : Severity::Info,
+               uploads->child_path(util::SmallPath(id, "/startedat")),
+               r.ok() ? "startedat is not an RFC 3339 time: \"" + shown + "\""
+                      : r.status == ReadStatus::Missing ? std::string("upload has no startedat")
+                                                        : std::string("startedat is ") + what_it_is(r.stat.type) + ", not a file");
+    }
     // Age of an upload without startedat: its newest file, or the folder itself.
     up.newest_mtime_ns = std::max(r.stat.mtime_ns, uploads->stat(id).mtime_ns);
     FileStat data = uploads->stat(util::SmallPath(id, "/data"));
@@ -202,6 +270,7 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
   if (auto manifests = dir->open_dir("_manifests")) {
     manifests->list([&](std::string_view entry, FileType type) {
       if ((entry == "revisions" || entry == "tags") && type == FileType::Directory) return;
+      if (entry == "revisions" || entry == "tags") return;  // reported by open_folder() below, with what it is
       sink.add(FindingKind::UnexpectedFile, manifests->child_path(entry), "only revisions/ and tags/ are expected here");
     });
     walk_revisions(*manifests, sink, repo, buf);

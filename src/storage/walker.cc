@@ -1,6 +1,7 @@
 #include "regsweep/storage/walker.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "regsweep/error.h"
 #include "regsweep/storage/layout.h"
@@ -12,6 +13,9 @@
 namespace regsweep::storage {
 
 namespace {
+
+// Manifests over the registry's limit are still read for marking, up to this.
+constexpr std::size_t kMaxMarkedManifestBytes = 64u << 20;
 
 ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, FindingSink& sink) {
   ManifestRecord rec;
@@ -26,10 +30,20 @@ ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, Findi
   if (r.status == ReadStatus::TooLarge) {
     sink.add(FindingKind::ManifestTooLarge, v2.child_path(rel),
              "manifest blob is " + std::to_string(r.stat.size) + " bytes, over the registry's 4 MiB limit");
-    return rec;
+    // The registry refuses to accept or serve such a manifest, and its garbage-collect stops
+    // at one ("read exceeds limit") rather than guess. Read it anyway (up to a bound on
+    // memory), so that what it references is known and never taken for garbage.
+    r = v2.read_file(rel, kMaxMarkedManifestBytes, bytes);
+    if (r.status == ReadStatus::TooLarge) return rec;
   }
   if (!r.ok()) {
-    sink.add(FindingKind::Unreadable, v2.child_path(rel), "cannot read manifest blob");
+    std::string why = "cannot read manifest blob";
+    if (r.status == ReadStatus::NotRegular)
+      why += r.stat.type == FileType::Symlink ? ": it is a symbolic link (not followed)"
+                                              : ": it is not a regular file (FIFO, socket or device; not opened)";
+    else if (r.error)
+      why += std::string(": ") + std::strerror(r.error);
+    sink.add(FindingKind::Unreadable, v2.child_path(rel), why);
     return rec;
   }
   rec.readable = true;
@@ -109,6 +123,29 @@ void check_consistency(const std::string& root, const Model& model, FindingSink&
 
 }  // namespace
 
+namespace detail {
+
+const char* what_it_is(FileType type) {
+  switch (type) {
+    case FileType::Symlink: return "a symbolic link (not followed)";
+    case FileType::Directory: return "a folder";
+    case FileType::Regular: return "a regular file";
+    case FileType::Other: return "a FIFO, socket or device (not opened)";
+    case FileType::Missing: break;
+  }
+  return "missing";
+}
+
+void throw_not_a_folder(const std::string& path, FileType type) {
+  throw Error(std::string("cannot walk the storage: this is ") + what_it_is(type) + ", not a folder", path,
+              type == FileType::Symlink
+                  ? "regsweep follows no symbolic link below --root (the root itself may be one); "
+                    "give --root the real rootdirectory, or bind-mount the folder instead of linking it"
+                  : "the registry keeps a folder here; restore it before cleaning this storage");
+}
+
+}  // namespace detail
+
 std::vector<std::string> repository_names(FileSystem& fs, const std::string& root) {
   auto root_dir = fs.open_root(root);
   auto repositories = root_dir ? root_dir->open_dir(layout::v2(layout::kRepositories)) : nullptr;
@@ -133,15 +170,27 @@ Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& o
   auto root_dir = fs.open_root(root);
   if (!root_dir) throw Error("registry root is not a readable folder", root, "give the storage's rootdirectory with --root or --config");
   auto v2 = root_dir->open_dir(layout::kV2);
-  if (!v2)
+  if (!v2) {
+    // Say which of docker/, registry/, v2/ is missing or not a folder (a symlink is not
+    // followed below the root).
+    std::string rel;
+    for (std::string_view part : {"docker", "registry", "v2"}) {
+      rel += part;
+      FileStat st = root_dir->stat(rel);
+      if (!st.exists()) break;
+      if (st.type != FileType::Directory) detail::throw_not_a_folder(root_dir->child_path(rel), st.type);
+      rel += '/';
+    }
     throw Error("not a registry storage root: no docker/registry/v2 inside", root,
                 "--root takes the filesystem driver's rootdirectory, the folder that holds docker/");
+  }
   Model model;
   model.root = root_dir->path();
   std::vector<FindingSink> sinks(std::max(1u, options.jobs));
 
   v2->list([&](std::string_view name, FileType type) {
     if ((name == "blobs" || name == "repositories") && type == FileType::Directory) return;
+    if (name == "blobs" || name == "repositories") detail::throw_not_a_folder(v2->child_path(name), type);
     sinks[0].add(FindingKind::UnexpectedFile, v2->child_path(name), "only blobs/ and repositories/ are expected here");
   });
   util::Progress& progress = *options.progress;

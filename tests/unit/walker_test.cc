@@ -2,11 +2,16 @@
 // damage turned into its finding.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "fake_store.h"
 #include "model_dump.h"
 #include "regsweep/error.h"
+#include "regsweep/storage/real_filesystem.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/names.h"
 
@@ -502,8 +507,11 @@ TEST_F(WalkerTest, ManifestTooLarge) {
   s.add_revision("app", d);
   InstrumentedFileSystem fs(s.fs);
   Model m = storage::walk_storage(fs, s.root, {});
-  EXPECT_EQ(finding_lines(m), Lines{line(FindingKind::ManifestTooLarge, at(layout::blob_data(d)))});
-  EXPECT_FALSE(m.find_manifest(d)->readable);
+  // Reported, and still read (up to 64 MiB) so that what it references is known: here it
+  // is not JSON at all.
+  EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::ManifestTooLarge, at(layout::blob_data(d))),
+                                     line(FindingKind::ManifestUnparsable, at(layout::blob_data(d)))}));
+  EXPECT_TRUE(m.find_manifest(d)->readable);
   // Exactly 4 MiB is fine.
   FakeStore t;
   Digest limit = t.add_blob(std::string(storage::kMaxManifestBytes, ' '));
@@ -664,8 +672,12 @@ TEST_F(WalkerTest, SymlinkAsBlobData) {
   Model m = s.walk();
   EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::UnexpectedFile, at(layout::blob_data(d))),
                                      line(FindingKind::UnexpectedFile, at(layout::v2("blobs/sha256/ff")))}));
+  for (const auto& f : m.findings) EXPECT_EQ(f.severity, storage::Severity::Error) << f.path;
   ASSERT_EQ(m.blobs.size(), 1u);
-  EXPECT_FALSE(m.blobs[0].has_data);
+  // The registry follows the link and serves a blob: present (size unknown, 0), so that
+  // nothing referencing it is taken for garbage; never read.
+  EXPECT_TRUE(m.blobs[0].has_data);
+  EXPECT_EQ(m.blobs[0].size, 0u);
 }
 
 TEST_F(WalkerTest, FifoWhereALinkBelongs) {
@@ -725,5 +737,247 @@ TEST_F(WalkerTest, EveryFindingKindHasADamage) {
   EXPECT_EQ(findings_any_order(one), findings_any_order(three));
 }
 
+
+// --- hostile input (issue #9, fixtures/malformed/) ------------------------------------------
+
+storage::Severity severity_at(const Model& m, const std::string& path) {
+  for (const auto& f : m.findings)
+    if (f.path == path) return f.severity;
+  ADD_FAILURE() << "no finding at " << path;
+  return storage::Severity::Info;
+}
+
+// A stand-in where the registry keeps something it needs is an error (shown without -v); a
+// stray extra is informational.
+TEST_F(WalkerTest, StandInsAreErrorsStraysAreInfo) {
+  Image img = s.add_image("app", "v1", {"l"});
+  s.fs.add_node(at(layout::revision_link("app", img.manifest)), FileType::Other);  // FIFO
+  s.fs.add_file(at(layout::repo_dir("app") + "/_manifests/notes.txt"), "");
+  s.fs.add_file(at(layout::repo_dir("stray")), "not a repository");
+  s.add_upload("app", "garbage", std::nullopt, "", 0);
+  s.fs.add_file(at(layout::upload_dir("app", "garbage") + "/startedat"), "yesterday, roughly");
+  s.add_upload("app", "fresh", std::nullopt, "", 0);
+  Model m = s.walk();
+  EXPECT_EQ(severity_at(m, at(layout::revision_link("app", img.manifest))), storage::Severity::Error);
+  EXPECT_EQ(severity_at(m, at(layout::repo_dir("app") + "/_manifests/notes.txt")), storage::Severity::Info);
+  EXPECT_EQ(severity_at(m, at(layout::repo_dir("stray"))), storage::Severity::Warning);
+  EXPECT_EQ(severity_at(m, at(layout::upload_dir("app", "garbage") + "/startedat")), storage::Severity::Warning);
+  EXPECT_EQ(severity_at(m, at(layout::upload_dir("app", "fresh") + "/startedat")), storage::Severity::Info);
+}
+
+// tags/<t>/current as a symlink: reading current/link would go through it.
+TEST_F(WalkerTest, SymlinkedCurrentIsNotFollowed) {
+  Image img = s.add_image("app", "v1", {"l"});
+  Image other = s.add_image("app", "v2", {"m"});
+  const std::string current = at(layout::tag_dir("app", "v1") + "/current");
+  s.fs.remove(current);
+  s.fs.add_node(current, FileType::Symlink);
+  s.fs.add_file(current + "/link", other.manifest.str());  // what is behind it
+  InstrumentedFileSystem fs(s.fs);
+  Model m = storage::walk_storage(fs, s.root, {});
+  EXPECT_EQ(finding_lines(m), Lines{line(FindingKind::UnexpectedFile, current)});
+  EXPECT_EQ(severity_at(m, current), storage::Severity::Error);
+  EXPECT_EQ(fs.reads_of(current + "/link"), 0);
+  const storage::TagLink* v1 = m.repositories[0].find_tag("v1");
+  ASSERT_NE(v1, nullptr);
+  EXPECT_FALSE(v1->current);
+  EXPECT_TRUE(m.repositories[0].has_revision(img.manifest));
+}
+
+// A folder of the layout that is a symlink or a file: nothing below it is read, and the
+// finding names it.
+TEST_F(WalkerTest, SymlinkedFoldersOnTheWayAreNotFollowed) {
+  Image img = s.add_image("app", "v1", {"l"});
+  const std::string revisions = at(layout::repo_dir("app") + "/_manifests/revisions");
+  const std::string index = at(layout::tag_dir("app", "v1") + "/index");
+  // Keep the nodes below (what a followed link would find) but make the folders links.
+  s.fs.add_node(revisions, FileType::Symlink);
+  s.fs.add_node(index, FileType::Symlink);
+  s.fs.add_file(at(layout::repo_dir("app") + "/_layers"), "a file");
+  InstrumentedFileSystem fs(s.fs);
+  Model m = storage::walk_storage(fs, s.root, {});
+  EXPECT_EQ(fs.reads_of(at(layout::revision_link("app", img.manifest))), 0);
+  const storage::Repository& repo = m.repositories[0];
+  EXPECT_TRUE(repo.revisions.empty());
+  EXPECT_TRUE(repo.tags[0].history.empty());
+  EXPECT_TRUE(repo.layers.empty());
+  EXPECT_EQ(severity_at(m, revisions), storage::Severity::Error);
+  EXPECT_EQ(severity_at(m, index), storage::Severity::Error);
+  EXPECT_EQ(severity_at(m, at(layout::repo_dir("app") + "/_layers")), storage::Severity::Error);
+}
+
+// The folders the whole walk needs: without them every blob would look unreferenced (or
+// every reference dangling) and a gc would act on that. The walk refuses, naming the path.
+TEST_F(WalkerTest, StructuralFoldersThatAreNotFoldersStopTheWalk) {
+  for (const std::string rel : {"docker/registry/v2/blobs", "docker/registry/v2/repositories",
+                                "docker/registry/v2/blobs/sha256", "docker/registry/v2", "docker/registry"}) {
+    for (FileType type : {FileType::Symlink, FileType::Regular, FileType::Other}) {
+      FakeStore t;
+      t.add_image("app", "v1", {"l"});
+      t.fs.remove(t.at(rel));
+      t.fs.add_node(t.at(rel), type);
+      try {
+        storage::walk_storage(t.fs, t.root, {});
+        ADD_FAILURE() << rel << ": no exception";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.path(), t.at(rel)) << e.what();
+        EXPECT_NE(std::string(e.what()).find("not a folder"), std::string::npos) << e.what();
+      }
+    }
+  }
+  // Absent blobs/ or repositories/ is a registry that never stored one: fine.
+  FakeStore empty;
+  empty.fs.remove(empty.at(layout::v2("blobs")));
+  empty.fs.remove(empty.at(layout::v2("repositories")));
+  EXPECT_NO_THROW(storage::walk_storage(empty.fs, empty.root, {}));
+}
+
+// Blob data that is not a regular file: a FIFO or a symlink is something the registry stats
+// as a blob, so it is present (and never opened); a folder named data is not a blob.
+TEST_F(WalkerTest, NonRegularBlobData) {
+  Image img = s.add_image("app", "v1", {"fifo", "folder"});
+  const std::string fifo = at(layout::blob_data(img.layers[0]));
+  const std::string folder = at(layout::blob_data(img.layers[1]));
+  s.fs.remove(fifo);
+  s.fs.add_node(fifo, FileType::Other);
+  s.fs.remove(folder);
+  s.fs.add_dir(folder);
+  const std::string manifest = at(layout::blob_data(img.manifest));
+  s.fs.remove(manifest);
+  s.fs.add_node(manifest, FileType::Other);
+  Model m = s.walk();
+  EXPECT_TRUE(m.blob_present(img.layers[0]));
+  EXPECT_FALSE(m.blob_present(img.layers[1]));
+  EXPECT_TRUE(m.blob_present(img.manifest));
+  EXPECT_EQ(severity_at(m, fifo), storage::Severity::Error);
+  EXPECT_EQ(severity_at(m, folder), storage::Severity::Error);
+  // The manifest is a FIFO: unreadable (an error naming it), not "missing".
+  EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::UnexpectedFile, fifo), line(FindingKind::UnexpectedFile, folder),
+                                     line(FindingKind::UnexpectedFile, manifest), line(FindingKind::Unreadable, manifest)}));
+  EXPECT_EQ(s.fs.files_read().count(manifest), 0u);
+}
+
+// A manifest over the registry's 4 MiB: reported, and still parsed, so that a blob only it
+// references is not taken for garbage.
+TEST_F(WalkerTest, ManifestTooLargeStillKnowsWhatItReferences) {
+  Digest config = s.add_blob("{\"config\":\"only the big manifest references me\"}");
+  json doc = {{"schemaVersion", 2},
+              {"mediaType", media_type::kOciManifest},
+              {"config", {{"mediaType", kOciConfigType}, {"digest", config.str()}, {"size", 10}}},
+              {"layers", json::array()},
+              {"annotations", {{"padding", std::string(storage::kMaxManifestBytes, 'x')}}}};
+  Digest d = s.add_blob(doc.dump());
+  s.add_revision("app", d);
+  s.set_tag("app", "big", d);
+  Model m = s.walk();
+  EXPECT_EQ(finding_lines(m), Lines{line(FindingKind::ManifestTooLarge, at(layout::blob_data(d)))});
+  const storage::ManifestRecord* rec = m.find_manifest(d);
+  ASSERT_NE(rec, nullptr);
+  ASSERT_TRUE(rec->readable);
+  ASSERT_TRUE(rec->parsed.config);
+  EXPECT_EQ(rec->parsed.config->digest, config);
+}
+
 }  // namespace
+
+// --- RealFileSystem: no symlink is followed in any component -------------------------------
+
+class RealFileSystemTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/regsweep-realfs-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    top = tmpl;
+    root = top + "/root";
+    outside = top + "/outside";
+    std::filesystem::create_directories(root + "/docker/registry/v2/blobs/sha256");
+    std::filesystem::create_directories(root + "/docker/registry/v2/repositories/app/_manifests/tags/v1");
+    std::filesystem::create_directories(outside + "/current");
+    write(outside + "/current/link", "sha256:" + std::string(64, 'a'));
+    write(outside + "/file", "outside");
+    std::filesystem::create_symlink(outside + "/current", root + "/docker/registry/v2/repositories/app/_manifests/tags/v1/current");
+    std::filesystem::create_symlink(outside, root + "/out");
+    ::mkfifo((root + "/fifo").c_str(), 0644);
+  }
+  void TearDown() override { std::filesystem::remove_all(top); }
+
+  static void write(const std::string& path, const std::string& content) {
+    std::ofstream(path, std::ios::binary) << content;
+  }
+  static std::string read(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  // Everything below outside/, with contents: must never change.
+  std::map<std::string, std::string> outside_tree() const {
+    std::map<std::string, std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(outside))
+      out[e.path().string()] = e.is_regular_file() ? read(e.path().string()) : "<dir>";
+    return out;
+  }
+
+  std::string top, root, outside;
+  storage::RealFileSystem fs;
+};
+
+TEST_F(RealFileSystemTest, ReadsStopAtASymlinkOnTheWay) {
+  auto dir = fs.open_root(root);
+  ASSERT_TRUE(dir);
+  std::string out = "unchanged";
+  storage::ReadResult r = dir->read_file("out/file", 4096, out);
+  EXPECT_EQ(r.status, storage::ReadStatus::NotRegular);
+  EXPECT_TRUE(out.empty());
+  r = dir->read_file("docker/registry/v2/repositories/app/_manifests/tags/v1/current/link", 4096, out);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(dir->stat("out").type, FileType::Symlink);
+  EXPECT_EQ(dir->open_dir("out"), nullptr);
+  EXPECT_EQ(dir->open_dir("docker/registry/v2/repositories/app/_manifests/tags/v1/current"), nullptr);
+  ASSERT_NE(dir->open_dir("docker/registry/v2/repositories/app"), nullptr);
+  // A FIFO is never opened for reading: no hang.
+  r = dir->read_file("fifo", 4096, out);
+  EXPECT_EQ(r.status, storage::ReadStatus::NotRegular);
+}
+
+TEST_F(RealFileSystemTest, WritesStopAtASymlinkOnTheWay) {
+  auto before = outside_tree();
+  auto dir = fs.open_root(root);
+  ASSERT_TRUE(dir);
+  EXPECT_THROW(dir->make_dirs("out/new/folder"), Error);
+  EXPECT_THROW(dir->write_file("out/written", "x"), Error);
+  EXPECT_THROW(dir->append("out/appended", "x"), Error);
+  EXPECT_THROW(dir->lock("out/lock", false), Error);
+  EXPECT_THROW(dir->rename("out/file", "moved"), Error);
+  EXPECT_THROW(dir->remove_tree("out/current"), Error);
+  EXPECT_THROW(dir->remove_empty_dir("out/current"), Error);
+  EXPECT_EQ(dir->device_of("out/file"), 0u);
+  EXPECT_EQ(outside_tree(), before);
+  // The link itself is an entry of the root like any other: it can be moved or removed.
+  dir->make_dirs(".regsweep/trash");
+  dir->rename("out", ".regsweep/trash/out");
+  dir->remove_tree(".regsweep/trash/out");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(root + "/.regsweep/trash/out")));
+  EXPECT_EQ(outside_tree(), before);
+}
+
+TEST_F(RealFileSystemTest, WalkRefusesASymlinkedBlobsFolderAndReadsNothingThrough) {
+  std::filesystem::create_directories(outside + "/blobs/sha256");
+  std::filesystem::remove_all(root + "/docker/registry/v2/blobs");
+  std::filesystem::create_symlink(outside + "/blobs", root + "/docker/registry/v2/blobs");
+  try {
+    storage::walk_storage(fs, root, {});
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.path(), root + "/docker/registry/v2/blobs");
+  }
+  // With blobs/ a folder again, the symlinked current/ is a finding, and its link unread.
+  std::filesystem::remove(root + "/docker/registry/v2/blobs");
+  std::filesystem::create_directories(root + "/docker/registry/v2/blobs/sha256");
+  Model m = storage::walk_storage(fs, root, {});
+  ASSERT_EQ(m.repositories.size(), 1u);
+  ASSERT_EQ(m.repositories[0].tags.size(), 1u);
+  EXPECT_FALSE(m.repositories[0].tags[0].current);
+  EXPECT_EQ(severity_at(m, root + "/docker/registry/v2/repositories/app/_manifests/tags/v1/current"), storage::Severity::Error);
+}
+
 }  // namespace regsweep::test
