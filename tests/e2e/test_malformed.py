@@ -507,6 +507,8 @@ def main() -> None:
         text, r, f, sk = run_tap(unittest.TestSuite(loader.loadTestsFromName(c, sys.modules[__name__]) for c in corpus))
         emit(text)
         ran, failures, skipped = ran + r, failures + f, skipped + sk
+    for base in {classes[name].case.get("base", "clean") for name, _ in cases}:
+        mf.base_root(base)  # extracted once, here: the workers share it and this process removes it
     jobs = max(1, int(os.environ.get("MALFORMED_JOBS", "2")))
     import multiprocessing
     with multiprocessing.get_context("fork").Pool(jobs) as pool:

@@ -269,8 +269,9 @@ def scratch_dir() -> str | None:
     return None
 
 
-def _base_root(name: str) -> bytes:
-    """fixtures/<name>.tar.gz extracted once per process (removed at exit)."""
+def base_root(name: str) -> bytes:
+    """fixtures/<name>.tar.gz extracted once per process (removed at its exit): call it before
+    forking workers, so that they share it and the parent removes it."""
     if name not in _BASES:
         if not _BASE_TMP:
             import atexit
@@ -317,7 +318,7 @@ def build(case: dict, case_dir: str) -> tuple[str, str]:
     """Builds the case's tree in case_dir (which must not exist): a copy of its base fixture,
     then its steps. Returns (root, outside) as str paths."""
     os.makedirs(case_dir)
-    subprocess.run(["cp", "-a", "--", _base_root(case.get("base", "clean")), os.path.join(case_dir, "root")], check=True)
+    subprocess.run(["cp", "-a", "--", base_root(case.get("base", "clean")), os.path.join(case_dir, "root")], check=True)
     b = Builder(case_dir)
     b.apply_all(case.get("steps", []))
     b.apply_all(case.get("outside_steps", []))
