@@ -7,6 +7,7 @@ pkgs=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev libfmt-dev libgtest-dev
   docker-registry skopeo umoci jq python3 findutils time groff-base zsh fish
   redis-server redis-tools   # tests/e2e/test_readonly.py: the registry's redis blob descriptor cache
+  buildah debootstrap
   clang libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer and its sanitizer runtimes
 )
 missing=()
