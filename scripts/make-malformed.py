@@ -42,23 +42,6 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-# Known bugs in code this corpus's author does not own (see the report of issue #9): the
-# subtest is reported skipped while the bug reproduces, and fails once it is fixed.
-KB_GC_M_UNREADABLE_TAG = ("gc -m deletes the manifest (and its blobs) named only by a tag whose current/link cannot be "
-                          "read (garbage, a folder, a FIFO, a symlink); registry 2.8.2's garbage-collect -m fails on "
-                          "such a link instead (src/plan/gc.cc, tagged_mark)")
-KB_GC_UNREADABLE_MANIFEST = ("gc sweeps the config and layers of a tagged manifest it cannot read or parse (zero "
-                             "bytes, a FIFO, a symlink); registry 2.8.2's garbage-collect fails instead (src/plan/gc.cc, "
-                             "reachability)")
-KB_GC_M_TAGS_NOT_FOLDER = ("gc -m takes a repository whose _manifests/tags is not a folder for one without tags and "
-                           "deletes all its manifests (src/plan/gc.cc)")
-KB_GC_M_FALSE_CHANGE = ("gc -m refuses (exit 3) 'the storage changed since the plan was made' on an unchanged tree: "
-                        "plan_gc removes the _layers link of a referenced blob without data, blobs_referenced_anew "
-                        "then finds it needed (src/plan/gc.cc)")
-KB_FSCK_DATA_FOLDER = ("fsck --repair refuses (exit 3) 'the blob is there again' when a blob's data is a folder: it "
-                       "plans the _layers link as dangling, the executor's blob-missing check sees the folder "
-                       "(src/plan/fsck.cc / src/apply/run.cc)")
-
 # What tagged image A (team/app:v1) needs: damage to A's links or manifest must never cost
 # these (the registry's own garbage-collect fails rather than guess).
 A_BLOBS = [blob_dir(A), blob_dir(CFG_A), blob_dir(LAYER_A)]
@@ -118,7 +101,6 @@ def cases() -> list:
     # ---- links --------------------------------------------------------------------------
     add({"name": "link-empty-tag", "description": "tag v1's current/link (the only tag of A) is an empty file",
          "steps": [W(tag_link(APP, "v1"), "")],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_link(APP, "v1")],
          "findings": [{"kind": "link-empty", "path": tag_link(APP, "v1")}],
          "protect": A_BLOBS + [revision_dir(APP, A)],
@@ -161,7 +143,6 @@ def cases() -> list:
          "protect": A_BLOBS})
     add({"name": "link-trailing-newline", "description": "tag v1's current/link is the right digest plus a newline (the registry rejects it)",
          "steps": [W(tag_link(APP, "v1"), A + "\n")],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_link(APP, "v1")],
          "findings": [{"kind": "link-garbage", "path": tag_link(APP, "v1")}],
          "protect": A_BLOBS + [revision_dir(APP, A)],
@@ -197,7 +178,6 @@ def cases() -> list:
          "rm_damaged": {"args": ["team/app:v2"], "exit": 1}})
     add({"name": "link-is-folder", "description": "tag v1's current/link is a folder (with a link file inside)",
          "steps": [{"op": "remove", "path": tag_link(APP, "v1")}, W(tag_link(APP, "v1") + "/link", A)],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_link(APP, "v1")],
          "findings": [{"kind": "unexpected-file", "path": tag_link(APP, "v1")}],
          "also_acceptable": ["tag-without-current"],
@@ -211,7 +191,6 @@ def cases() -> list:
          "protect": A_BLOBS})
     add({"name": "tag-link-is-fifo", "description": "tag v1's current/link is a FIFO",
          "steps": [{"op": "fifo", "path": tag_link(APP, "v1")}],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_link(APP, "v1")],
          "findings": [{"kind": "unexpected-file", "path": tag_link(APP, "v1")}],
          "protect": A_BLOBS + [revision_dir(APP, A)],
@@ -250,7 +229,6 @@ def cases() -> list:
     zero = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     add({"name": "manifest-zero-bytes", "description": "A's data (tagged v1) truncated to zero bytes",
          "steps": [W(blob_data(A), "")],
-         "known_bugs": {"gc": KB_GC_UNREADABLE_MANIFEST, "gc-m": KB_GC_UNREADABLE_MANIFEST},
          "damaged": [blob_data(A)],
          "findings": [{"kind": "manifest-unparsable", "path": blob_data(A)}],
          "also_acceptable": ["manifest-digest-mismatch"],
@@ -284,14 +262,12 @@ def cases() -> list:
     # ---- blobs ----------------------------------------------------------------------------
     add({"name": "blob-without-data", "description": "the blob folder of config A (tagged image v1) has no data file",
          "steps": [{"op": "remove", "path": blob_data(CFG_A)}],
-         "known_bugs": {"gc-m": KB_GC_M_FALSE_CHANGE},
          "damaged": [blob_dir(CFG_A)],
          "findings": [{"kind": "blob-dir-without-data", "path": blob_dir(CFG_A)},
                       {"kind": "manifest-missing-reference", "path": blob_data(A)}],
          "protect": A_BLOBS})
     add({"name": "blob-data-is-folder", "description": "layer a's data is a folder",
          "steps": [{"op": "remove", "path": blob_data(LAYER_A)}, W(blob_data(LAYER_A) + "/x", "x")],
-         "known_bugs": {"gc-m": KB_GC_M_FALSE_CHANGE, "fsck-repair": KB_FSCK_DATA_FOLDER},
          "damaged": [blob_data(LAYER_A)],
          "findings": [{"kind": "unexpected-file", "path": blob_data(LAYER_A)}],
          "also_acceptable": ["manifest-missing-reference"],
@@ -304,7 +280,6 @@ def cases() -> list:
          "protect": A_BLOBS})
     add({"name": "blob-data-is-fifo", "description": "A's manifest data is a FIFO (reading it would block forever)",
          "steps": [{"op": "fifo", "path": blob_data(A)}],
-         "known_bugs": {"gc": KB_GC_UNREADABLE_MANIFEST, "gc-m": KB_GC_UNREADABLE_MANIFEST},
          "damaged": [blob_data(A)],
          "findings": [{"kind": "unreadable", "path": blob_data(A)}],
          "also_acceptable": ["unexpected-file", "tag-current-missing-blob", "revision-missing-blob"],
@@ -327,7 +302,6 @@ def cases() -> list:
          "damaged": [V2], "error": True, "findings": [], "stderr": ""})
     add({"name": "tags-is-file", "description": "team/app/_manifests/tags is a regular file: team/app's tags are unknown",
          "steps": [{"op": "remove", "path": repo_dir(APP) + "/_manifests/tags"}, W(repo_dir(APP) + "/_manifests/tags", "v1 v2 latest\n")],
-         "known_bugs": {"gc-m": KB_GC_M_TAGS_NOT_FOLDER},
          "damaged": [repo_dir(APP) + "/_manifests/tags"],
          "findings": [{"kind": "unexpected-file", "path": repo_dir(APP) + "/_manifests/tags"}],
          "protect": A_BLOBS + [blob_dir(B), revision_dir(APP, A), revision_dir(APP, B)]})
@@ -338,7 +312,6 @@ def cases() -> list:
          "intact": "team/app:v1"})
     add({"name": "current-is-file", "description": "tag v1's current is a regular file instead of a folder",
          "steps": [{"op": "remove", "path": tag_dir(APP, "v1") + "/current"}, W(tag_dir(APP, "v1") + "/current", A)],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_dir(APP, "v1") + "/current"],
          "findings": [{"kind": "unexpected-file", "path": tag_dir(APP, "v1") + "/current"}],
          "also_acceptable": ["tag-without-current"],
@@ -368,7 +341,6 @@ def cases() -> list:
          "steps": [{"op": "remove", "path": tag_dir(APP, "v1") + "/current"},
                    {"op": "symlink", "path": tag_dir(APP, "v1") + "/current", "target": "../../../../../../../../../../outside/current"}],
          "outside_steps": [W("@outside/current/link", C)],
-         "known_bugs": {"gc-m": KB_GC_M_UNREADABLE_TAG},
          "damaged": [tag_dir(APP, "v1") + "/current"],
          "findings": [{"kind": "unexpected-file", "path": tag_dir(APP, "v1") + "/current"}],
          "also_acceptable": ["tag-without-current"],
@@ -391,7 +363,6 @@ def cases() -> list:
     add({"name": "symlink-manifest-data-outside", "description": "A's data is an absolute symlink to a copy of it outside the root",
          "steps": [{"op": "symlink", "path": blob_data(A), "target": "{outside}/data"}],
          "outside_steps": [W("@outside/data", hex_=_clean_file(blob_data(A)).hex())],
-         "known_bugs": {"gc": KB_GC_UNREADABLE_MANIFEST, "gc-m": KB_GC_UNREADABLE_MANIFEST},
          "damaged": [blob_data(A)],
          "findings": [{"kind": "unreadable", "path": blob_data(A)}],
          "also_acceptable": ["unexpected-file", "tag-current-missing-blob", "revision-missing-blob"],

@@ -76,7 +76,7 @@ Check check(storage::Dir& root, const Action& a, const std::set<std::string>* re
     }
     case Expect::BlobMissing:
       if (!st.exists()) return Check::AlreadyGone;
-      if (root.stat(a.check_path).exists())
+      if (storage::is_blob_data(root.stat(a.check_path).type))
         throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", root.child_path(a.check_path),
                             "make the plan again (nothing after this item was removed)");
       return Check::Ready;

@@ -98,6 +98,8 @@ void add_mutation_options(CLI::App& app, MutationOptions& options);
 // The session every mutating command opens (lock, live-registry check, recovery).
 apply::SessionOptions session_options(Context& context, bool read_only, bool force, bool refuse_readonly_registry);
 // Prints the plan (text or JSON); with --plan-out writes it instead of acting.
+// The plan's notes, one "note:" line each (not with --json or -q).
+void print_notes(Context& context, const plan::Plan& plan);
 void print_plan(Context& context, const plan::Plan& plan, const MutationOptions& options);
 // Without a terminal to ask on, refuses (UsageError, exit 2) unless --yes.
 void require_confirmation_channel(Context& context, const MutationOptions& options);

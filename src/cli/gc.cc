@@ -169,7 +169,10 @@ int run_gc(Context& ctx, const GcOptions& o) {
     std::erase_if(gc.plan.actions, [](const plan::Action& a) {
       return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
     });
-  if (ctx.options.verbose > 0 || !m.plan_out.empty()) print_plan(ctx, gc.plan, m);
+  if (ctx.options.verbose > 0 || !m.plan_out.empty())
+    print_plan(ctx, gc.plan, m);
+  else
+    print_notes(ctx, gc.plan);  // why more is kept than the counts alone would say
   GcStatsShown shown{m.dry_run, false, o.delete_untagged, o.prune_empty_repos, o.min_age};
   if (o.registry_bin.empty()) print_gc_stats(ctx, gc.stats, shown);
   if (!m.plan_out.empty()) {
@@ -193,7 +196,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
   const apply::RunSummary& summary = *done;
   json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
               {"result", run_summary_json(summary)},
-              {"findings", findings_json(model)}};
+              {"notes", gc.plan.notes}, {"findings", findings_json(model)}};
   if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
   if (!o.registry_bin.empty()) {
     std::uint64_t before = blob_bytes_on_disk(ctx);

@@ -68,6 +68,11 @@ apply::SessionOptions session_options(Context& ctx, bool read_only, bool force, 
   return so;
 }
 
+void print_notes(Context& ctx, const plan::Plan& plan) {
+  if (ctx.options.json || ctx.options.quiet) return;
+  for (const auto& note : plan.notes) *ctx.out << "note: " << note << "\n";
+}
+
 void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) {
   if (!o.plan_out.empty()) {
     std::ofstream out(o.plan_out, std::ios::trunc);
@@ -76,7 +81,7 @@ void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) 
   }
   if (ctx.options.json) return;  // the JSON document is printed once, at the end
   std::ostream& out = *ctx.out;
-  for (const auto& note : plan.notes) out << "note: " << note << "\n";
+  print_notes(ctx, plan);
   const std::string verb = plan.restores_run.empty() ? "remove" : "restore";
   if (plan.actions.empty()) {
     out << "nothing to " << verb << "\n";

@@ -18,17 +18,6 @@ namespace {
 
 constexpr std::int64_t kNs = 1'000'000'000;
 
-// Every revision (and every tag's current digest, even one without a revision) is a root.
-BlobMark mark_all_revisions(const Model& model) {
-  BlobMark mark(model);
-  for (const Repository& repo : model.repositories) {
-    for (const auto& rev : repo.revisions) mark_manifest_closure(model, rev.digest, mark);
-    for (const auto& tag : repo.tags)
-      if (tag.current) mark_manifest_closure(model, *tag.current, mark);
-  }
-  return mark;
-}
-
 }  // namespace
 
 GcPlan plan_gc(const Model& model, const GcRequest& req) {
@@ -44,12 +33,15 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     TaggedMark tagged = tagged_mark(model);
     revision_kept = std::move(tagged.revision_kept);
     mark = std::move(tagged.blobs);
+    plan.notes = std::move(tagged.notes);
     // A tag whose current digest has no revision still protects what it names.
     for (const Repository& repo : model.repositories)
       for (const auto& tag : repo.tags)
         if (tag.current) mark_manifest_closure(model, *tag.current, mark);
   } else {
-    mark = mark_all_revisions(model);
+    AllRevisionsMark all = mark_all_revisions(model);
+    mark = std::move(all.blobs);
+    plan.notes = std::move(all.notes);
   }
 
   // Untagged revisions, removed as distribution 3.x removes them.
@@ -93,11 +85,15 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
 
   for (std::size_t r = 0; r < model.repositories.size(); ++r) {
     const Repository& repo = model.repositories[r];
-    // _layers links whose blob is swept or missing (registry 2.8 leaves them forever).
+    // _layers links whose blob is swept or missing (registry 2.8 leaves them forever). A
+    // missing blob that a kept manifest references keeps its link: the image is broken
+    // either way, and with the link a push of that blob to any repository heals it.
     for (const auto& link : repo.layers) {
       std::int64_t b = model.blob_index(link.digest);
       bool gone = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data || swept[static_cast<std::size_t>(b)];
       if (!gone) continue;
+      bool missing = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data;
+      if (missing && mark.referenced(link.digest)) continue;
       ++stats.layer_links;
       plan.actions.push_back(Action{ActionKind::RemoveLayerLink, layout::layer_dir(repo.name, link.digest), Expect::Exists, "",
                                     link.digest, repo.name, "", b < 0 ? "layer link to a missing blob" : "layer link to a swept blob", 0});
@@ -157,7 +153,7 @@ std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& p
   Plan links_only = plan;
   std::erase_if(links_only.actions, [](const Action& a) { return a.kind == ActionKind::RemoveBlob; });
   Model after = simulate(model, links_only);
-  BlobMark mark = mark_all_revisions(after);
+  BlobMark mark = mark_all_revisions(after).blobs;
   std::vector<std::string> out;
   // A _layers link to a planned blob that the plan does not remove appeared since: an
   // upload in progress linked the blob (its manifest may follow).

@@ -152,10 +152,11 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
   plan.command = "prune";
   plan.notes = rm_plan.notes;
   plan.actions = std::move(rm_plan.actions);
-  for (const auto& [repo_name, tag_name] : untags) {
+  if (!untags.empty()) {
     RmRequest untag;
     untag.untag = true;
-    untag.references.push_back(util::ImageReference{repo_name, tag_name, std::nullopt});
+    for (const auto& [repo_name, tag_name] : untags)
+      untag.references.push_back(util::ImageReference{repo_name, tag_name, std::nullopt});
     for (Action& a : plan_rm(model, untag).actions) plan.actions.push_back(std::move(a));
   }
   if (policy.untagged) {

@@ -1,5 +1,7 @@
 #include "regsweep/plan/reachability.h"
 
+#include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 namespace regsweep::plan {
@@ -10,7 +12,11 @@ using storage::Repository;
 
 bool BlobMark::mark(const Digest& d) {
   std::int64_t i = model_->blob_index(d);
-  if (i < 0 || marked_[static_cast<std::size_t>(i)]) return false;
+  if (i < 0) {
+    absent_.insert(d);
+    return false;
+  }
+  if (marked_[static_cast<std::size_t>(i)]) return false;
   marked_[static_cast<std::size_t>(i)] = 1;
   touched_.push_back(static_cast<std::uint32_t>(i));
   return true;
@@ -19,6 +25,11 @@ bool BlobMark::mark(const Digest& d) {
 void BlobMark::reset() {
   for (std::uint32_t i : touched_) marked_[i] = 0;
   touched_.clear();
+  absent_.clear();
+}
+
+bool BlobMark::referenced(const Digest& d) const {
+  return marked(d) || absent_.count(d) != 0;
 }
 
 bool BlobMark::marked(const Digest& d) const {
@@ -72,8 +83,53 @@ void mark_manifest_closure(const Model& model, const Digest& manifest, BlobMark&
   }
 }
 
+bool is_opaque_manifest(const Model& model, const Digest& manifest) {
+  if (!model.blob_present(manifest)) return false;  // gone: nothing of it can be served
+  const ManifestRecord* m = model.find_manifest(manifest);
+  return !m || !m->readable || m->parsed.kind == storage::ManifestKind::Unparsable ||
+         m->parsed.kind == storage::ManifestKind::Unknown;
+}
+
+namespace {
+
+// An opaque kept manifest references blobs nobody can name: mark every blob its
+// repository links, which is every blob a pull of it could be served.
+void mark_linked_blobs(const Repository& repo, BlobMark& mark) {
+  for (const auto& link : repo.layers) mark.mark(link.digest);
+}
+
+std::string opaque_note(const Repository& repo, const Digest& d) {
+  return repo.name + ": manifest " + d.str() +
+         " cannot be read or parsed, so what it references is unknown: every manifest and every blob linked in " +
+         repo.name + " is kept (run `regsweep fsck`)";
+}
+
+}  // namespace
+
+AllRevisionsMark mark_all_revisions(const Model& model) {
+  AllRevisionsMark out{BlobMark(model), {}};
+  for (const Repository& repo : model.repositories) {
+    const Digest* opaque = nullptr;
+    for (const auto& rev : repo.revisions) {
+      mark_manifest_closure(model, rev.digest, out.blobs);
+      if (!opaque && is_opaque_manifest(model, rev.digest)) opaque = &rev.digest;
+    }
+    for (const auto& tag : repo.tags) {
+      if (!tag.current) continue;
+      mark_manifest_closure(model, *tag.current, out.blobs);
+      if (!opaque && is_opaque_manifest(model, *tag.current)) opaque = &*tag.current;
+    }
+    for (const Digest& d : repo.unreadable_revisions) mark_manifest_closure(model, d, out.blobs);
+    if (opaque) {
+      mark_linked_blobs(repo, out.blobs);
+      out.notes.push_back(opaque_note(repo, *opaque));
+    }
+  }
+  return out;
+}
+
 TaggedMark tagged_mark(const Model& model) {
-  TaggedMark result{BlobMark(model), {}};
+  TaggedMark result{BlobMark(model), {}, {}};
   result.revision_kept.reserve(model.repositories.size());
   for (const Repository& repo : model.repositories) {
     std::unordered_set<Digest, DigestHash> kept;
@@ -105,9 +161,29 @@ TaggedMark tagged_mark(const Model& model) {
         }
       }
     }
+    // What the model cannot read, it keeps: an unreadable tag may name any revision; an
+    // opaque kept manifest may be an index of any of them, or their subject.
+    std::optional<Digest> opaque;
+    for (const Digest& d : kept)
+      if (is_opaque_manifest(model, d) && (!opaque || d < *opaque)) opaque = d;
+    if (repo.tags_incomplete || opaque) {
+      for (const auto& rev : repo.revisions) keep(rev.digest);
+      expand();
+      if (repo.tags_incomplete)
+        result.notes.push_back(repo.name + ": a tag cannot be read, so the manifests it names are unknown: every manifest of " +
+                               repo.name + " is kept (run `regsweep fsck`)");
+    }
+    if (!opaque)
+      for (const Digest& d : kept)
+        if (is_opaque_manifest(model, d) && (!opaque || d < *opaque)) opaque = d;
     std::vector<bool> flags(repo.revisions.size());
     for (std::size_t i = 0; i < repo.revisions.size(); ++i) flags[i] = kept.count(repo.revisions[i].digest) != 0;
     for (const Digest& d : kept) mark_manifest_closure(model, d, result.blobs);
+    for (const Digest& d : repo.unreadable_revisions) mark_manifest_closure(model, d, result.blobs);
+    if (opaque) {
+      mark_linked_blobs(repo, result.blobs);
+      result.notes.push_back(opaque_note(repo, *opaque));
+    }
     result.revision_kept.push_back(std::move(flags));
   }
   return result;

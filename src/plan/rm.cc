@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include "regsweep/error.h"
 #include "regsweep/plan/reachability.h"
@@ -68,10 +69,30 @@ class RmPlanner {
                layout::tag_current_link(repo.name, tag.name), tag.current, repo.name, tag.name, reason, 0});
   }
 
+  // Per repository, built when first needed: its tags by the digest they name, and its
+  // revisions by their subject (so that deleting many digests stays linear).
+  struct RepositoryIndex {
+    std::unordered_map<Digest, std::vector<const storage::TagLink*>, DigestHash> tags_by_digest;
+    std::unordered_map<Digest, std::vector<Digest>, DigestHash> referrers_by_subject;
+  };
+
+  const RepositoryIndex& index_of(const Repository& repo) {
+    auto [it, fresh] = indexes_.try_emplace(&repo);
+    if (fresh) {
+      for (const auto& tag : repo.tags)
+        if (tag.current) it->second.tags_by_digest[*tag.current].push_back(&tag);
+      for (const auto& rev : repo.revisions)
+        if (const auto* m = model_.find_manifest(rev.digest); m && m->parsed.subject)
+          it->second.referrers_by_subject[*m->parsed.subject].push_back(rev.digest);
+    }
+    return it->second;
+  }
+
   void delete_digest(const Repository& repo, const Digest& d, const std::string& reason, int depth) {
     if (!deleted_.insert({repo.name, d}).second) return;
-    for (const auto& tag : repo.tags)
-      if (tag.current == d) add_tag_removal(repo, tag, "tag points at " + d.str() + " (" + reason + ")");
+    const RepositoryIndex& index = index_of(repo);
+    if (auto it = index.tags_by_digest.find(d); it != index.tags_by_digest.end())
+      for (const storage::TagLink* tag : it->second) add_tag_removal(repo, *tag, "tag points at " + d.str() + " (" + reason + ")");
     if (repo.has_revision(d)) {
       std::string link = layout::revision_link(repo.name, d);
       add(Action{ActionKind::RemoveRevision, link, Expect::LinkIs, link, d, repo.name, "", reason, 0});
@@ -85,13 +106,12 @@ class RmPlanner {
         delete_digest(repo, *t->current, "referrer tag " + t->name + " of " + d.str(), depth + 1);
       }
     }
-    for (const auto& rev : repo.revisions) {
-      const auto* m = model_.find_manifest(rev.digest);
-      if (!m || m->parsed.subject != d) continue;
-      bool tagged = std::any_of(repo.tags.begin(), repo.tags.end(), [&](const auto& t) { return t.current == rev.digest; });
-      if (tagged) continue;
+    auto referrers = index.referrers_by_subject.find(d);
+    if (referrers == index.referrers_by_subject.end()) return;
+    for (const Digest& referrer : referrers->second) {
+      if (index.tags_by_digest.count(referrer)) continue;  // a tagged referrer is an image of its own
       referrers_added_ = true;
-      delete_digest(repo, rev.digest, "untagged referrer (subject " + d.str() + ")", depth + 1);
+      delete_digest(repo, referrer, "untagged referrer (subject " + d.str() + ")", depth + 1);
     }
   }
 
@@ -126,6 +146,7 @@ class RmPlanner {
   const RmRequest& request_;
   Plan plan_;
   std::set<std::pair<std::string, Digest>> deleted_;
+  std::unordered_map<const Repository*, RepositoryIndex> indexes_;
   std::set<std::string> paths_;
   bool referrers_added_ = false;
 };

@@ -1,6 +1,8 @@
 #include "regsweep/plan/simulate.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "regsweep/plan/reachability.h"
 
@@ -17,53 +19,77 @@ std::uint64_t unreferenced_bytes(const Model& model) {
   return total;
 }
 
+namespace {
+
+// What a plan removes from one repository, gathered first and then erased in one pass per
+// vector, so that simulating many removals stays linear.
+struct RepositoryRemovals {
+  std::unordered_set<std::string> tags;
+  std::unordered_map<std::string, std::unordered_set<Digest, DigestHash>> history;  // tag -> entries
+  std::unordered_set<Digest, DigestHash> revisions;
+  std::unordered_set<Digest, DigestHash> layers;
+  std::vector<std::string> upload_paths;
+  bool manifests = false, layers_dir = false, uploads_dir = false;
+};
+
+}  // namespace
+
 Model simulate(const Model& model, const Plan& plan) {
   Model after = model;
-  auto repo_of = [&](const std::string& name) -> Repository* {
-    auto it = std::lower_bound(after.repositories.begin(), after.repositories.end(), name,
-                               [](const Repository& r, const std::string& k) { return r.name < k; });
-    return it != after.repositories.end() && it->name == name ? &*it : nullptr;
-  };
-  auto erase_digest = [](auto& vec, const Digest& d) {
-    vec.erase(std::remove_if(vec.begin(), vec.end(), [&](const auto& e) { return e.digest == d; }), vec.end());
-  };
+  std::unordered_map<std::string, RepositoryRemovals> by_repo;
+  std::unordered_set<Digest, DigestHash> blobs;
   for (const Action& a : plan.actions) {
-    Repository* repo = a.repository.empty() ? nullptr : repo_of(a.repository);
+    if (a.kind == ActionKind::RemoveBlob) {
+      if (a.digest) blobs.insert(*a.digest);
+      continue;
+    }
+    if (a.repository.empty()) continue;
+    RepositoryRemovals& r = by_repo[a.repository];
     switch (a.kind) {
-      case ActionKind::RemoveTag:
-        if (repo) std::erase_if(repo->tags, [&](const auto& t) { return t.name == a.tag; });
-        break;
+      case ActionKind::RemoveTag: r.tags.insert(a.tag); break;
       case ActionKind::RemoveTagIndexEntry:
-        if (repo && a.digest)
-          for (auto& t : repo->tags)
-            if (t.name == a.tag) std::erase(t.history, *a.digest);
+        if (a.digest) r.history[a.tag].insert(*a.digest);
         break;
       case ActionKind::RemoveRevision:
-        if (repo && a.digest) erase_digest(repo->revisions, *a.digest);
+        if (a.digest) r.revisions.insert(*a.digest);
         break;
       case ActionKind::RemoveLayerLink:
-        if (repo && a.digest) erase_digest(repo->layers, *a.digest);
+        if (a.digest) r.layers.insert(*a.digest);
         break;
-      case ActionKind::RemoveUpload:
-        if (repo) std::erase_if(repo->uploads, [&](const auto& u) { return a.path.ends_with("/" + u.id); });
-        break;
+      case ActionKind::RemoveUpload: r.upload_paths.push_back(a.path); break;
       case ActionKind::RemoveRepositoryPart:
-        if (!repo) break;
-        if (a.path.ends_with("/_manifests")) repo->tags.clear(), repo->revisions.clear(), repo->has_manifests_dir = false;
-        if (a.path.ends_with("/_layers")) repo->layers.clear(), repo->has_layers_dir = false;
-        if (a.path.ends_with("/_uploads")) repo->uploads.clear(), repo->has_uploads_dir = false;
+        r.manifests |= a.path.ends_with("/_manifests");
+        r.layers_dir |= a.path.ends_with("/_layers");
+        r.uploads_dir |= a.path.ends_with("/_uploads");
         break;
       case ActionKind::RemoveEmptyFolder:
       case ActionKind::RemoveLinkFile:  // the model never held what a bad link says
       case ActionKind::RemoveTempFile:
       case ActionKind::RestoreFolder:  // restores are not simulated: nothing plans on them
       case ActionKind::RestoreItem:
-        break;
       case ActionKind::RemoveBlob:
-        if (a.digest) erase_digest(after.blobs, *a.digest);
         break;
     }
   }
+  for (Repository& repo : after.repositories) {
+    auto it = by_repo.find(repo.name);
+    if (it == by_repo.end()) continue;
+    const RepositoryRemovals& r = it->second;
+    std::erase_if(repo.tags, [&](const storage::TagLink& t) { return r.tags.count(t.name) != 0; });
+    for (auto& t : repo.tags)
+      if (auto h = r.history.find(t.name); h != r.history.end())
+        std::erase_if(t.history, [&](const Digest& d) { return h->second.count(d) != 0; });
+    std::erase_if(repo.revisions, [&](const storage::RevisionLink& l) { return r.revisions.count(l.digest) != 0; });
+    std::erase_if(repo.layers, [&](const storage::LayerLink& l) { return r.layers.count(l.digest) != 0; });
+    std::erase_if(repo.uploads, [&](const storage::Upload& u) {
+      return std::any_of(r.upload_paths.begin(), r.upload_paths.end(), [&](const std::string& p) { return p.ends_with("/" + u.id); });
+    });
+    if (r.manifests) repo.tags.clear(), repo.revisions.clear(), repo.unreadable_revisions.clear(), repo.has_manifests_dir = false,
+                      repo.tags_incomplete = false;
+    if (r.layers_dir) repo.layers.clear(), repo.has_layers_dir = false;
+    if (r.uploads_dir) repo.uploads.clear(), repo.has_uploads_dir = false;
+  }
+  std::erase_if(after.blobs, [&](const storage::BlobRecord& b) { return blobs.count(b.digest) != 0; });
   std::erase_if(after.repositories,
                 [](const Repository& r) { return !r.has_manifests_dir && !r.has_layers_dir && !r.has_uploads_dir; });
   return after;

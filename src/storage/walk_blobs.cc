@@ -37,21 +37,18 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
       return;
     }
     FileStat st = dir->stat(util::SmallPath(name, "/data"));
-    BlobRecord rec{*digest, st.size, st.mtime_ns, st.type == FileType::Regular};
+    BlobRecord rec{*digest, st.type == FileType::Regular ? st.size : 0, st.mtime_ns, is_blob_data(st.type)};
     if (!st.exists()) {
       sink.add(FindingKind::BlobWithoutData, dir->child_path(name), "blob folder has no data file");
     } else if (st.type == FileType::Directory) {
       // The registry answers "blob unknown" for a folder named data.
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
                "blob data is a folder, not a file: the registry has no such blob");
-      rec.size = 0;
     } else if (st.type != FileType::Regular) {
       // A symlink (the registry follows it) or a FIFO/device (the registry stats it as a
       // blob): present, so that what references it is kept; never opened.
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
                std::string("blob data is ") + what_it_is(st.type) + ", not a regular file");
-      rec.size = 0;
-      rec.has_data = true;
     }
     out.push_back(rec);
   });

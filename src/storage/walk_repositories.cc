@@ -145,6 +145,7 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
   each_digest_folder(manifests, "revisions/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
     FileStat st;
     auto linked = read_link(dir, util::SmallPath(hex, "/link"), buf, sink, &st);
+    if (!linked && st.exists()) repo.unreadable_revisions.push_back(d);
     if (!linked) return;  // an empty folder is what an API delete leaves behind
     if (*linked != d)
       sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, "/link")),
@@ -155,10 +156,14 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
 
 void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
   auto tags = open_folder(manifests, "tags", sink);
-  if (!tags) return;
+  if (!tags) {
+    repo.tags_incomplete = manifests.stat("tags").exists();
+    return;
+  }
   tags->list([&](std::string_view name, FileType type) {
     if (type != FileType::Directory) {
       // A symlink: the registry would follow it and serve whatever tag it finds there.
+      if (type == FileType::Symlink) repo.tags_incomplete = true;
       sink.add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Warning,
                tags->child_path(name), std::string("not a tag folder: ") + what_it_is(type));
       return;
@@ -169,6 +174,7 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
       sink.add(FindingKind::InvalidName, tags->child_path(name), "tag \"" + tag.name + "\" is outside the registry's grammar");
     auto dir = tags->open_dir(name);
     if (!dir) {
+      repo.tags_incomplete = true;
       sink.add(FindingKind::Unreadable, tags->child_path(name), "cannot open tag folder");
       return;
     }
@@ -177,11 +183,13 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
     if (current.exists() && current.type != FileType::Directory) {
       // Reading current/link through it would follow a symlink (or fail on a file): say
       // what it is, at its own path.
+      repo.tags_incomplete = true;
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path("current"),
                "current is " + std::string(what_it_is(current.type)) + ", not a folder: the tag's link cannot be read");
     } else {
       tag.current = read_link(*dir, "current/link", buf, sink, &st);
       tag.pushed_ns = st.mtime_ns;
+      if (!tag.current && st.exists()) repo.tags_incomplete = true;
       if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path("current/link"), "tag has no current link");
     }
     each_digest_folder(*dir, "index/sha256", sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
@@ -287,6 +295,7 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
                                    [](const RevisionLink& a, const RevisionLink& b) { return a.digest == b.digest; }),
                        repo.revisions.end());
   std::sort(repo.layers.begin(), repo.layers.end(), by_digest);
+  std::sort(repo.unreadable_revisions.begin(), repo.unreadable_revisions.end());
   std::sort(repo.tags.begin(), repo.tags.end(), [](const TagLink& a, const TagLink& b) { return a.name < b.name; });
   std::sort(repo.uploads.begin(), repo.uploads.end(), [](const Upload& a, const Upload& b) { return a.id < b.id; });
   return repo;

@@ -58,12 +58,13 @@ ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, Findi
   return rec;
 }
 
-// Reads every manifest a revision or tag names, then the children of indexes among them,
+// Reads every manifest a revision (readable or not) or tag names, then the children of indexes among them,
 // until no new digest appears. Each blob is read once, in parallel.
 void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks, util::Progress& progress) {
   std::vector<Digest> wanted;
   for (const Repository& repo : model.repositories) {
     for (const RevisionLink& r : repo.revisions) wanted.push_back(r.digest);
+    wanted.insert(wanted.end(), repo.unreadable_revisions.begin(), repo.unreadable_revisions.end());
     for (const TagLink& t : repo.tags)
       if (t.current) wanted.push_back(*t.current);
   }

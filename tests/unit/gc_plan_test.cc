@@ -9,6 +9,7 @@
 #include "fake_store.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/plan/gc.h"
+#include "regsweep/plan/reachability.h"
 #include "regsweep/util/format.h"
 
 namespace regsweep::test {
@@ -210,6 +211,115 @@ TEST(GcPlan, LayerLinksToSweptOrMissingBlobs) {
   EXPECT_NE(to_missing->reason.find("missing"), std::string::npos) << to_missing->reason;
   expect_execution_order(gc.plan);
   EXPECT_FALSE(find_action(gc.plan, layout::layer_dir("app", img.layers[0])));
+}
+
+// --- what the model cannot read, gc keeps -----------------------------------------------------
+
+std::set<std::string> removed_revisions(const Plan& p) {
+  std::set<std::string> out;
+  for (const Action& a : p.actions)
+    if (a.kind == ActionKind::RemoveRevision) out.insert(a.path);
+  return out;
+}
+
+bool notes_mention(const Plan& p, const std::string& text) {
+  return std::any_of(p.notes.begin(), p.notes.end(), [&](const std::string& n) { return n.find(text) != std::string::npos; });
+}
+
+// app:v1 is the only tag of app; `untagged` is an older revision of app; other has an
+// untagged image of its own.
+struct UnreadableTags : ::testing::Test {
+  FakeStore s;
+  Image tagged, untagged, elsewhere;
+  void SetUp() override {
+    untagged = s.add_image("app", "v0", {"old layer"});
+    s.fs.remove(s.at(layout::tag_dir("app", "v0")));
+    tagged = s.add_image("app", "v1", {"new layer"});
+    elsewhere = s.add_image("other", "x", {"other layer"});
+    s.fs.remove(s.at(layout::tag_dir("other", "x")));
+  }
+  void expect_app_kept(const Model& m) {
+    EXPECT_TRUE(m.find_repository("app")->tags_incomplete);
+    GcPlan gc = plan::plan_gc(m, request(true));
+    EXPECT_EQ(removed_revisions(gc.plan), (std::set<std::string>{layout::revision_dir("other", elsewhere.manifest)}));
+    for (const Digest& d : {tagged.manifest, tagged.config, tagged.layers[0], untagged.manifest, untagged.config, untagged.layers[0]})
+      EXPECT_FALSE(find_action(gc.plan, layout::blob_dir(d))) << d.str();
+    EXPECT_TRUE(find_action(gc.plan, layout::blob_dir(elsewhere.manifest)));
+    EXPECT_TRUE(notes_mention(gc.plan, "app: a tag cannot be read")) << ::testing::PrintToString(gc.plan.notes);
+  }
+};
+
+TEST_F(UnreadableTags, GarbageInCurrentLinkKeepsEveryManifestOfTheRepository) {
+  s.fs.add_file(s.at(layout::tag_current_link("app", "v1")), "sha256:not-a-digest");
+  expect_app_kept(s.walk());
+}
+
+TEST_F(UnreadableTags, CurrentThatIsAFileKeepsEveryManifestOfTheRepository) {
+  s.fs.remove(s.at(layout::tag_dir("app", "v1") + "/current"));
+  s.fs.add_file(s.at(layout::tag_dir("app", "v1") + "/current"), "?");
+  expect_app_kept(s.walk());
+}
+
+TEST_F(UnreadableTags, TagsFolderThatIsAFileKeepsEveryManifestOfTheRepository) {
+  s.fs.remove(s.at(layout::repo_dir("app") + "/_manifests/tags"));
+  s.fs.add_file(s.at(layout::repo_dir("app") + "/_manifests/tags"), "v1\n");
+  expect_app_kept(s.walk());
+}
+
+TEST_F(UnreadableTags, AMissingCurrentLinkIsNoTagAsForTheRegistry) {
+  s.fs.remove(s.at(layout::tag_current_link("app", "v1")));
+  Model m = s.walk();
+  EXPECT_FALSE(m.find_repository("app")->tags_incomplete);
+  GcPlan gc = plan::plan_gc(m, request(true));
+  EXPECT_EQ(removed_revisions(gc.plan).size(), 3u);
+}
+
+TEST(GcPlan, AnOpaqueManifestKeepsEveryBlobItsRepositoryLinks) {
+  FakeStore s;
+  Image unreadable = s.add_image("app", "v1", {"layer of the unreadable image"});
+  Image untagged = s.add_image("app", "v0", {"older layer"});
+  s.fs.remove(s.at(layout::tag_dir("app", "v0")));
+  Digest unlinked = s.add_blob("in no repository");
+  s.fs.add_file(s.at(layout::blob_data(unreadable.manifest)), "");  // truncated: zero bytes
+  Model m = s.walk();
+  ASSERT_TRUE(plan::is_opaque_manifest(m, unreadable.manifest));
+  for (bool untagged_too : {false, true}) {
+    GcPlan gc = plan::plan_gc(m, request(untagged_too));
+    // Its config and layer are referenced by nothing the model can read, but linked in app.
+    EXPECT_EQ(lines(gc.plan), remove_blobs({unlinked})) << untagged_too;
+    EXPECT_TRUE(notes_mention(gc.plan, "manifest " + unreadable.manifest.str() + " cannot be read or parsed"))
+        << ::testing::PrintToString(gc.plan.notes);
+  }
+  (void)untagged;
+}
+
+TEST(GcPlan, WhatARevisionWithAnUnreadableLinkNamesIsKept) {
+  FakeStore s;
+  s.add_image("app", "v1", {"tagged layer"});
+  Image hidden = s.add_image("app", "v0", {"layer of the hidden image"});
+  s.fs.remove(s.at(layout::tag_dir("app", "v0")));
+  s.fs.add_file(s.at(layout::revision_link("app", hidden.manifest)), "garbage");
+  Model m = s.walk();
+  EXPECT_EQ(m.find_repository("app")->unreadable_revisions, std::vector<Digest>{hidden.manifest});
+  for (bool untagged : {false, true}) {
+    GcPlan gc = plan::plan_gc(m, request(untagged));
+    for (const Digest& d : {hidden.manifest, hidden.config, hidden.layers[0]})
+      EXPECT_FALSE(find_action(gc.plan, layout::blob_dir(d))) << untagged << " " << d.str();
+  }
+}
+
+TEST(GcPlan, ALinkToAMissingBlobThatAKeptImageNeedsStays) {
+  FakeStore s;
+  Image img = s.add_image("app", "v1", {"lost layer", "kept layer"});
+  s.fs.remove(s.at(layout::blob_data(img.layers[0])));  // the folder stays, without data
+  s.fs.remove(s.at(layout::blob_dir(img.config)));      // nothing left of it at all
+  Model m = s.walk();
+  for (bool untagged : {false, true}) {
+    GcPlan gc = plan::plan_gc(m, request(untagged));
+    // With the links, a push of those blobs to any repository heals app:v1.
+    EXPECT_TRUE(gc.plan.actions.empty()) << ::testing::PrintToString(lines(gc.plan));
+    EXPECT_TRUE(plan::blobs_referenced_anew(m, gc.plan).empty());
+  }
 }
 
 // --- uploads -----------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ struct FileStat {
   bool exists() const { return type != FileType::Missing; }
 };
 
+// What the registry takes for a blob's data file: anything at blobs/.../data but a folder
+// (it stats the path, following a symlink). regsweep never opens one that is not a regular file.
+inline bool is_blob_data(FileType type) { return type != FileType::Missing && type != FileType::Directory; }
+
 enum class ReadStatus : std::uint8_t { Ok, Missing, NotRegular, TooLarge, IoError };
 
 struct ReadResult {

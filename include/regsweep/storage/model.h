@@ -53,11 +53,19 @@ struct Repository {
   std::string name;                     // "team/app/sub"
   std::vector<TagLink> tags;            // sorted by name
   std::vector<RevisionLink> revisions;  // sorted by digest
+  // Revision folders whose link exists but cannot be read: by their folder's name, sorted.
+  // Not revisions (the registry cannot serve them), but gc keeps what they reference: a
+  // rewritten link makes them whole again.
+  std::vector<Digest> unreadable_revisions;
   std::vector<LayerLink> layers;        // sorted by digest
   std::vector<Upload> uploads;          // sorted by id
   bool has_manifests_dir = false;       // which of _manifests, _layers, _uploads exist
   bool has_layers_dir = false;
   bool has_uploads_dir = false;
+  // Some tag could not be read (_manifests/tags not a folder, a tag that is a symlink or
+  // cannot be opened, a current/link that exists but is not a link): what it names is
+  // unknown, so no revision of this repository may be called untagged.
+  bool tags_incomplete = false;
 
   const TagLink* find_tag(std::string_view tag) const;
   bool has_revision(const Digest& d) const;
