@@ -8,9 +8,9 @@ For a base tree (never written) and a command:
     (found as the first N at which REGSWEEP_TEST_CRASH_AFTER=N no longer kills it);
   - for N = 1..M, on a fresh copy, the command with the hook must die by SIGKILL (-9); then
     (a) every tag the command was not asked to delete (there before and after the uninterrupted
-        run, same digest) is on disk with its digest, no tag dangles, and at the first, the last
-        and every `serve_every`-th kill point the real registry lists those tags and pulls every
-        tag it serves;
+        run, same digest) is on disk with its digest, no tag dangles, and the real registry lists
+        those tags and pulls every tag it serves (at every kill point: one registry per worker,
+        started once without a blob descriptor cache, serves a symlink re-pointed at each copy);
     (b) the same command again, without the hook, exits 0 and leaves the tree (.regsweep left
         out) equal to the uninterrupted run's;
     (c) the audit log has the same (action, path) lines as the uninterrupted run's (none doubled,
@@ -26,6 +26,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import queue
 import shutil
 import threading
 import time
@@ -106,7 +107,7 @@ class Spec:
     restore: bool = True           # check (d): restore of the interrupted run gives the base back
     accounting: bool = True        # check (c) removed-path accounting (commands that remove)
     storage_unchanged: bool = False  # the storage (without .regsweep) must never change (trash empty)
-    serve_every: int = 8           # serve with the real registry at every k-th kill point
+    serve_every: int = 1           # serve with the real registry at every k-th kill point
     workers: int = 2
     extra_check: object = None     # callable(root, n) -> list of problems, after the re-run
     # the re-run of `restore RUN` refuses (exit 3, "restored already") once its own session's
@@ -182,12 +183,30 @@ def accounting_problems(root: str, base_snap: dict, final_snap: dict, ref_audit_
     return problems
 
 
-def serve_problems(root: str, kept: dict) -> list:
-    """The real registry lists every kept tag with its digest and pulls every tag it serves."""
-    out = []
-    reg = rt.Registry(root)
-    try:
-        with reg:
+class ServedRoot:
+    """A real registry started once, without a blob descriptor cache (so it remembers nothing
+    between requests), serving a symlink that serve() re-points at each tree to check."""
+
+    def __init__(self, scratch: str, name: str):
+        self.link = os.path.join(scratch, f"{name}-served")
+        self.empty = os.path.join(scratch, f"{name}-served-empty")
+        os.makedirs(self.empty, exist_ok=True)
+        self._point(self.empty)
+        self.reg = rt.Registry(self.link, extra_config={"storage": {"cache": None}})
+        self.reg.start()
+
+    def _point(self, target: str):
+        tmp = self.link + ".new"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.path.abspath(target), tmp)
+        os.replace(tmp, self.link)  # atomic: the registry sees one tree or the other
+
+    def problems(self, root: str, kept: dict) -> list:
+        """The registry lists every kept tag with its digest and pulls every tag it serves."""
+        self._point(root)
+        reg, out = self.reg, []
+        try:
             for repo, tags in kept.items():
                 listed = reg.tags(repo)
                 for t, dg in tags.items():
@@ -197,9 +216,18 @@ def serve_problems(root: str, kept: dict) -> list:
                         out.append(f"{repo}:{t} serves {reg.manifest_digest(repo, t)}, not {dg}")
             for k, v in rt.pull_every_tag(reg).items():
                 out.append(f"{k} does not pull: {v}")
-    finally:
-        reg.cleanup()
-    return out
+        finally:
+            self._point(self.empty)
+        return out
+
+    def close(self):
+        self.reg.stop()
+        self.reg.cleanup()
+        for p in (self.link, self.empty):
+            if os.path.islink(p):
+                os.unlink(p)
+            elif os.path.isdir(p):
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def _kept_tags(before: dict, after: dict) -> dict:
@@ -264,6 +292,9 @@ def run(spec: Spec, log=None) -> Result:
         return res
 
     serve_at = {1, m} | {n for n in range(1, m + 1) if n % spec.serve_every == 0}
+    servers: queue.Queue = queue.Queue()
+    for i in range(spec.workers):
+        servers.put(ServedRoot(spec.scratch, f"{spec.name}-w{i}"))
 
     def one(n: int) -> tuple:
         fails = []
@@ -284,8 +315,12 @@ def run(spec: Spec, log=None) -> Result:
             fails.append(("a-kept", f"N={n}: the storage changed:\n{diff_text(base_snap, snapshot(root))}"))
         if n in serve_at:
             served = 1
-            for x in serve_problems(root, kept):
-                fails.append(("a-served", f"N={n}: {x}"))
+            server = servers.get()
+            try:
+                for x in server.problems(root, kept):
+                    fails.append(("a-served", f"N={n}: {x}"))
+            finally:
+                servers.put(server)
         # (b) the same command again
         p2 = rt.run_regsweep(root, *spec.args, timeout=120)
         known = None
@@ -334,17 +369,21 @@ def run(spec: Spec, log=None) -> Result:
             shutil.rmtree(root, ignore_errors=True)
         return n, fails, served, restored, known
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=spec.workers) as ex:
-        for n, fails, served, restored, known in ex.map(one, range(1, m + 1)):
-            res.tried += 1
-            if known:
-                res.known.append(known)
-            res.served += served
-            res.restored += restored
-            if not fails:
-                res.passed += 1
-            for check, msg in fails:
-                res.fail(check, msg)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=spec.workers) as ex:
+            for n, fails, served, restored, known in ex.map(one, range(1, m + 1)):
+                res.tried += 1
+                if known:
+                    res.known.append(known)
+                res.served += served
+                res.restored += restored
+                if not fails:
+                    res.passed += 1
+                for check, msg in fails:
+                    res.fail(check, msg)
+    finally:
+        while not servers.empty():
+            servers.get().close()
 
     # N = M+1: not killed, and the tree equals the reference
     root = fresh(f"n{m + 1}")
@@ -365,7 +404,8 @@ def report(results: list) -> str:
     parts = [r.summary() for r in results]
     tried = sum(r.tried for r in results)
     passed = sum(r.passed for r in results)
-    return f"# kill points: {', '.join(parts)}, total {passed}/{tried}"
+    served = sum(r.served for r in results)
+    return f"# kill points: {', '.join(parts)}, total {passed}/{tried} ({served} served by the registry)"
 
 
 def format_failures(res: Result, limit: int = 6) -> str:

@@ -157,7 +157,12 @@ def registry_config(root: str, port: int, readonly: bool = False, extra: dict | 
         },
         "http": {"addr": f"127.0.0.1:{port}", "headers": {"X-Content-Type-Options": ["nosniff"]}},
     }
-    return deep_merge(cfg, extra)
+    cfg = deep_merge(cfg, extra)
+    # extra may remove a setting by giving None (e.g. {"storage": {"cache": None}}: no cache)
+    for section in (cfg, *[v for v in cfg.values() if isinstance(v, dict)]):
+        for k in [k for k, v in section.items() if v is None]:
+            del section[k]
+    return cfg
 
 
 def write_config(path: str, root: str, port: int = 5000, readonly: bool = False,
