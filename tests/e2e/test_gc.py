@@ -44,15 +44,13 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 import gctest as gt  # noqa: E402
+import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import scenarios  # noqa: E402
 import tap  # noqa: E402
 
 TIMEOUT = 120  # seconds for one regsweep run on these small trees
 CRASH_ENV = rt.CRASH_ENV
-MAX_CRASH_POINTS = 60  # sampled evenly when a full run has more mutations
-MAX_MUTATIONS = 2000  # a safety stop while looking for the full run's mutation count
-SERVE_EVERY = 5  # during the crash loop, serve the killed tree at every 5th N
 REAL_REGISTRY = "/usr/bin/docker-registry"
 REPOS_DIR = os.path.join(rt.V2, "repositories")
 
@@ -709,126 +707,26 @@ CRASH_ARGS = ("gc", "--yes", "-m", "--min-age", "0s")
 
 
 class CrashSafety(Case):
-    """gc -m killed (SIGKILL) after its N-th mutation, then run again."""
+    """gc -m (blobs deleted for good, no trash) killed (SIGKILL) after its N-th mutation, then run
+    again (tests/lib/crashloop.py), on the tree with an untagged re-push, an API delete and a
+    referrer."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        b = cls.b
-        t0 = time.monotonic()
-        src = b.m_tree()
-        cls.r = r = {"ref_exit": None, "total": None, "points": [], "passed": 0, "served": 0,
-                     "not_killed": [], "serve_problems": [], "rerun_exit": [], "final_tree": [],
-                     "final_blobs": [], "hooks": True}
-        ref = b.copy("crash-ref", src)
-        p = regsweep(ref, *CRASH_ARGS)
-        r["ref_exit"], r["ref_show"] = p.returncode, show(p)
-        cls.final = gt.snapshot(ref)
-        cls.final_blobs = gt.blob_set(ref)
-        shutil.rmtree(ref, ignore_errors=True)
-        if p.returncode != 0:
-            return
-
-        def killed_at(n: int) -> bool:
-            root = b.copy(f"crash-probe-{n}", src)
-            try:
-                return regsweep(root, *CRASH_ARGS, env={CRASH_ENV: str(n)}).returncode != 0
-            finally:
-                shutil.rmtree(root, ignore_errors=True)
-
-        # the full run's mutation count: the largest N that still kills
-        if not killed_at(1):
-            r["hooks"] = False
-            return
-        lo, hi = 1, 2
-        while killed_at(hi):
-            lo, hi = hi, hi * 2
-            if hi > MAX_MUTATIONS:
-                return
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if killed_at(mid) else (lo, mid)
-        total = r["total"] = lo
-        if total <= MAX_CRASH_POINTS:
-            points = list(range(1, total + 1))
-        else:
-            points = sorted({round(1 + i * (total - 1) / (MAX_CRASH_POINTS - 1)) for i in range(MAX_CRASH_POINTS)})
-        r["points"] = points
-        for n in points:
-            ok = True
-            root = b.copy(f"crash-{n}", src)
-            p = regsweep(root, *CRASH_ARGS, env={CRASH_ENV: str(n)})
-            if p.returncode != -9:
-                ok = False
-                r["not_killed"].append(f"N={n}: {show(p)}")
-            if n % SERVE_EVERY == 0:
-                r["served"] += 1
-                with gt.serve(root) as reg:
-                    probs = gt.pull_every(reg, [("art/app", D["REF"])])
-                for k, v in probs.items():
-                    ok = False
-                    r["serve_problems"].append(f"N={n}: {k}: {v}")
-            p2 = regsweep(root, *CRASH_ARGS)
-            if p2.returncode != 0:
-                ok = False
-                r["rerun_exit"].append(f"N={n}: {show(p2)}")
-            d = gt.diff_text(cls.final, gt.snapshot(root))
-            if d:
-                ok = False
-                r["final_tree"].append(f"N={n}: '-' only in the uninterrupted run, '+' only here:\n{d}")
-            bl = gt.blob_set(root)
-            if bl != cls.final_blobs:
-                ok = False
-                r["final_blobs"].append(f"N={n}: missing {gt.short_set(cls.final_blobs - bl, NAMES)}; "
-                                        f"extra {gt.short_set(bl - cls.final_blobs, NAMES)}")
-            r["passed"] += ok
-            shutil.rmtree(root, ignore_errors=True)
-        log(f"crash loop: {len(points)} kill points of {total}, {r['served']} served, "
-            f"in {time.monotonic() - t0:.1f}s")
-
-    def _need(self):
-        self.assertEqual(self.r["ref_exit"], 0, self.r.get("ref_show"))
-        if not self.r["hooks"]:
+    def test_kill_points(self):
+        """at every kill point: SIGKILL, kept tags on disk and every tag (the referrer's too) served
+        and pulled by the registry; the re-run exits 0 with the uninterrupted run's tree and audit;
+        every removed path audited, blobs purged for good"""
+        spec = cl.Spec(name="gc-m", args=list(CRASH_ARGS), base=self.b.m_tree(),
+                       scratch=tempfile.mkdtemp(dir=self.b.tmp), restore=False)
+        res = cl.run(spec, log=log)
+        self.assertEqual(res.ref_problem, "", res.ref_problem)
+        if not res.hooks:
             self.skipTest(f"{CRASH_ENV}=1 had no effect: regsweep built without -Dtest_hooks=true")
-        self.assertIsNotNone(self.r["total"], f"still killed after {MAX_MUTATIONS} mutations")
-
-    def _report(self, key: str, what: str):
-        items = self.r[key]
-        if items:
-            shown = "\n".join(items[:6]) + (f"\n... {len(items) - 6} more" if len(items) > 6 else "")
-            self.fail(f"{what} at {len(items)} of {len(self.r['points'])} kill points:\n{shown}")
-
-    def test_a_kill_points(self):
-        """every kill point N = 1..(mutations of a full run) dies by SIGKILL (N+1 runs to the end)"""
-        self._need()
-        pts = self.r["points"]
-        sys.stdout.write(f"# crash: {self.r['total']} mutations in a full run of gc -m; {len(pts)} kill points "
-                         f"tried ({'all' if len(pts) == self.r['total'] else 'sampled evenly'}), "
-                         f"{self.r['passed']} passed every check, {self.r['served']} served by the registry\n")
+        sys.stdout.write(f"# crash: {res.mutations} mutations in a full run of gc -m; {res.passed}/{res.tried} kill "
+                         f"points passed every check, {res.served} served by the registry\n")
         sys.stdout.flush()
-        self.assertGreaterEqual(len(pts), 10)
-        self._report("not_killed", "not killed by SIGKILL (returncode != -9)")
-
-    def test_b_registry_serves_after_kill(self):
-        """at every 5th N, before the re-run, every tag (and the referrer) pulls completely"""
-        self._need()
-        self.assertGreater(self.r["served"], 0)
-        self._report("serve_problems", "pull problems")
-
-    def test_c_rerun_exits_0(self):
-        """the same gc re-run after the kill exits 0"""
-        self._need()
-        self._report("rerun_exit", "re-run did not exit 0")
-
-    def test_d_final_tree(self):
-        """after the re-run the tree (without .regsweep) equals the uninterrupted run's"""
-        self._need()
-        self._report("final_tree", "final tree differs")
-
-    def test_e_final_blobs(self):
-        """after the re-run the blob set equals the uninterrupted run's"""
-        self._need()
-        self._report("final_blobs", "blob set differs")
+        self.assertGreaterEqual(res.tried, 10)
+        self.assertFalse(res.failures, cl.format_failures(res))
+        self.assertEqual((res.passed, res.served), (res.tried, res.tried))
 
 
 # ---------------------------------------------------------------------------------------------
