@@ -282,25 +282,33 @@ class RealDir : public Dir {
     return -1;
   }
 
-  ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) override {
-    out.clear();
-    ReadResult r;
+  // open_for_reading, then fstat: the descriptor of a regular file (r.stat its stat, r.status
+  // Ok), or -1 with r saying why (closed).
+  int open_regular(std::string_view rel, ReadResult& r) {
     int fd = open_for_reading(rel, r);
-    if (fd < 0) return r;
+    if (fd < 0) return -1;
     struct stat st;
     if (::fstat(fd, &st) != 0) {
       r.status = ReadStatus::IoError;
       r.error = errno;
-      ::close(fd);
-      return r;
+    } else {
+      r.stat = to_stat(st);
+      r.status = S_ISREG(st.st_mode) ? ReadStatus::Ok : ReadStatus::NotRegular;
     }
-    r.stat = to_stat(st);
-    if (!S_ISREG(st.st_mode)) {
-      r.status = ReadStatus::NotRegular;
-    } else if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    if (r.status == ReadStatus::Ok) return fd;
+    ::close(fd);
+    return -1;
+  }
+
+  ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) override {
+    out.clear();
+    ReadResult r;
+    int fd = open_regular(rel, r);
+    if (fd < 0) return r;
+    if (r.stat.size > max_bytes) {
       r.status = ReadStatus::TooLarge;
     } else {
-      out.resize(static_cast<std::size_t>(st.st_size));
+      out.resize(static_cast<std::size_t>(r.stat.size));
       std::size_t got = 0;
       r.status = ReadStatus::Ok;
       while (got < out.size()) {
@@ -323,22 +331,8 @@ class RealDir : public Dir {
   ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
                          util::FunctionRef<void(std::string_view)> chunk) override {
     ReadResult r;
-    int fd = open_for_reading(rel, r);
+    int fd = open_regular(rel, r);
     if (fd < 0) return r;
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      r.status = ReadStatus::IoError;
-      r.error = errno;
-      ::close(fd);
-      return r;
-    }
-    r.stat = to_stat(st);
-    if (!S_ISREG(st.st_mode)) {
-      r.status = ReadStatus::NotRegular;
-      ::close(fd);
-      return r;
-    }
-    r.status = ReadStatus::Ok;
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
       ssize_t n = ::read(fd, buffer, size);

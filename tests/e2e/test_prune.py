@@ -48,7 +48,6 @@ import tap  # noqa: E402
 from prunetest import D, DAY, TAGS, Policy  # noqa: E402
 
 TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
-CRASH_ENV = rt.CRASH_ENV
 WORK = {"dir": None}  # the private folder (binary copy, base storage, copies)
 
 
