@@ -17,8 +17,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN meson setup /build /src --buildtype=release -Dtest_hooks=false --prefix=/usr \
- && meson compile -C /build \
- && meson test -C /build --suite unit --print-errorlogs \
+ && meson compile -C /build regsweep unit-tests \
+ && meson test -C /build --no-rebuild --print-errorlogs unit \
  && install -D -m 0755 /build/regsweep /out/usr/bin/regsweep \
  && strip /out/usr/bin/regsweep \
  && install -D -m 0644 /src/docker/config.yml /out/etc/docker/registry/config.yml \

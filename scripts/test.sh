@@ -12,7 +12,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 if [ ! -f build/build.ninja ]; then
-  meson setup build >/dev/null || exit 1
+  # -O2 without debug information: a quarter less compile time; the tests need no gdb.
+  meson setup build -Ddebug=false >/dev/null || exit 1
 fi
 meson compile -C build || exit 1
 
@@ -25,8 +26,9 @@ if [ "$asan" = 1 ]; then
   rm -f build-asan/meson-logs/testlog.junit.xml build-asan/compile.log
   if [ ! -f build-asan/build.ninja ]; then
     # -O0 (buildtype debug): five times faster to compile with the sanitizers than -O2.
+    # -g1: line tables for the sanitizers' stack traces, without the full debug information.
     meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
-      -Dtest_hooks=true >/dev/null || asan_rc=1
+      -Dcpp_args=-g1 -Dtest_hooks=true >/dev/null || asan_rc=1
   fi
   if [ $asan_rc -eq 0 ]; then
     nice -n 10 meson compile -C build-asan -j1 >build-asan/compile.log 2>&1 &

@@ -716,7 +716,8 @@ class CrashSafety(Case):
         and pulled by the registry; the re-run exits 0 with the uninterrupted run's tree and audit;
         every removed path audited, blobs purged for good"""
         spec = cl.Spec(name="gc-m", args=list(CRASH_ARGS), base=self.b.m_tree(),
-                       scratch=tempfile.mkdtemp(dir=self.b.tmp), restore=False)
+                       scratch=tempfile.mkdtemp(dir=self.b.tmp), restore=False,
+                       also_pull=[("art/app", D["REF"])])  # the untagged referrer, by digest
         res = cl.run(spec, log=log)
         self.assertEqual(res.ref_problem, "", res.ref_problem)
         if not res.hooks:

@@ -13,9 +13,8 @@ and every test works on a copy of it (copy_tree keeps empty folders and mtimes):
   `.regsweep` is left out), and B, served, answers like A and pulls every remaining tag.
 - Referrers, Untag, Repository, DryRun, NoTerminal, Lock, LiveRegistry, BadInput: the other
   behaviours of rm, each checked on disk and through a served registry.
-- CrashSafety: with REGSWEEP_TEST_CRASH_AFTER=N (a build with -Dtest_hooks=true), a
-  multi-reference rm is killed after each of its mutations in turn; the tree must stay
-  servable, and re-running the command must finish the job with the uninterrupted result.
+- Crash safety of rm is tests/e2e/test_torture.py's (a multi-reference rm killed at every
+  mutation, served, re-run, accounted for and restored).
 
 Fails (TAP "Bail out!") when REGSWEEP is unset or not an executable.
 """
@@ -41,7 +40,6 @@ import scenarios  # noqa: E402
 import tap  # noqa: E402
 
 TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
-CRASH_ENV = rt.CRASH_ENV
 
 REPOS_DIR = os.path.join(rt.V2, "repositories")
 
@@ -629,28 +627,8 @@ class BadInput(Case):
 # 10. crash safety
 # ---------------------------------------------------------------------------------------------
 
-CRASH_REFS = ["team/app:v1", "team/app/sub:1.0", "library/alpine:latest"]
-
-
-class CrashSafety(Case):
-    """rm killed (SIGKILL) after each of its mutations, then the same command again
-    (tests/lib/crashloop.py; restore of each interrupted run is the torture suite's)."""
-
-    def test_kill_points(self):
-        """at every kill point: SIGKILL, kept tags on disk and served by the registry, no dangling
-        tag; the re-run exits 0 with the uninterrupted run's tree and audit; trash accounts"""
-        spec = cl.Spec(name="rm", args=["rm", "--yes", *CRASH_REFS], base=self.b.root,
-                       scratch=tempfile.mkdtemp(dir=self.b.tmp), restore=False)
-        res = cl.run(spec, log=log)
-        self.assertEqual(res.ref_problem, "", res.ref_problem)
-        if not res.hooks:
-            self.skipTest(f"{CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
-        sys.stdout.write(f"# crash: {res.mutations} mutations in a full run; {res.passed}/{res.tried} kill points "
-                         f"passed every check, {res.served} served by the registry\n")
-        sys.stdout.flush()
-        self.assertGreaterEqual(res.tried, 10)
-        self.assertFalse(res.failures, cl.format_failures(res))
-        self.assertEqual((res.passed, res.served), (res.tried, res.tried))
+# rm killed at every mutation (SIGKILL), re-run, served by the registry, accounted for and
+# restored: tests/e2e/test_torture.py (test_1_rm), with the harness tests/lib/crashloop.py.
 
 
 # ---------------------------------------------------------------------------------------------

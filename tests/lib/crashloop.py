@@ -110,6 +110,7 @@ class Spec:
     serve_every: int = 1           # serve with the real registry at every k-th kill point
     workers: int = 2
     extra_check: object = None     # callable(root, n) -> list of problems, after the re-run
+    also_pull: list = field(default_factory=list)  # (repo, digest) pulled at each kill point too
     # the re-run of `restore RUN` refuses (exit 3, "restored already") once its own session's
     # recovery has finished the interrupted restore: a known defect, counted apart (Result.known)
     # when the tree is right, instead of failing the kill point
@@ -202,7 +203,7 @@ class ServedRoot:
         os.symlink(os.path.abspath(target), tmp)
         os.replace(tmp, self.link)  # atomic: the registry sees one tree or the other
 
-    def problems(self, root: str, kept: dict) -> list:
+    def problems(self, root: str, kept: dict, also_pull: list | None = None) -> list:
         """The registry lists every kept tag with its digest and pulls every tag it serves."""
         self._point(root)
         reg, out = self.reg, []
@@ -214,7 +215,7 @@ class ServedRoot:
                         out.append(f"{repo}:{t} not in tags/list")
                     elif reg.manifest_digest(repo, t) != dg:
                         out.append(f"{repo}:{t} serves {reg.manifest_digest(repo, t)}, not {dg}")
-            for k, v in rt.pull_every_tag(reg).items():
+            for k, v in rt.pull_every_tag(reg, also_pull).items():
                 out.append(f"{k} does not pull: {v}")
         finally:
             self._point(self.empty)
@@ -317,7 +318,7 @@ def run(spec: Spec, log=None) -> Result:
             served = 1
             server = servers.get()
             try:
-                for x in server.problems(root, kept):
+                for x in server.problems(root, kept, spec.also_pull):
                     fails.append(("a-served", f"N={n}: {x}"))
             finally:
                 servers.put(server)

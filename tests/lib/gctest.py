@@ -84,15 +84,8 @@ def serve(root: str):
 
 
 def pull_every(reg: rt.Registry, extra: list | None = None) -> dict:
-    """{"repo:tag" or "repo@digest": [problems]} for every tag in the catalog and every extra
-    (repo, reference) that does not pull completely ({} = everything pulls)."""
-    out = {}
-    refs = [(repo, t) for repo in reg.catalog() for t in reg.tags(repo)]
-    for repo, ref in refs + list(extra or []):
-        p = reg.pull_all(repo, ref)
-        if p:
-            out[f"{repo}{'@' if ref.startswith('sha256:') else ':'}{ref}"] = p
-    return out
+    """regtest.pull_every_tag: every tag and every extra (repo, reference) that does not pull."""
+    return rt.pull_every_tag(reg, extra)
 
 
 def upload_dirs(root: str) -> list:

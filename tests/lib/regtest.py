@@ -1070,14 +1070,15 @@ def api_delete_refs(reg: "Registry", refs: Iterable[tuple]) -> list:
     return [(repo, d, reg.delete_manifest(repo, d)) for repo, d in targets]
 
 
-def pull_every_tag(reg: "Registry") -> dict:
-    """{"repo:tag": [problems]} for every tag in the catalog that does not pull completely."""
+def pull_every_tag(reg: "Registry", extra: list | None = None) -> dict:
+    """{"repo:tag" or "repo@digest": [problems]} for every tag in the catalog, and every extra
+    (repo, reference), that does not pull completely ({} = everything pulls)."""
     out = {}
-    for repo in reg.catalog():
-        for t in reg.tags(repo):
-            p = reg.pull_all(repo, t)
-            if p:
-                out[f"{repo}:{t}"] = p
+    refs = [(repo, t) for repo in reg.catalog() for t in reg.tags(repo)]
+    for repo, ref in refs + list(extra or []):
+        p = reg.pull_all(repo, ref)
+        if p:
+            out[f"{repo}{'@' if ref.startswith('sha256:') else ':'}{ref}"] = p
     return out
 
 
