@@ -38,6 +38,7 @@ json report_json(const storage::Model& model, const plan::StorageReport& r) {
            {{"now", r.unreferenced.bytes + r.stale_uploads.bytes},
             {"with_untagged", r.unreferenced.bytes + r.untagged.bytes + r.stale_uploads.bytes}}},
           {"repositories", repos},
+          {"notes", r.notes},
           {"findings", findings_json(model)}};
 }
 
@@ -59,6 +60,7 @@ void print_text(Context& ctx, const storage::Model& model, const plan::StorageRe
   out << "\nReclaimable now: " << ctx.out_style().bold(ctx.size(r.unreferenced.bytes + r.stale_uploads.bytes))
       << "; with untagged manifests deleted: "
       << ctx.size(r.unreferenced.bytes + r.untagged.bytes + r.stale_uploads.bytes) << "\n";
+  for (const auto& note : r.notes) out << "note: " << note << "\n";
   if (ctx.options.verbose > 0)
     for (const auto& d : r.unreferenced_digests) out << "  unreferenced blob " << d.str() << "\n";
   if (!r.repositories.empty()) {

@@ -82,6 +82,9 @@ StorageReport build_report(const Model& model, const ReportOptions& options) {
       if (upload_is_stale(up, options.now_ns, options.upload_max_age_s)) r.stale_uploads.add(up.bytes);
     }
   r.repositories = usage_with(model, tagged);
+  r.notes = tagged.notes;
+  for (std::string& note : mark_all_revisions(model).notes)
+    if (std::find(r.notes.begin(), r.notes.end(), note) == r.notes.end()) r.notes.push_back(std::move(note));
   return r;
 }
 

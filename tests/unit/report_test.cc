@@ -59,6 +59,16 @@ class ReportTest : public ::testing::Test {
   Model model;
 };
 
+TEST_F(ReportTest, NotesOnlyWhereTheStorageCannotBeRead) {
+  EXPECT_TRUE(report().notes.empty());
+  // team/b's tagged manifest truncated: gc would keep every blob team/b links; say so once.
+  s.fs.add_file(s.at(layout::blob_data(b.manifest)), "");
+  model = s.walk();
+  StorageReport r = report();
+  ASSERT_EQ(r.notes.size(), 1u) << ::testing::PrintToString(r.notes);
+  EXPECT_NE(r.notes[0].find("team/b: manifest " + b.manifest.str()), std::string::npos) << r.notes[0];
+}
+
 TEST_F(ReportTest, AllBlobs) {
   StorageReport r = report();
   std::set<std::string> all = strs(image_blobs(a) + image_blobs(a_old) + image_blobs(b));

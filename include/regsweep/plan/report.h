@@ -38,6 +38,8 @@ struct StorageReport {
   Amount uploads;
   Amount stale_uploads;           // started longer ago than the upload age
   std::vector<RepositoryUsage> repositories;
+  // Where the storage cannot be fully read, what `gc` keeps beyond these figures, and why.
+  std::vector<std::string> notes;
 };
 
 struct ReportOptions {
