@@ -55,7 +55,7 @@ if [ "$asan" = 1 ]; then
     # The malformed-input e2e suite joins when tests/meson.build has it.
     tests=(unit fixtures)
     meson test -C build-asan --list 2>/dev/null | grep -qE '(^|[ /])malformed$' && tests+=(malformed)
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    MALFORMED_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${tests[@]}"
     asan_rc=$?
     echo "== sanitizer run: ${tests[*]}; built ${built}s after the main build, done after $(( $(date +%s) - start ))s"
