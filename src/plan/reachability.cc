@@ -163,9 +163,13 @@ TaggedMark tagged_mark(const Model& model) {
     }
     // What the model cannot read, it keeps: an unreadable tag may name any revision; an
     // opaque kept manifest may be an index of any of them, or their subject.
-    std::optional<Digest> opaque;
-    for (const Digest& d : kept)
-      if (is_opaque_manifest(model, d) && (!opaque || d < *opaque)) opaque = d;
+    auto smallest_opaque = [&] {  // the smallest, so that the note does not depend on hashing
+      std::optional<Digest> found;
+      for (const Digest& d : kept)
+        if (is_opaque_manifest(model, d) && (!found || d < *found)) found = d;
+      return found;
+    };
+    std::optional<Digest> opaque = smallest_opaque();
     if (repo.tags_incomplete || opaque) {
       for (const auto& rev : repo.revisions) keep(rev.digest);
       expand();
@@ -173,9 +177,7 @@ TaggedMark tagged_mark(const Model& model) {
         result.notes.push_back(repo.name + ": a tag cannot be read, so the manifests it names are unknown: every manifest of " +
                                repo.name + " is kept (run `regsweep fsck`)");
     }
-    if (!opaque)
-      for (const Digest& d : kept)
-        if (is_opaque_manifest(model, d) && (!opaque || d < *opaque)) opaque = d;
+    if (!opaque) opaque = smallest_opaque();  // among the revisions kept just now
     std::vector<bool> flags(repo.revisions.size());
     for (std::size_t i = 0; i < repo.revisions.size(); ++i) flags[i] = kept.count(repo.revisions[i].digest) != 0;
     for (const Digest& d : kept) mark_manifest_closure(model, d, result.blobs);
