@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
 done
 
 if ! command -v clang++ >/dev/null || ! compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null; then
-  bash scripts/setup.sh || exit 1
+  bash scripts/setup.sh fuzz || exit 1
 fi
 if [ ! -f "$build/build.ninja" ]; then
   CXX=clang++ meson setup "$build" -Dfuzz=true >/dev/null || exit 1

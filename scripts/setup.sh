@@ -1,15 +1,37 @@
 #!/usr/bin/env bash
-# Installs what regsweep needs to build and test, from Debian's packages only.
+# Installs what regsweep needs, from Debian's packages only, in groups:
+#
+#   bash scripts/setup.sh          build and run regsweep (what scripts/demo.sh needs)
+#   bash scripts/setup.sh test     and what every test suite uses (scripts/test.sh)
+#   bash scripts/setup.sh fuzz     and clang's libFuzzer (scripts/fuzz.sh)
+#
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
-pkgs=(
+build=(
   g++ meson ninja-build pkg-config
-  nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev libfmt-dev libgtest-dev
-  docker-registry skopeo umoci jq python3 findutils time groff-base zsh fish
+  nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev
+  python3                    # scripts/demo.sh: the sample's times moved to today (tests/lib/clock.py)
+)
+test=(
+  libgtest-dev               # unit and fixture tests
+  git                        # tests/e2e/test_human.py: the version names the checkout's commit
+  docker-registry skopeo umoci jq findutils time groff-base
+  zsh fish                   # tests/e2e/test_completion.py: the zsh and fish completions
   redis-server redis-tools   # tests/e2e/test_readonly.py: the registry's redis blob descriptor cache
-  buildah debootstrap
+  gdb                        # tests/e2e/test_gc.py LinkDuringPlan: a push while gc is paused
+  mount util-linux           # tests/e2e/test_restore.py: a tmpfs mounted inside the root
+  buildah debootstrap        # tests/image: the Dockerfile built and run without a Docker engine
+)
+fuzz=(
   clang libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer and its sanitizer runtimes
 )
+pkgs=("${build[@]}")
+case "${1:-}" in
+  "") ;;
+  test) pkgs+=("${test[@]}") ;;
+  fuzz) pkgs+=("${fuzz[@]}") ;;
+  *) echo "usage: scripts/setup.sh [test|fuzz]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,6 +39,7 @@ done
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   export DEBIAN_FRONTEND=noninteractive
+  echo "scripts/setup.sh: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

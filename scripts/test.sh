@@ -10,11 +10,14 @@
 #   REGSWEEP_ASAN=0 / =1        leave out / force the sanitizer run
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh test || exit 1
 if [ ! -f build/build.ninja ]; then
   # -O1 without debug information: 40 % less compile time than the default -O2 -g, and the
   # tests need neither. (Benchmarks want a release build: see bench/README or docs/performance.md.)
   meson setup build -Doptimization=1 -Ddebug=false >/dev/null || exit 1
+elif ! grep -q 'unit-tests' build/build.ninja; then
+  # configured by scripts/demo.sh before GoogleTest was installed: find it now
+  meson setup --reconfigure build >/dev/null || exit 1
 fi
 meson compile -C build || exit 1
 

@@ -1,12 +1,12 @@
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 
 #include "terminal_progress.h"
 
 #include "cli.h"
 #include "regsweep/storage/walker.h"
+#include "regsweep/util/clock.h"
 #include "regsweep/util/format.h"
 #include "regsweep/util/parallel.h"
 
@@ -21,9 +21,7 @@ std::string Context::root() const { return storage::resolve_root(options.root, r
 
 unsigned Context::jobs() const { return options.jobs ? options.jobs : util::default_jobs(); }
 
-std::int64_t Context::now_ns() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+std::int64_t Context::now_ns() const { return util::now_ns(); }
 
 std::string Context::size(std::uint64_t bytes) const {
   return options.bytes ? std::to_string(bytes) : util::human_bytes(bytes);

@@ -7,12 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import clock  # noqa: E402
 import tap  # noqa: E402
 
 TOP = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -49,8 +49,7 @@ class Completion(unittest.TestCase):
     def setUpClass(cls):
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-completion-", dir=base)
-        with tarfile.open(os.path.join(TOP, "fixtures", "sample.tar.gz")) as t:
-            t.extractall(cls.tmp)
+        clock.unpack_fixture(os.path.join(TOP, "fixtures", "sample.tar.gz"), cls.tmp)
         with open(os.path.join(TOP, "fixtures", "sample.expected.json")) as f:
             import json
             cls.expected = json.load(f)

@@ -12,6 +12,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import clock  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -65,7 +66,7 @@ class Fsck(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def fixture(self, name, suffix=""):
-        return rt.unpack_tree(os.path.join(FIXTURES, name + ".tar.gz"), os.path.join(self.tmp, name + suffix))
+        return clock.unpack_fixture(os.path.join(FIXTURES, name + ".tar.gz"), os.path.join(self.tmp, name + suffix))
 
     def test_clean_fixtures_exit_0(self):
         """sample and clean: no problem, every tag intact, exit 0"""

@@ -43,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
+import clock  # noqa: E402
 import gctest as gt  # noqa: E402
 import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
@@ -525,7 +526,7 @@ class MinAge(Case):
         self.assertEqual(doc["summary"]["young_blobs_kept"]["count"], 1, doc)
         self.assertEqual(doc["summary"]["young_blobs_kept"]["bytes"], len(data), doc)
         self.assertEqual(doc["summary"]["blobs"]["count"], 0, doc)
-        two_hours_ago = time.time() - 2 * 3600
+        two_hours_ago = clock.now() - 2 * 3600
         os.utime(rt.blob_data_path(root, orphan), (two_hours_ago, two_hours_ago))
         doc = json_of(regsweep(root, "--json", "gc", "--yes"))
         self.assertEqual(gt.blob_set(root), before - {orphan})

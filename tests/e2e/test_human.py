@@ -15,6 +15,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import clock  # noqa: E402
 import regtest  # noqa: E402
 import tap  # noqa: E402
 
@@ -47,7 +48,7 @@ class Human(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-human-")
-        cls.root = regtest.unpack_tree(os.path.join(SRC, "fixtures", "sample.tar.gz"), os.path.join(cls.tmp, "sample"))
+        cls.root = clock.unpack_fixture(os.path.join(SRC, "fixtures", "sample.tar.gz"), os.path.join(cls.tmp, "sample"))
         listing = json.loads(cls.run_bin("ls", "--json").stdout)
         cls.repos = listing["repositories"]
         cls.repo = next(r["name"] for r in cls.repos if r["tags"])
@@ -78,6 +79,25 @@ class Human(unittest.TestCase):
         # describe: v1.2-3-gabcdef0[-dirty], or the abbreviated hash alone without tags
         short = re.sub(r"-dirty$", "", m.group(1)).split("-g")[-1]
         self.assertTrue(head.stdout.strip().startswith(short), (short, head.stdout))
+
+    def test_version_of_a_source_tarball_names_no_commit(self):
+        """a build from the source tree without .git (a release tarball), even unpacked inside another git checkout, names no commit"""
+        if not shutil.which("meson") or not shutil.which("ninja"):
+            self.skipTest("meson and ninja are needed to configure a copy of the source")
+        work = tempfile.mkdtemp(prefix="regsweep-tarball-", dir=self.tmp)
+        src = os.path.join(work, "regsweep-src")
+        skip = shutil.ignore_patterns(".git", "build*", "__pycache__", "work")
+        shutil.copytree(SRC, src, ignore=skip, symlinks=True)
+        for outer_git in (False, True):
+            with self.subTest(inside_another_checkout=outer_git):
+                if outer_git:
+                    subprocess.run(["git", "init", "-q", work], check=True)
+                b = os.path.join(work, f"b{int(outer_git)}")
+                for cmd in (["meson", "setup", b, src], ["ninja", "-C", b, "version.cc"]):
+                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+                    self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
+                with open(os.path.join(b, "version.cc"), encoding="utf-8") as f:
+                    self.assertIn('std::string describe = "";', f.read())
 
     # --- sizes and dates ----------------------------------------------------------------
 

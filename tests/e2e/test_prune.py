@@ -39,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
+import clock  # noqa: E402
 import gctest as gt  # noqa: E402
 import prunetest as pt  # noqa: E402
 import crashloop as cl  # noqa: E402
@@ -281,8 +282,8 @@ class PolicyTable(Case):
             spec = TAGS[repo][tag]
             if d.get("digest") != D[spec.image]:
                 problems.append(f"{repo}:{tag} digest {d.get('digest')}, expected {D[spec.image]}")
-            if d.get("pushed") != pt.rfc3339(self.b.t0 - spec.age):
-                problems.append(f"{repo}:{tag} pushed {d.get('pushed')}, expected {pt.rfc3339(self.b.t0 - spec.age)}")
+            if d.get("pushed") != clock.rfc3339(self.b.t0 - spec.age):
+                problems.append(f"{repo}:{tag} pushed {d.get('pushed')}, expected {clock.rfc3339(self.b.t0 - spec.age)}")
             if d.get("verdict") not in ("deleted", "kept"):
                 problems.append(f"{repo}:{tag} verdict {d.get('verdict')!r}")
             if not isinstance(d.get("reason"), str) or not d.get("reason"):

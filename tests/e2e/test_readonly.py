@@ -51,6 +51,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
+import clock  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -411,7 +412,7 @@ class InMemoryCache(Case):
     def test_interactive_menu_does_not_sweep(self):
         """the interactive menu's gc (g) does not sweep under a read-only registry; stopped, it does"""
         root = self.b.copy("interactive")
-        old = time.time() - 7200  # older than the menu's 1h minimum age
+        old = clock.now() - 7200  # older than the menu's 1h minimum age
         for d, _, fs in os.walk(os.path.join(root, "docker/registry/v2/blobs")):
             for f in fs:
                 os.utime(os.path.join(d, f), (old, old))

@@ -13,6 +13,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import clock  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -55,7 +56,7 @@ class Restore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-restore-")
-        cls.base = rt.unpack_tree(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
+        cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
         cls.base_served, broken = served(cls.base)
         assert not broken, broken
         cls.n = 0

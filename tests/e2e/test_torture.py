@@ -14,6 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import clock  # noqa: E402
 import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
@@ -36,7 +37,7 @@ class Torture(unittest.TestCase):
     def setUpClass(cls):
         cls.t0 = time.monotonic()
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-torture-")
-        cls.base = rt.unpack_tree(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
+        cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
         cls.base_snap = rt.tree_snapshot(cls.base)
 
     @classmethod

@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
+import clock  # noqa: E402
 import gctest as gt  # noqa: E402
 import regtest as rt  # noqa: E402
 import scenarios  # noqa: E402
@@ -274,7 +275,7 @@ def setup() -> None:
 
 
 def copy_fixture(name: str, dst: str) -> str:
-    return rt.unpack_tree(os.path.join(FIXTURES, name + ".tar.gz"), dst)
+    return clock.unpack_fixture(os.path.join(FIXTURES, name + ".tar.gz"), dst)
 
 
 def normalized_json(text: str, root: str) -> dict:

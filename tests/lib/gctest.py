@@ -14,7 +14,6 @@ Standard library only; builds on regtest. What is here:
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ import subprocess
 import tempfile
 import time
 
+import clock
 import regtest as rt
 
 
@@ -95,8 +95,7 @@ def upload_dirs(root: str) -> list:
 
 def set_upload_started(upload_dir: str, hours_ago: float) -> str:
     """Rewrite <upload>/startedat as RFC 3339 text `hours_ago` in the past; returns the text."""
-    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
-    text = t.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = clock.rfc3339(clock.now() - hours_ago * 3600)
     with open(os.path.join(upload_dir, "startedat"), "w") as f:
         f.write(text)
     return text

@@ -47,6 +47,8 @@ import stat
 import subprocess
 import urllib.parse
 
+import clock
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(REPO, "fixtures")
@@ -55,9 +57,10 @@ CASES_JSON = os.path.join(CORPUS, "cases.json")
 
 V2 = "docker/registry/v2"
 OUTSIDE_PREFIX = "@outside/"
-# Every file of a built tree gets this mtime (2024-01-01T00:00:00Z): old enough for gc's
-# --min-age, and independent of when the fixtures (or the damage) were made.
-FIXED_MTIME = 1704067200
+# Every file of a built tree gets this mtime, 30 days before the tests' clock (tests/lib/clock.py):
+# old enough for gc's --min-age, and independent of when the fixtures (or the damage) were made.
+# The base fixture's startedat texts are moved with it (its uploads are then 30 days old, stale).
+FIXED_MTIME = int(clock.now()) - 30 * 86400
 # The sentinel's atime is set far below its mtime: under relatime (and strictatime) any read
 # of a file or listing of a folder moves it, so a read through a symlink is seen.
 SENTINEL_ATIME = 1_000_000_000
@@ -279,7 +282,9 @@ def base_root(name: str) -> bytes:
             _BASE_TMP.append(tempfile.mkdtemp(prefix="regsweep-malformed-bases-", dir=scratch_dir()))
             atexit.register(shutil.rmtree, _BASE_TMP[0], True)
         dst = os.path.join(os.fsencode(_BASE_TMP[0]), name.encode())
-        unpack(os.path.join(FIXTURES, name + ".tar.gz"), dst)
+        tar = os.path.join(FIXTURES, name + ".tar.gz")
+        unpack(tar, dst)
+        clock.rebase_tree(dst, clock.written_at(tar), to=FIXED_MTIME)
         _BASES[name] = dst
     return _BASES[name]
 

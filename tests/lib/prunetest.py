@@ -14,13 +14,12 @@ Standard library only; builds on regtest. What is here:
 """
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import re
-import time
 from dataclasses import dataclass, field
 
+import clock
 import regtest as rt
 
 DAY = 86400
@@ -172,10 +171,6 @@ def revision_link(repo: str, digest: str) -> str:
     return os.path.join(revision_dir(repo, digest), "link")
 
 
-def rfc3339(epoch_s: int) -> str:
-    return datetime.datetime.fromtimestamp(epoch_s, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def created_of(image_key: str) -> str:
     """The config `created` of an image (for an index: the newest of its children)."""
     m = IMAGES[image_key]
@@ -232,7 +227,7 @@ def age_blobs(root: str, t0: int, age: int = 2 * DAY) -> None:
 
 def build_base(root: str, scratch: str) -> dict:
     """The base storage at root; returns {"t0", "pull_problems", "api"}."""
-    t0 = int(time.time())
+    t0 = int(clock.now())
     reg = rt.Registry(root)
     try:
         reg.start()
