@@ -140,7 +140,14 @@ Command add_prune_command(CLI::App& parent, Context& context) {
   app->add_option("--match", o->match, "tags considered (regex; repeatable; default all)");
   app->add_option("--keep", o->keep, "tags never deleted (regex; repeatable; default ^latest$)");
   app->add_flag("--no-default-keep", o->no_default_keep, "do not keep ^latest$ by default");
-  app->add_option("--keep-last", o->keep_last, "keep the N most recently pushed of the considered tags");
+  // CLI11 reads "-1" into an unsigned as its wrap-around (18446744073709551615): only digits pass.
+  app->add_option("--keep-last", o->keep_last, "keep the N most recently pushed of the considered tags")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? std::string() : "takes a number of tags, 0 or more, not \"" + text + "\"";
+          },
+          "N"));
   app->add_option("--older-than", o->older_than, "only tags pushed longer ago than DURATION may go (30d, 12h)");
   app->add_flag("--untagged", o->untagged, "also delete untagged manifests (index children and referrers are kept)");
   app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");

@@ -13,6 +13,7 @@ struct RmOptions {
   std::vector<std::string> repositories;
   bool untag = false;
   bool no_referrers = false;
+  bool break_index = false;
   MutationOptions mutation;
 };
 
@@ -25,6 +26,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
     throw UsageError("nothing to remove: give references (repo:tag, repo@sha256:...) or --repository REPO", "");
   request.untag = o.untag;
   request.referrers = !o.no_referrers;
+  request.break_index = o.break_index;
   const MutationOptions& m = o.mutation;
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);  // refuse before anything is opened
@@ -69,6 +71,8 @@ Command add_rm_command(CLI::App& parent, Context& context) {
   app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay)");
   app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay");
   app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");
+  app->add_flag("--break-index", o->break_index,
+                "delete a manifest although an index that a remaining tag names lists it (that platform will not pull)");
   add_mutation_options(*app, o->mutation);
   return Command{app, [&context, o] { return run_rm(context, *o); }};
 }

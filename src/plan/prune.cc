@@ -6,20 +6,13 @@
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/rm.h"
+#include "regsweep/storage/layout.h"
 #include "regsweep/util/glob.h"
-#include "regsweep/util/hex.h"
 
 namespace regsweep::plan {
 
 using storage::Model;
 using storage::Repository;
-
-bool is_referrer_tag(std::string_view tag) {
-  if (!tag.starts_with("sha256-") || tag.size() < 7 + 64) return false;
-  if (!util::is_lower_hex(tag.substr(7, 64))) return false;
-  std::string_view rest = tag.substr(7 + 64);
-  return rest.empty() || rest == ".sig" || rest == ".att" || rest == ".sbom";
-}
 
 namespace {
 
@@ -58,6 +51,50 @@ std::string age_text(std::int64_t seconds) {
   return std::to_string(seconds) + "s";
 }
 
+// The table is the plan, read per tag: a tag shows `delete` exactly when the plan removes its
+// folder, and `untag only` exactly when its digest's revision stays. Cosign-style tags take
+// their verdict from the plan (they follow their subject); for every other tag the verdict
+// was decided first, and a plan that disagrees is refused (never executed): a keep rule must
+// hold on every path by which a tag can go.
+void settle_decisions_from_plan(std::vector<TagDecision>& decisions, const Plan& plan,
+                                const std::set<std::pair<std::string, std::string>>& kept_tags, bool referrers) {
+  std::map<std::string, const Action*> tag_removals;  // by tag folder
+  std::set<std::pair<std::string, Digest>> revisions_removed;
+  for (const Action& a : plan.actions) {
+    if (a.kind == ActionKind::RemoveTag) tag_removals[a.path] = &a;
+    if (a.kind == ActionKind::RemoveRevision && a.digest) revisions_removed.emplace(a.repository, *a.digest);
+  }
+  for (TagDecision& d : decisions) {
+    const std::string dir = storage::layout::tag_dir(d.repository, d.tag);
+    auto removal = tag_removals.find(dir);
+    const bool tag_goes = removal != tag_removals.end();
+    const bool image_goes = d.digest && revisions_removed.count({d.repository, *d.digest});
+    const bool follows_subject = is_referrer_tag(d.tag) && !kept_tags.count({d.repository, d.tag});
+    if (follows_subject) {
+      if (tag_goes) {
+        d.verdict = TagVerdict::Deleted;
+        d.untag_only = !image_goes;
+        d.reason = image_goes ? "deleted: referrer of a deleted manifest" : "deleted: " + removal->second->reason;
+      } else {
+        d.reason = referrers ? "kept: a referrer tag, and its subject stays" : "kept: a referrer tag (--no-referrers)";
+      }
+      continue;
+    }
+    if (d.verdict == TagVerdict::Kept && (tag_goes || image_goes))
+      throw SafetyRefusal("refusing to prune: the plan would remove " + std::string(tag_goes ? "" : "the image of ") + "the kept tag " +
+                              d.repository + ":" + d.tag + " (" + d.reason + "); this is a bug in regsweep, nothing was changed",
+                          dir);
+    if (d.verdict == TagVerdict::Deleted && !tag_goes)
+      throw SafetyRefusal("refusing to prune: the plan does not remove " + d.repository + ":" + d.tag +
+                              ", which its table deletes; this is a bug in regsweep, nothing was changed",
+                          dir);
+    if (d.verdict == TagVerdict::Deleted && d.untag_only && image_goes)
+      throw SafetyRefusal("refusing to prune: the plan removes the image of " + d.repository + ":" + d.tag +
+                              ", which its table only untags; this is a bug in regsweep, nothing was changed",
+                          dir);
+  }
+}
+
 }  // namespace
 
 PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::map<Digest, std::int64_t>& created_ns) {
@@ -72,15 +109,21 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     if (!selected(policy.repo_globs, repo.name)) continue;
     std::vector<TagDecision> decisions;
     std::vector<std::size_t> candidates;  // considered, not kept
+    std::vector<bool> kept_by_rule;       // per decision: a --keep matches it (referrer tags too)
     for (const auto& tag : repo.tags) {
       TagDecision d{repo.name, tag.name, tag.current, tag.pushed_ns, TagVerdict::Kept, "", false};
-      if (is_referrer_tag(tag.name)) {
-        d.reason = "referrer tag: follows its subject";
+      const CompiledRegex* k = first_match(keep, tag.name);
+      kept_by_rule.push_back(k != nullptr);
+      if (is_referrer_tag(tag.name) && k) {
+        // A keep rule covers every tag, those that otherwise follow their subject included.
+        d.reason = "kept: matches --keep " + k->text;
+      } else if (is_referrer_tag(tag.name)) {
+        d.reason = "referrer tag: follows its subject";  // settled from the plan, below
       } else if (!tag.current) {
         d.reason = "kept: its current link is unreadable (see findings)";
       } else if (!match.empty() && !first_match(match, tag.name)) {
         d.reason = "kept: not matched by --match";
-      } else if (const CompiledRegex* k = first_match(keep, tag.name)) {
+      } else if (k) {
         d.reason = "kept: matches --keep " + k->text;
       } else {
         candidates.push_back(decisions.size());
@@ -112,21 +155,45 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
                                                           : "deleted: matched";
       }
     }
-    // A digest goes only when no staying image holds it (a staying tag names it, or it is a
-    // child of a staying index); otherwise its deleted tags are only untagged.
+    // A digest goes only when no staying image holds it: a tag that stays names it, or it is
+    // a child of a staying index; otherwise its deleted tags are only untagged. A cosign-style
+    // tag stays with its subject (or by a keep rule), so the manifest it names stays too.
     std::set<Digest> staying;
-    std::vector<Digest> stack;
-    for (const auto& d : decisions)
-      if (d.verdict == TagVerdict::Kept && d.digest && !is_referrer_tag(d.tag)) stack.push_back(*d.digest);
-    while (!stack.empty()) {
-      Digest dg = stack.back();
-      stack.pop_back();
-      if (!staying.insert(dg).second) continue;
-      if (const auto* m = model.find_manifest(dg))
-        for (const auto& c : m->parsed.children) stack.push_back(c.digest);
+    auto hold = [&](const Digest& image) {
+      std::vector<Digest> stack = {image};
+      while (!stack.empty()) {
+        Digest dg = stack.back();
+        stack.pop_back();
+        if (!staying.insert(dg).second) continue;
+        if (const auto* m = model.find_manifest(dg))
+          for (const auto& c : m->parsed.children) stack.push_back(c.digest);
+      }
+    };
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+      const TagDecision& d = decisions[i];
+      if (d.verdict == TagVerdict::Kept && d.digest && (!is_referrer_tag(d.tag) || kept_by_rule[i])) hold(*d.digest);
     }
-    for (auto& d : decisions) {
-      if (d.verdict != TagVerdict::Deleted) continue;
+    // To a fixpoint: holding a signature's manifest may save a subject a deleted tag named.
+    for (bool grew = true; grew;) {
+      grew = false;
+      std::set<Digest> gone;
+      for (const auto& d : decisions)
+        if (d.verdict == TagVerdict::Deleted && !staying.count(*d.digest)) gone.insert(*d.digest);
+      for (const auto& d : decisions) {
+        if (!is_referrer_tag(d.tag) || !d.digest || staying.count(*d.digest)) continue;
+        auto subject = Digest::from_hex(std::string_view(d.tag).substr(7, 64));
+        if (!policy.referrers || !subject || !gone.count(*subject)) {
+          hold(*d.digest);
+          grew = true;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+      TagDecision& d = decisions[i];
+      if (d.verdict == TagVerdict::Kept) {
+        if (!is_referrer_tag(d.tag) || kept_by_rule[i]) rm.kept_tags.emplace(repo.name, d.tag);
+        continue;
+      }
       if (staying.count(*d.digest)) {
         d.untag_only = true;
         d.reason += " (untag only: a kept image holds its digest)";
@@ -135,15 +202,6 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
         rm.references.push_back(util::ImageReference{repo.name, d.tag, std::nullopt});
       }
     }
-    // Referrer tags follow their subject: deleted when the subject digest goes.
-    std::set<std::string> gone_hex;
-    for (const auto& d : decisions)
-      if (d.verdict == TagVerdict::Deleted && !d.untag_only) gone_hex.insert(d.digest->hex());
-    for (auto& d : decisions)
-      if (is_referrer_tag(d.tag) && gone_hex.count(d.tag.substr(7, 64)) && policy.referrers) {
-        d.verdict = TagVerdict::Deleted;
-        d.reason = "deleted: referrer of a deleted manifest";
-      }
     for (auto& d : decisions) out.decisions.push_back(std::move(d));
   }
 
@@ -157,7 +215,9 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     untag.untag = true;
     for (const auto& [repo_name, tag_name] : untags)
       untag.references.push_back(util::ImageReference{repo_name, tag_name, std::nullopt});
-    for (Action& a : plan_rm(model, untag).actions) plan.actions.push_back(std::move(a));
+    for (Action& a : plan_rm(model, untag).actions)
+      if (std::none_of(plan.actions.begin(), plan.actions.end(), [&](const Action& x) { return x.path == a.path; }))
+        plan.actions.push_back(std::move(a));
   }
   if (policy.untagged) {
     // Untagged manifests of the selected repositories, judged on the tree as it will be.
@@ -178,6 +238,7 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     }
   }
   plan.order();
+  settle_decisions_from_plan(out.decisions, plan, rm.kept_tags, policy.referrers);
   const std::uint64_t before = unreferenced_bytes(model);
   plan.gc_would_free = unreferenced_bytes(simulate(model, plan)) - before;
   std::set<std::string> touched;

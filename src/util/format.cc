@@ -110,6 +110,9 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
 
 std::optional<std::int64_t> parse_duration_seconds(std::string_view s) {
   if (s.empty()) return std::nullopt;
+  // A bare number needs a unit ("1" could mean seconds, hours or days), except 0: zero is
+  // zero in every unit.
+  if (s == "0") return 0;
   std::int64_t total = 0;
   while (!s.empty()) {
     std::int64_t n = 0;

@@ -99,9 +99,51 @@ class Base:
 # ---------------------------------------------------------------------------------------------
 
 
+PRUNES = {"run": 0, "checked": 0}  # every successful prune's table is checked against its plan
+
+
+def prune_dry_run_args(args: tuple) -> list:
+    """The same prune as `--json ... --dry-run`: what its table and plan are on the tree now."""
+    out = ["--json"]
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "--plan-out":
+            skip = True
+        elif a.startswith("--plan-out=") or a in ("--yes", "-y", "--dry-run", "-n", "--json"):
+            pass
+        else:
+            out.append(a)
+    return out + ["--dry-run"]
+
+
 def regsweep(root: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """`regsweep --root ROOT ARGS...`; stdin is /dev/null or the given text (piped)."""
-    return rt.run_regsweep(root, *args, stdin=stdin, timeout=TIMEOUT, log=log)
+    """`regsweep --root ROOT ARGS...`; stdin is /dev/null or the given text (piped).
+
+    For every prune that succeeds, its decisions table and its plan must agree (issue #16):
+    checked on what it printed (JSON or text) and, for a text run, on the JSON of the same
+    prune as a dry run just before (the run itself may change the tree)."""
+    is_prune = "prune" in args
+    companion = None
+    if is_prune and "--json" not in args:
+        companion = rt.run_regsweep(root, *prune_dry_run_args(args), timeout=TIMEOUT, log=log)
+    p = rt.run_regsweep(root, *args, stdin=stdin, timeout=TIMEOUT, log=log)
+    if is_prune and p.returncode == 0:
+        PRUNES["run"] += 1
+        if "--json" in args:
+            problems = pt.decisions_vs_plan(json.loads(p.stdout))
+        else:
+            problems = pt.table_vs_plan(p.stdout)
+            if companion.returncode != 0:
+                problems.append(f"the same prune as --json --dry-run failed:\n{show(companion)}")
+            else:
+                problems += [f"(--json --dry-run) {x}" for x in pt.decisions_vs_plan(json.loads(companion.stdout))]
+        if problems:
+            raise AssertionError(f"prune {' '.join(args)}: the table and the plan disagree:\n  " +
+                                 "\n  ".join(problems) + "\n" + show(p))
+        PRUNES["checked"] += 1
+    return p
 
 
 def show(p: subprocess.CompletedProcess) -> str:
@@ -225,9 +267,22 @@ ROWS = [
     ("older_than_100d_nothing", Policy(repos=["team/app"], older_than=100 * DAY), {}),
     ("keep_last_protects_old", Policy(repos=["other/x"], keep_last=1, older_than=1 * DAY),
      {"other/x": {"1": False}}),
+    # issue #16: a referrer manifest that carries another tag (sign/app: prod and sig-backup
+    # name the signatures of z and x) stays; only its cosign tag goes with the subject
+    ("referrer_carries_kept_tag", Policy(repos=["sign/app"], match=["^z$"], keep=["^prod$"]),
+     {"sign/app": {"z": False, pt.SIG_Z_TAG: True}}),
+    ("referrer_carries_other_tag", Policy(repos=["sign/app"], match=["^x$"]),
+     {"sign/app": {"x": False, pt.SIG_X_TAG: True}}),
+    ("tag_on_signature_of_kept_image", Policy(repos=["sign/app"], match=["^prod$"]),
+     {"sign/app": {"prod": True}}),
+    ("subject_and_tagged_signature", Policy(repos=["sign/app"], match=["^(z|prod)$"]),
+     {"sign/app": {"z": False, "prod": False, pt.SIG_Z_TAG: False}}),
+    ("keep_rule_covers_cosign_tag", Policy(repos=["sign/app"], match=["^w$"], keep=[r"\.att$"]),
+     {"sign/app": {"w": False}}),
 ]
 
 SELECTED = {  # the repositories each glob set selects (by hand)
+    "sign/app": ["sign/app"],
     "team/app": ["team/app"], "team/web": ["team/web"], "team/*": ["team/app", "team/web"],
     "team/**": ["team/app", "team/app/sub", "team/web"], "nosuch/**": [],
 }
@@ -468,6 +523,79 @@ class RealRun(Case):
 
 
 # ---------------------------------------------------------------------------------------------
+# 4b. keep rules and referrers (issue #16); the options' values
+# ---------------------------------------------------------------------------------------------
+
+
+class ReferrerKeep(Case):
+    def test_keep_rule_holds_through_a_referrer(self):
+        """prune --match ^z$ --keep ^prod$ --gc --yes, prod naming z's signature: prod and the signature stay and pull; z and its cosign tag go"""
+        root = self.b.copy("referrer-keep")
+        p = regsweep(root, "prune", "--yes", "--gc", "--repo", "sign/app", "--match", "^z$", "--keep", "^prod$")
+        self.assertExit(p, 0)
+        self.assertRegex(p.stdout, r"(?m)^\s*keep\s+prod\s")
+        self.assertNotRegex(p.stdout, r"(?m)^\s*tag\s+sign/app:prod\s", "the plan removes prod")
+        left = set(TAGS["sign/app"]) - {"z", pt.SIG_Z_TAG}
+        tags = rt.tags_on_disk(root)["sign/app"]
+        self.assertEqual(sorted(tags), sorted(left))
+        self.assertEqual(tags["prod"], D["SIG_Z"])
+        revisions = rt.revisions_on_disk(root, "sign/app")
+        self.assertIn(D["SIG_Z"], revisions, "the signature manifest prod names was deleted")
+        self.assertNotIn(D["Z"], revisions)
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.tags("sign/app"), sorted(left))
+            self.assertEqual(reg.manifest_digest("sign/app", "prod"), D["SIG_Z"])
+            self.assertEqual(reg.pull_all("sign/app", "prod"), [], "prod does not pull after the --gc")
+            self.assertIsNone(reg.manifest_digest("sign/app", D["Z"]))
+            self.assertEqual(gt.pull_every(reg), {})
+
+    def test_tag_on_the_signature_of_a_kept_image(self):
+        """prune --match ^prod$ --yes, z kept: only tags/prod/ goes; z's cosign tag and the signature stay and pull"""
+        root = self.b.copy("referrer-prod")
+        before = snap(root)
+        p = regsweep(root, "prune", "--yes", "--repo", "sign/app", "--match", "^prod$")
+        self.assertExit(p, 0)
+        d = rt.diff_snapshots(before, snap(root))
+        prefix = pt.tag_dir("sign/app", "prod")
+        self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
+                         rt.format_diff(d))
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.manifest_digest("sign/app", pt.SIG_Z_TAG), D["SIG_Z"])
+            self.assertEqual(reg.pull_all("sign/app", pt.SIG_Z_TAG), [])
+            self.assertEqual(gt.pull_every(reg), {})
+
+
+class Options(Case):
+    def test_keep_last_negative_refused(self):
+        """prune --keep-last -1 (and =-1, x): exit 2 naming the option, nothing changed"""
+        root = self.b.copy("options")
+        before = rt.tree_snapshot(root)
+        for args in (["--keep-last", "-1"], ["--keep-last=-1"], ["--keep-last", "x"], ["--keep-last", "+1"]):
+            with self.subTest(args=args):
+                p = regsweep(root, "prune", "--dry-run", *args)
+                self.assertExit(p, 2)
+                self.assertIn("--keep-last", p.stderr)
+                self.assertNotIn("18446744073709551615", p.stdout + p.stderr)
+        p = regsweep(root, "--json", "prune", "--dry-run", "--repo", "other/x", "--keep-last", "0")
+        self.assertExit(p, 0)
+        self.assertSameTree(before, rt.tree_snapshot(root), "a refused prune changed the tree")
+
+    def test_bare_zero_is_zero_seconds(self):
+        """--older-than 0 and gc --min-age 0 mean 0s (exit 0); any other bare number is refused (exit 2, naming the option)"""
+        root = self.b.copy("durations")
+        p = regsweep(root, "--json", "prune", "--dry-run", "--repo", "other/x", "--older-than", "0")
+        self.assertExit(p, 0)
+        self.assertEqual(sorted(d["tag"] for d in self.json_of(p)["decisions"] if d["verdict"] == "deleted"), ["1", "2"])
+        p = regsweep(root, "gc", "--dry-run", "--min-age", "0")
+        self.assertExit(p, 0)
+        for args, option in ((["prune", "--older-than", "1"], "--older-than"), (["gc", "--min-age", "1"], "--min-age")):
+            with self.subTest(args=args):
+                p = regsweep(root, *args, "--dry-run")
+                self.assertExit(p, 2)
+                self.assertIn(option, p.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
 # 5. plan / apply
 # ---------------------------------------------------------------------------------------------
 
@@ -623,13 +751,34 @@ class Interactive(Case):
         root = self.b.copy("i-bad")
         before = snap_ignoring_lock(root)
         n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, IA)
-        p = regsweep(root, "interactive", stdin=f"99\nx\n{n}\n99\n{n}\nx\n{n}\n1,99\nq\n")
+        # "b" after each bad selection: back to the list whether the menu asks for tags again
+        # after a bad selection or returns to the list by itself (then "b" is one more bad number)
+        p = regsweep(root, "interactive", stdin=f"99\nx\n{n}\n99\nb\n{n}\nx\nb\n{n}\n1,99\nb\nq\n")
         self.assertExit(p, 0)
         for msg in ("not a repository number: 99", "not a repository number: x", "not a selection: 99",
                     "not a selection: x", "not a selection: 1,99"):
             self.assertIn(msg, p.stdout + p.stderr, show(p))
         self.assertNotIn("will remove", p.stdout)
         self.assertSameTree(before, snap_ignoring_lock(root), "bad selections changed the storage")
+
+    def test_index_child_refused(self):
+        """the menu, asked to delete a tag on a child of a tagged index (multi/probe:amd64): refused naming multi:multi's platform, nothing changed"""
+        root = self.b.copy("i-index-child")
+        before = snap_ignoring_lock(root)
+        n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, "multi/probe")
+        listing = regsweep(root, "interactive", stdin=f"{n}\nb\nq\n").stdout
+        rows = pt.parse_table(listing[listing.find("\nmulti/probe:\n"):], "#")
+        number = {r[1]: r[0] for r in rows}
+        self.assertEqual(sorted(number), ["amd64", "multi"], listing)
+        p = regsweep(root, "interactive", stdin=f"{n}\n{number['amd64']}\ny\nq\n")
+        self.assertExit(p, 0)
+        self.assertIn("multi/probe:multi (platforms: linux/amd64)", p.stderr, show(p))
+        self.assertNotIn("delete these?", p.stdout)
+        self.assertIn("nothing was changed", p.stdout)
+        self.assertSameTree(before, snap_ignoring_lock(root), "a refused menu deletion changed the storage")
+        with gt.serve(root) as reg:
+            self.assertEqual(reg.tags("multi/probe"), ["amd64", "multi"])
+            self.assertEqual(reg.pull_all("multi/probe", "multi"), [])
 
     def test_session(self):
         """piped: repository by number, two tags by a range, y, then g and y, then q: siblings and referrers shown, tags gone, blobs swept, the rest pulls"""
@@ -708,6 +857,11 @@ class Interactive(Case):
 
 
 class ZZ(Case):
+    def test_every_prune_checked(self):
+        """every prune that succeeded in this suite had its table checked against its plan"""
+        self.assertGreater(PRUNES["run"], 20)
+        self.assertEqual(PRUNES["checked"], PRUNES["run"])
+
     def test_no_leftover_registry(self):
         """every registry started was stopped"""
         self.assertFalse(any(r.proc for r in rt._LIVE))
@@ -732,7 +886,7 @@ def main():
     os.environ["REGSWEEP"] = private
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    for cls in (PolicyTable, SharedDigest, Untagged, RealRun, PlanApply, Interactive, ZZ):
+    for cls in (PolicyTable, SharedDigest, Untagged, RealRun, ReferrerKeep, Options, PlanApply, Interactive, ZZ):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     try:
         ok = tap.run(suite)

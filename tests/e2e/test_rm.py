@@ -4,7 +4,8 @@
     REGSWEEP=build/regsweep python3 tests/e2e/test_rm.py     # TAP on stdout
 
 One base storage is pushed once through the registry (tests/lib/scenarios.py's sample set plus
-a small team/web repository: a re-pushed tag and a Docker v2s2 image), the registry stopped,
+a small team/web repository: a re-pushed tag and a Docker v2s2 image, and sign/app: a signature
+manifest under its cosign tag and under `prod`), the registry stopped,
 and every test works on a copy of it (copy_tree keeps empty folders and mtimes):
 
 - RmVsApi: for each scenario, copy A gets DELETE /v2/<repo>/manifests/<digest> through the
@@ -13,6 +14,8 @@ and every test works on a copy of it (copy_tree keeps empty folders and mtimes):
   `.regsweep` is left out), and B, served, answers like A and pulls every remaining tag.
 - Referrers, Untag, Repository, DryRun, NoTerminal, Lock, LiveRegistry, BadInput: the other
   behaviours of rm, each checked on disk and through a served registry.
+- ReferrerWithATag, IndexChild (issue #16): following referrers leaves a signature that
+  another tag names; a child of a tagged index is refused (exit 3) unless --break-index.
 - Crash safety of rm is tests/e2e/test_torture.py's (a multi-reference rm killed at every
   mutation, served, re-run, accounted for and restored).
 
@@ -66,6 +69,14 @@ def web_images() -> dict:
 
 WEB = web_images()
 
+
+def signed_images() -> dict:
+    z = rt.image([rt.layer({"sign/z.txt": "an image with a signature\n"})], created="2024-05-01T00:00:00Z")
+    return {"z": z, "sig": rt.cosign_signature(z, "registry.example/sign/app")}
+
+
+SIGNED = signed_images()
+
 D = {
     "app_v1": SAMPLE["app_v1"].digest,
     "app_v0": SAMPLE["app_v0"].digest,
@@ -75,8 +86,11 @@ D = {
     "alpine_amd64": SAMPLE["alpine_amd64"].digest,
     "w1": WEB["w1"].digest,
     "w2": WEB["w2"].digest,
+    "z": SIGNED["z"].digest,
+    "z_sig": SIGNED["sig"].digest,
 }
 SIG_TAG = rt.cosign_tag(D["app_v1"])
+Z_SIG_TAG = rt.cosign_tag(D["z"])
 
 
 def populate_web(reg: rt.Registry, scratch: str) -> None:
@@ -88,6 +102,13 @@ def populate_web(reg: rt.Registry, scratch: str) -> None:
     rt.push(layout, "w1", reg, "team/web", "edge")
     rt.push(layout, "w2", reg, "team/web", "edge")
     rt.push(layout, "w3", reg, "team/web", "docker", fmt="v2s2")
+
+
+def populate_signed(reg: rt.Registry) -> None:
+    """sign/app: z, its signature under sha256-<z>.sig, and the same signature under prod."""
+    reg.push_manifest("sign/app", SIGNED["z"], "z")
+    reg.push_manifest("sign/app", SIGNED["sig"], Z_SIG_TAG)
+    reg.push_manifest("sign/app", SIGNED["sig"], "prod")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,6 +137,7 @@ class Base:
             reg.start()
             self.info = scenarios.populate_sample(reg, scratch)
             populate_web(reg, scratch)
+            populate_signed(reg)
             self.api = reg.describe()
             self.pull_problems = rt.pull_every_tag(reg)
         finally:
@@ -222,8 +244,8 @@ SCENARIOS = [
      ["team/app:v1", "team/app/sub:1.0", "library/alpine:latest"],
      [("team/app", "v1"), ("team/app/sub", "1.0"), ("library/alpine", "latest")],
      {"team/app": ["v1", "latest"], "team/app/sub": ["1.0"], "library/alpine": ["3.19", "latest"]}, []),
-    ("index_child", "a child manifest of the alpine index by digest (the API leaves the index broken)",
-     [f"library/alpine@{D['alpine_amd64']}"], [("library/alpine", D["alpine_amd64"])], {},
+    ("index_child", "a child manifest of the alpine index by digest, with --break-index (the API leaves the index broken)",
+     ["--break-index", f"library/alpine@{D['alpine_amd64']}"], [("library/alpine", D["alpine_amd64"])], {},
      ["library/alpine:3.19", "library/alpine:latest"]),
 ]
 
@@ -370,6 +392,51 @@ class Referrers(Case):
         reg.cleanup()
 
 
+class ReferrerWithATag(Case):
+    def test_rm_leaves_a_signature_another_tag_names(self):
+        """rm sign/app:z: z and its cosign tag go; prod (the same signature manifest) stays and pulls"""
+        root = self.b.copy("referrer-with-a-tag")
+        before = snap(root)
+        p = regsweep(root, "rm", "--yes", "sign/app:z")
+        self.assertExit(p, 0)
+        self.assertNotRegex(p.stdout, r"sign/app:prod\s", "the plan names prod")
+        d = rt.diff_snapshots(before, snap(root))
+        gone = [tag_dir("sign/app", "z"), tag_dir("sign/app", Z_SIG_TAG), revision_link("sign/app", D["z"])]
+        stray = [x for x in d["removed"] if not any(x == g or x.startswith(g + os.sep) for g in gone)]
+        self.assertEqual(stray, [], "removed beyond z, its revision link and its cosign tag:\n" + rt.format_diff(d))
+        for g in gone:
+            self.assertIn(g, d["removed"], rt.format_diff(d))
+        self.assertEqual(rt.tags_on_disk(root)["sign/app"], {"prod": D["z_sig"]})
+        self.assertEqual(sorted(x.get("path") for x in read_audit(root)), sorted(x.replace(os.sep, "/") for x in gone))
+        with rt.Registry(root) as reg:
+            self.assertEqual(reg.tags("sign/app"), ["prod"])
+            self.assertEqual(reg.manifest_digest("sign/app", "prod"), D["z_sig"])
+            self.assertEqual(reg.pull_all("sign/app", "prod"), [])
+            self.assertIsNone(reg.manifest_digest("sign/app", D["z"]))
+            self.assertEqual(rt.pull_every_tag(reg), {})
+        reg.cleanup()
+
+
+class IndexChild(Case):
+    def test_refused_naming_tags_and_platforms(self):
+        """rm library/alpine@<amd64 child> (also --dry-run): exit 3 naming 3.19 and latest (linux/amd64) and --break-index; nothing changed; every tag pulls"""
+        root = self.b.copy("index-child-refused")
+        before = snap(root)
+        for extra in (["--yes"], ["--dry-run"]):
+            with self.subTest(extra=extra):
+                p = regsweep(root, "rm", *extra, f"library/alpine@{D['alpine_amd64']}")
+                self.assertExit(p, 3)
+                for s in ("library/alpine:3.19 (platforms: linux/amd64)", "library/alpine:latest (platforms: linux/amd64)",
+                          "--break-index", D["alpine_amd64"]):
+                    self.assertIn(s, p.stderr)
+                self.assertSameTree(before, snap(root), "a refused rm changed the storage")
+        self.assertEqual(read_audit(root), [])
+        with rt.Registry(root) as reg:
+            self.assertEqual(rt.pull_every_tag(reg), {})
+            self.assertEqual(reg.manifest_digest("library/alpine", D["alpine_amd64"]), D["alpine_amd64"])
+        reg.cleanup()
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. --untag
 # ---------------------------------------------------------------------------------------------
@@ -439,7 +506,7 @@ class Repository(Case):
             cat = reg.catalog()
             self.assertNotIn("team/app", cat)
             self.assertNotIn("old/unused", cat)
-            self.assertEqual(cat, ["library/alpine", "team/app/sub", "team/web"])
+            self.assertEqual(cat, ["library/alpine", "sign/app", "team/app/sub", "team/web"])
             self.assertEqual(reg.tags("team/app/sub"), sorted(self.b.api["repositories"]["team/app/sub"]["tags"]))
             self.assertEqual(reg.tags("team/app"), [])
             self.assertEqual(rt.pull_every_tag(reg), {})
@@ -656,7 +723,7 @@ def main():
             tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
-    for cls in (RmVsApi, Referrers, Untag, Repository, DryRun, Safety, BadInput, ZZ):
+    for cls in (RmVsApi, Referrers, ReferrerWithATag, IndexChild, Untag, Repository, DryRun, Safety, BadInput, ZZ):
         suite.addTests(loader.loadTestsFromTestCase(cls))
     try:
         ok = tap.run(suite)

@@ -9,6 +9,8 @@ Standard library only; builds on regtest. What is here:
   that gc's --min-age 1h does not keep them).
 - Policy / expected_prune(): the test's own reading of the retention rule, computed from
   TAGS (never from regsweep's output).
+- decisions_vs_plan() / table_vs_plan(): where prune's decisions table and its plan disagree
+  (JSON document, printed text); test_prune checks both for every prune it runs.
 - glob_match(): the --repo glob semantics (`*` stops at `/`, `**` crosses it).
 - parse_table(): rows of the tables regsweep prints (interactive menu).
 """
@@ -82,6 +84,14 @@ def _images() -> dict:
     I["IB"] = img("IB", "2024-06-02T00:00:00Z")
     I["IC"] = img("IC", "2024-06-03T00:00:00Z")
     I["SIG_IA"] = rt.cosign_signature(I["IA"], "registry.example/ia/app")
+    # sign/app (issue #16): signature manifests that carry a tag of their own besides their
+    # cosign tag (prod on z's signature, sig-backup on x's); an attestation of w
+    I["Z"] = img("Z", "2024-07-01T00:00:00Z")
+    I["SIG_Z"] = rt.cosign_signature(I["Z"], "registry.example/sign/app")
+    I["X"] = img("X", "2024-07-02T00:00:00Z")
+    I["SIG_X"] = rt.cosign_signature(I["X"], "registry.example/sign/app")
+    I["W"] = img("W", "2024-07-03T00:00:00Z")
+    I["ATT_W"] = rt.cosign_signature(I["W"], "registry.example/sign/app", identity="attestation")
     return I
 
 
@@ -91,6 +101,9 @@ GT_LAYER = IMAGES["GT"].refs[2].digest  # the layer GT and G_NEW share (not the 
 
 SIG_A2_TAG = rt.cosign_tag(D["A2"])
 SIG_IA_TAG = rt.cosign_tag(D["IA"])
+SIG_Z_TAG = rt.cosign_tag(D["Z"])
+SIG_X_TAG = rt.cosign_tag(D["X"])
+ATT_W_TAG = rt.cosign_tag(D["W"], "att")
 
 
 @dataclass
@@ -149,6 +162,16 @@ TAGS: dict = {
         "b2": TagSpec("IB", 6 * DAY),
         "c1": TagSpec("IC", 5 * DAY),
         SIG_IA_TAG: TagSpec("SIG_IA", 9 * DAY),
+    },
+    "sign/app": {
+        "z": TagSpec("Z", 20 * DAY),
+        SIG_Z_TAG: TagSpec("SIG_Z", 20 * DAY),
+        "prod": TagSpec("SIG_Z", 19 * DAY),        # z's signature manifest, under a tag of its own
+        "x": TagSpec("X", 18 * DAY),
+        SIG_X_TAG: TagSpec("SIG_X", 18 * DAY),
+        "sig-backup": TagSpec("SIG_X", 17 * DAY),  # x's signature manifest, likewise
+        "w": TagSpec("W", 16 * DAY),
+        ATT_W_TAG: TagSpec("ATT_W", 16 * DAY),
     },
 }
 
@@ -283,24 +306,49 @@ class Policy:
     referrers: bool = True
 
 
+def _subject(referrer_tag: str) -> str:
+    return "sha256:" + referrer_tag[7:71]
+
+
+def _children(digest: str) -> list:
+    """The digests an index lists (none for an image)."""
+    for m in IMAGES.values():
+        if m.digest == digest:
+            return [r.digest for r in m.refs if isinstance(r, rt.Manifest)]
+    return []
+
+
 def expected_prune(policy: Policy, tags: dict = TAGS) -> dict:
     """{repo: {tag: ("deleted" | "kept", untag_only)}} for every tag of every selected
     repository, from TAGS' ages and the images' `created` (ties: created, then the name: the
-    greater name counts as the more recent, so build-d beats build-c)."""
+    greater name counts as the more recent, so build-d beats build-c).
+
+    Cosign-style tags follow their subject unless a --keep matches them. A digest goes only
+    when nothing that stays holds it: a kept tag, a cosign-style tag whose subject stays, an
+    index that stays. Then, with referrers, the manifest of a cosign-style tag of a deleted
+    digest goes only when every tag naming it is such a tag; otherwise that tag alone goes."""
     out = {}
     keep = ([] if policy.no_default_keep else ["^latest$"]) + list(policy.keep)
     for repo, ts in tags.items():
         if policy.repos and not any(glob_match(g, repo) for g in policy.repos):
             continue
+
+        def dg(t: str) -> str:
+            return D[ts[t].image]
+
         verdict = {}
+        follows = set()  # cosign-style tags no --keep matches
         cands = []
         for tag, spec in ts.items():
             verdict[tag] = "kept"
+            kept_by_rule = any(re.search(k, tag) for k in keep)
             if REFERRER_TAG.fullmatch(tag):
+                if not kept_by_rule:
+                    follows.add(tag)
                 continue
             if policy.match and not any(re.search(m, tag) for m in policy.match):
                 continue
-            if any(re.search(k, tag) for k in keep):
+            if kept_by_rule:
                 continue
             cands.append(tag)
         # newest first: smaller age, then newer created, then greater name
@@ -311,20 +359,114 @@ def expected_prune(policy: Policy, tags: dict = TAGS) -> dict:
             if policy.older_than is not None and ts[tag].age <= policy.older_than:
                 continue
             verdict[tag] = "deleted"
-        staying = {D[ts[t].image] for t, v in verdict.items() if v == "kept" and not REFERRER_TAG.fullmatch(t)}
+
+        staying = set()
+
+        def hold(d: str) -> None:
+            if d not in staying:
+                staying.add(d)
+                for c in _children(d):
+                    hold(c)
+
+        for t, v in verdict.items():
+            if v == "kept" and t not in follows:
+                hold(dg(t))
+        while True:
+            gone = {dg(t) for t, v in verdict.items() if v == "deleted" and dg(t) not in staying}
+            more = {dg(t) for t in follows if dg(t) not in staying and
+                    (not policy.referrers or _subject(t) not in gone)}
+            if not more:
+                break
+            for d in more:
+                hold(d)
+        deleted = {dg(t) for t, v in verdict.items() if v == "deleted" and dg(t) not in staying}
+        while policy.referrers:
+            more = set()
+            for t in follows:
+                r = dg(t)
+                if r in deleted or _subject(t) not in deleted:
+                    continue
+                if all(u in follows and _subject(u) in deleted for u in ts if dg(u) == r):
+                    more.add(r)
+            if not more:
+                break
+            deleted |= more
         res = {}
-        gone = set()
-        for tag, v in verdict.items():
-            untag = v == "deleted" and D[ts[tag].image] in staying
-            if v == "deleted" and not untag:
-                gone.add(D[ts[tag].image])
-            res[tag] = (v, untag)
         for tag in ts:
-            if REFERRER_TAG.fullmatch(tag) and policy.referrers and \
-                    any(d.split(":", 1)[1] == tag[7:71] for d in gone):
-                res[tag] = ("deleted", False)
+            if tag in follows:
+                if dg(tag) in deleted:
+                    res[tag] = ("deleted", False)
+                elif policy.referrers and _subject(tag) in deleted:
+                    res[tag] = ("deleted", True)
+                else:
+                    res[tag] = ("kept", False)
+            else:
+                res[tag] = (verdict[tag], verdict[tag] == "deleted" and dg(tag) not in deleted)
         out[repo] = res
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The decisions table against the plan
+# ---------------------------------------------------------------------------------------------
+
+
+def decisions_vs_plan(doc: dict) -> list:
+    """Where a `prune --json` document's decisions and plan disagree: a tag is `deleted`
+    exactly when the plan removes its folder, `untag_only` exactly when its digest's revision
+    stays, and a kept tag's revision never goes. [] when they agree."""
+    actions = doc.get("plan", {}).get("actions", [])
+    removed_tags = {a["path"] for a in actions if a["action"] == "remove-tag"}
+    removed_revs = {(a.get("repository"), a.get("digest")) for a in actions if a["action"] == "remove-revision"}
+    problems = []
+    seen = set()
+    for d in doc.get("decisions", []):
+        path = tag_dir(d["repository"], d["tag"]).replace(os.sep, "/")
+        seen.add(path)
+        tag_goes = path in removed_tags
+        image_goes = (d["repository"], d.get("digest")) in removed_revs
+        deleted = d.get("verdict") == "deleted"
+        untag = bool(d.get("untag_only"))
+        if deleted != tag_goes or (deleted and untag == image_goes) or (not deleted and image_goes):
+            problems.append(f"{d['repository']}:{d['tag']}: table {d.get('verdict')}{' (untag only)' if untag else ''}, "
+                            f"plan: tag {'removed' if tag_goes else 'stays'}, image {'removed' if image_goes else 'stays'} "
+                            f"({d.get('reason')})")
+    for p in sorted(removed_tags - seen):
+        problems.append(f"the plan removes {p}, which the table does not list")
+    return problems
+
+
+_TABLE_ROW = re.compile(r"^\s*(keep|delete)\s+(\S+)\s")
+_PLAN_TAG_ROW = re.compile(r"^\s*tag\s+(\S+):(\S+)\s")
+
+
+def table_vs_plan(text: str) -> list:
+    """The same check on prune's printed output: the tags its tables mark `delete` are exactly
+    the tags its plan table removes. [] when they agree (or nothing was printed)."""
+    repo = None
+    deleted, kept = set(), set()
+    planned = set()
+    in_plan = False
+    for line in text.splitlines():
+        if re.match(r"^(would |will )?remove \(\d+ items\):$", line):
+            in_plan = True
+            continue
+        if in_plan:
+            m = _PLAN_TAG_ROW.match(line)
+            if m and not line.split()[1] == "history":
+                planned.add((m.group(1), m.group(2)))
+            continue
+        m = re.match(r"^(\S+):$", line)
+        if m:
+            repo = m.group(1)
+            continue
+        m = _TABLE_ROW.match(line)
+        if m and repo:
+            (deleted if m.group(1) == "delete" else kept).add((repo, m.group(2)))
+    problems = [f"{r}:{t}: table delete, not in the plan" for r, t in sorted(deleted - planned)]
+    problems += [f"{r}:{t}: table keep, but the plan removes it" for r, t in sorted(planned & kept)]
+    problems += [f"{r}:{t}: removed by the plan, not in the table" for r, t in sorted(planned - deleted - kept)]
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------

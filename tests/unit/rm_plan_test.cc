@@ -1,6 +1,7 @@
 // plan/rm: what `regsweep rm` plans to remove for tags, digests and whole repositories, on
 // trees built in a FakeFileSystem (see /work/shared/registry-storage.md for what the
-// registry's DELETE does, which rm follows).
+// registry's DELETE does, which rm follows); and plan/prune where it goes through rm's
+// referrer cascade (keep rules, the decisions table against the plan).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "fake_store.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/error.h"
+#include "regsweep/plan/prune.h"
 #include "regsweep/plan/rm.h"
 #include "regsweep/util/reference.h"
 
@@ -259,6 +261,260 @@ TEST_F(Referrers, GcWouldFreeIncludesTheDeletedReferrers) {
   for (const Image* img : {&sig, &att, &sbom, &fallback}) expected += s.size_of(image_blobs(*img));
   for (const Image* img : {&untagged, &nested}) expected += s.size_of(img->manifest) + s.size_of(img->layers);
   EXPECT_EQ(p.gc_would_free, expected);
+}
+
+// Issue #16, section 2: following referrers never removes a tag the user did not name. `prod`
+// names the signature manifest of z's image, which is also tagged sha256-<z>.sig.
+struct SignatureWithATag : ::testing::Test {
+  FakeStore s;
+  Image z, sig, x, sig_x;
+  std::string sig_tag, sig_x_tag;
+  void SetUp() override {
+    z = s.add_image("e/app", "z", {"z layer"});
+    sig_tag = "sha256-" + z.manifest.hex() + ".sig";
+    sig = s.add_image("e/app", sig_tag, {"signature of z"});
+    s.set_tag("e/app", "prod", sig.manifest);
+    x = s.add_image("e/app", "x", {"x layer"});
+    sig_x_tag = "sha256-" + x.manifest.hex() + ".sig";
+    sig_x = s.add_image("e/app", sig_x_tag, {"signature of x"});
+    s.set_tag("e/app", "sig-backup", sig_x.manifest);
+  }
+};
+
+TEST_F(SignatureWithATag, RmUntagsOnlyTheCosignTagOfAReferrerThatCarriesAnotherTag) {
+  Model m = s.walk();
+  Plan p = plan::plan_rm(m, refs({"e/app:z"}));
+  // Before: prod and the signature's revision went too ("referrer tag").
+  EXPECT_EQ(lines(p), (Lines{remove_tag("e/app", "z"), remove_tag("e/app", sig_tag), remove_revision("e/app", z.manifest)}));
+  const Action& untag = find_action(p, layout::tag_dir("e/app", sig_tag));
+  EXPECT_EQ(untag.expect, Expect::LinkIs);
+  EXPECT_EQ(untag.digest, sig.manifest);
+  EXPECT_NE(untag.reason.find("also tagged e/app:prod"), std::string::npos) << untag.reason;
+
+  execute(s, p);
+  Model after = s.walk();
+  const storage::Repository* repo = after.find_repository("e/app");
+  ASSERT_NE(repo, nullptr);
+  ASSERT_NE(repo->find_tag("prod"), nullptr);
+  EXPECT_EQ(repo->find_tag("prod")->current, sig.manifest);
+  EXPECT_TRUE(repo->has_revision(sig.manifest));
+  EXPECT_EQ(repo->find_tag(sig_tag), nullptr);
+  EXPECT_FALSE(repo->has_revision(z.manifest));
+}
+
+TEST_F(SignatureWithATag, RmOfBothSubjectsOfASharedReferrerDeletesIt) {
+  // One referrer manifest under the cosign tags of two subjects (and no other tag): it goes
+  // when both subjects go, whatever order they are found in; with one of them, it stays.
+  Image a = s.add_image("f/app", "a", {"a"});
+  Image b = s.add_image("f/app", "b", {"b"});
+  Image shared = s.add_image("f/app", "sha256-" + a.manifest.hex() + ".sig", {"shared signature"});
+  s.set_tag("f/app", "sha256-" + b.manifest.hex() + ".sig", shared.manifest);
+  Model m = s.walk();
+  for (const auto& order : {Lines{"f/app:a", "f/app:b"}, Lines{"f/app:b", "f/app:a"}}) {
+    Plan p = plan::plan_rm(m, refs(order));
+    EXPECT_TRUE(std::any_of(p.actions.begin(), p.actions.end(), [&](const Action& a) {
+      return a.kind == ActionKind::RemoveRevision && a.digest == shared.manifest;
+    })) << ::testing::PrintToString(lines(p));
+    EXPECT_EQ(lines(p).size(), 7u) << ::testing::PrintToString(lines(p));  // 4 tags, 3 revisions
+  }
+  Plan one = plan::plan_rm(m, refs({"f/app:a"}));
+  EXPECT_EQ(lines(one), (Lines{remove_tag("f/app", "a"), remove_tag("f/app", "sha256-" + a.manifest.hex() + ".sig"),
+                               remove_revision("f/app", a.manifest)}));
+}
+
+TEST_F(SignatureWithATag, KeptTagsStopTheCascadeEvenOnACosignTag) {
+  Model m = s.walk();
+  RmRequest r = refs({"e/app:x"});
+  r.kept_tags = {{"e/app", sig_x_tag}};
+  Plan p = plan::plan_rm(m, r);
+  // sig-backup holds the manifest anyway; the kept cosign tag is not even untagged.
+  EXPECT_EQ(lines(p), (Lines{remove_tag("e/app", "x"), remove_revision("e/app", x.manifest)}));
+}
+
+// The decisions table is the plan read per tag: every tag the plan removes shows `deleted`,
+// every other one `kept`, and `untag_only` exactly when its digest's revision stays.
+Lines disagreements(const plan::PrunePlan& pp) {
+  std::set<std::string> removed_tags;
+  std::set<std::pair<std::string, Digest>> removed_revisions;
+  for (const Action& a : pp.plan.actions) {
+    if (a.kind == ActionKind::RemoveTag) removed_tags.insert(a.path);
+    if (a.kind == ActionKind::RemoveRevision) removed_revisions.emplace(a.repository, *a.digest);
+  }
+  Lines out;
+  for (const plan::TagDecision& d : pp.decisions) {
+    const bool tag_goes = removed_tags.count(layout::tag_dir(d.repository, d.tag)) != 0;
+    const bool image_goes = d.digest && removed_revisions.count({d.repository, *d.digest});
+    const bool deleted = d.verdict == plan::TagVerdict::Deleted;
+    if (deleted != tag_goes || (deleted && d.untag_only == image_goes) || (!deleted && image_goes))
+      out.push_back(d.repository + ":" + d.tag + (deleted ? " deleted" : " kept") + (d.untag_only ? " (untag only)" : "") +
+                    ", plan: tag " + (tag_goes ? "removed" : "stays") + ", image " + (image_goes ? "removed" : "stays") + " (" +
+                    d.reason + ")");
+  }
+  return out;
+}
+
+const plan::TagDecision& decision(const plan::PrunePlan& pp, const std::string& tag) {
+  for (const auto& d : pp.decisions)
+    if (d.tag == tag) return d;
+  ADD_FAILURE() << "no decision for " << tag;
+  static const plan::TagDecision none;
+  return none;
+}
+
+plan::PrunePlan prune(const Model& m, std::vector<std::string> match, std::vector<std::string> keep) {
+  plan::PrunePolicy policy;
+  policy.repo_globs = {"e/app"};
+  policy.match = std::move(match);
+  policy.keep = std::move(keep);
+  policy.now_ns = 1'790'000'000'000'000'000;
+  return plan::plan_prune(m, policy, {});
+}
+
+TEST_F(SignatureWithATag, PruneKeepRuleHoldsThroughAReferrer) {
+  Model m = s.walk();
+  plan::PrunePlan pp = prune(m, {"^z$"}, {"^prod$"});
+  EXPECT_EQ(disagreements(pp), Lines{});
+  EXPECT_EQ(decision(pp, "prod").verdict, plan::TagVerdict::Kept);
+  EXPECT_EQ(decision(pp, "z").verdict, plan::TagVerdict::Deleted);
+  EXPECT_EQ(decision(pp, sig_tag).verdict, plan::TagVerdict::Deleted);
+  EXPECT_TRUE(decision(pp, sig_tag).untag_only);
+  // Before: prod's folder and the signature's revision were in the plan.
+  EXPECT_EQ(lines(pp.plan), (Lines{remove_tag("e/app", "z"), remove_tag("e/app", sig_tag), remove_revision("e/app", z.manifest)}));
+}
+
+TEST_F(SignatureWithATag, PruneTableAndPlanAgreeOnAnotherTagOfTheSignature) {
+  Model m = s.walk();
+  plan::PrunePlan pp = prune(m, {"^x$"}, {});
+  EXPECT_EQ(disagreements(pp), Lines{});  // before: "keep sig-backup" while the plan removed it
+  EXPECT_EQ(decision(pp, "sig-backup").verdict, plan::TagVerdict::Kept);
+  for (const Action& a : pp.plan.actions) {
+    EXPECT_NE(a.tag, "sig-backup");
+    if (a.kind == ActionKind::RemoveRevision) EXPECT_NE(a.digest, sig_x.manifest) << a.path;  // the signature stays
+  }
+}
+
+TEST_F(SignatureWithATag, PruneOfATagOnTheSignatureOfAKeptImageIsAnUntag) {
+  // prod goes by the policy, but z stays, and with it its cosign tag and the manifest it names.
+  Model m = s.walk();
+  plan::PrunePlan pp = prune(m, {"^prod$"}, {});
+  EXPECT_EQ(disagreements(pp), Lines{});  // before: the cosign tag was "kept" but went with prod's digest
+  EXPECT_TRUE(decision(pp, "prod").untag_only);
+  EXPECT_EQ(decision(pp, sig_tag).verdict, plan::TagVerdict::Kept);
+  EXPECT_EQ(lines(pp.plan), (Lines{remove_tag("e/app", "prod")}));
+}
+
+TEST_F(SignatureWithATag, PruneKeepRuleCoversACosignTag) {
+  Model m = s.walk();
+  plan::PrunePlan pp = prune(m, {"^z$"}, {"\\.sig$"});
+  EXPECT_EQ(disagreements(pp), Lines{});
+  EXPECT_EQ(decision(pp, sig_tag).verdict, plan::TagVerdict::Kept);
+  EXPECT_NE(decision(pp, sig_tag).reason.find("--keep"), std::string::npos) << decision(pp, sig_tag).reason;
+  EXPECT_EQ(lines(pp.plan), (Lines{remove_tag("e/app", "z"), remove_revision("e/app", z.manifest)}));
+}
+
+TEST_F(Referrers, PruneTableAgreesWithThePlan) {
+  // The Referrers tree (cosign tags, subject referrers, a tagged SBOM) under every --match of
+  // one tag: the table and the plan never disagree.
+  Model m = s.walk();
+  for (const auto& tag : m.find_repository("app")->tags) {
+    plan::PrunePolicy policy;
+    policy.match = {"^" + tag.name + "$"};
+    policy.now_ns = 1'790'000'000'000'000'000;
+    plan::PrunePlan pp = plan::plan_prune(m, policy, {});
+    EXPECT_EQ(disagreements(pp), Lines{}) << tag.name;
+  }
+}
+
+// --- issue #16, section 3: a child of an index that a staying tag names ---------------------
+
+struct IndexChild : ::testing::Test {
+  FakeStore s;
+  Image amd, arm;
+  Digest index;
+  void SetUp() override {
+    amd = s.put_image("amd64", {"amd layer"});
+    arm = s.put_image("arm64", {"arm layer"});
+    index = s.add_index("e/app", "m", {amd, arm});
+    s.set_tag("e/app", "latest", index);
+  }
+};
+
+// The SafetyRefusal plan_rm throws (fails the test when none).
+SafetyRefusal refusal(const Model& m, const RmRequest& r) {
+  try {
+    plan::plan_rm(m, r);
+  } catch (const SafetyRefusal& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no refusal";
+  return SafetyRefusal("", "");
+}
+
+TEST_F(IndexChild, ByDigestIsRefusedNamingTheTagsAndPlatforms) {
+  Model m = s.walk();
+  SafetyRefusal e = refusal(m, refs({"e/app@" + amd.manifest.str()}));
+  const std::string what = e.what();
+  EXPECT_NE(what.find("e/app:m (platforms: linux/amd64)"), std::string::npos) << what;
+  EXPECT_NE(what.find("e/app:latest (platforms: linux/amd64)"), std::string::npos) << what;
+  EXPECT_NE(what.find(amd.manifest.str()), std::string::npos) << what;
+  EXPECT_EQ(e.path(), s.at(layout::revision_link("e/app", amd.manifest)));
+  EXPECT_NE(e.hint().find("--break-index"), std::string::npos) << e.hint();
+  EXPECT_EQ(e.exit_code(), kExitRefused);
+}
+
+TEST_F(IndexChild, ATagOnTheChildIsRefusedButMayBeUntagged) {
+  s.set_tag("e/app", "amd64", amd.manifest);
+  Model m = s.walk();
+  SafetyRefusal e = refusal(m, refs({"e/app:amd64"}));
+  EXPECT_NE(std::string(e.what()).find("e/app:m (platforms: linux/amd64)"), std::string::npos) << e.what();
+  EXPECT_NE(e.hint().find("--untag"), std::string::npos) << e.hint();
+  RmRequest untag = refs({"e/app:amd64"});
+  untag.untag = true;
+  EXPECT_EQ(lines(plan::plan_rm(m, untag)), (Lines{remove_tag("e/app", "amd64")}));
+}
+
+TEST_F(IndexChild, BreakIndexDeletesItAndSaysWhatBreaks) {
+  Model m = s.walk();
+  RmRequest r = refs({"e/app@" + amd.manifest.str()});
+  r.break_index = true;
+  Plan p = plan::plan_rm(m, r);
+  EXPECT_EQ(lines(p), (Lines{remove_revision("e/app", amd.manifest)}));
+  ASSERT_EQ(p.notes.size(), 1u);
+  EXPECT_NE(p.notes[0].find("e/app:m (platforms: linux/amd64)"), std::string::npos) << p.notes[0];
+}
+
+TEST_F(IndexChild, NoRefusalWhenTheIndexGoesToo) {
+  Model m = s.walk();
+  Plan p = plan::plan_rm(m, refs({"e/app:m", "e/app@" + amd.manifest.str()}));
+  EXPECT_EQ(lines(p), (Lines{remove_tag("e/app", "latest"), remove_tag("e/app", "m"), remove_revision("e/app", index),
+                             remove_revision("e/app", amd.manifest)}));
+  // Nor for the index alone (the API's DELETE: its children stay).
+  EXPECT_EQ(lines(plan::plan_rm(m, refs({"e/app:m"}))).size(), 3u);
+}
+
+TEST_F(IndexChild, AnIndexOfIndexesNamesThePlatformOfTheDeletedChild) {
+  Digest outer = s.put_index({index}, media_type::kOciIndex, {{"", ""}});
+  s.add_revision("e/app", outer);
+  s.set_tag("e/app", "nested", outer);
+  Model m = s.walk();
+  RmRequest r = refs({"e/app@" + arm.manifest.str()});
+  const std::string what = refusal(m, r).what();
+  EXPECT_NE(what.find("e/app:nested (platforms: linux/arm64/v8)"), std::string::npos) << what;
+}
+
+TEST_F(IndexChild, AReferrerListedByAStayingIndexIsNotDeletedByTheCascade) {
+  // A cosign signature of v1 that (oddly) is also a child of the tagged index: rm v1 leaves it.
+  Image v1 = s.add_image("e/app", "v1", {"v1"});
+  Image sig = s.put_image("sig of v1 and a platform", {"sig"});
+  s.link_image("e/app", sig);
+  s.set_tag("e/app", "sha256-" + v1.manifest.hex() + ".sig", sig.manifest);
+  Digest with_sig = s.put_index({amd.manifest, sig.manifest});
+  s.add_revision("e/app", with_sig);
+  s.set_tag("e/app", "odd", with_sig);
+  Model m = s.walk();
+  Plan p = plan::plan_rm(m, refs({"e/app:v1"}));
+  EXPECT_EQ(lines(p), (Lines{remove_tag("e/app", "v1"), remove_tag("e/app", "sha256-" + v1.manifest.hex() + ".sig"),
+                             remove_revision("e/app", v1.manifest)}));
 }
 
 // --- --repository ----------------------------------------------------------------------------

@@ -223,6 +223,14 @@ TEST(Format, ParseDuration) {
   EXPECT_EQ(util::parse_duration_seconds("0s"), 0);
 }
 
+// Issue #16: `--min-age 0` was refused although `0s` was accepted. Zero is zero in every
+// unit; any other bare number stays ambiguous.
+TEST(Format, ParseDurationBareZeroIsZeroSeconds) {
+  EXPECT_EQ(util::parse_duration_seconds("0"), 0);
+  for (const char* text : {"1", "00", "01", "0 ", " 0", "-0", "+0", "0.0", "0x"})
+    EXPECT_FALSE(util::parse_duration_seconds(text)) << '"' << text << '"';
+}
+
 TEST(Format, ParseDurationRefuses) {
   for (const char* text : {"", "10", "-1h", "1x", "h", "1.5h", "1h 30m", " 1h", "1h30", "+1h", "1H", "1hh"})
     EXPECT_FALSE(util::parse_duration_seconds(text)) << '"' << text << '"';

@@ -49,13 +49,16 @@ struct PrunePlan {
 // A tag is deleted iff it is considered (--match), not kept (--keep), not among the
 // keep_last most recently pushed of the considered, not-kept tags, and older than
 // older_than (when given). Cosign-style referrer tags (sha256-<hex>.sig/.att/.sbom,
-// sha256-<hex>) are never judged on their own: they go with their subject, as in rm.
-// When a deleted tag's digest is also the current digest of a tag that stays, only the tag
-// goes (an untag): a keep rule can never be defeated by a shared digest.
+// sha256-<hex>) are not judged on their own: they go with their subject, as in rm, unless a
+// --keep matches them. When a deleted tag's digest is also the current digest of a tag that
+// stays (a cosign-style tag stays with its subject), or a staying index lists it, only the
+// tag goes (an untag): a keep rule can never be defeated by a shared digest, and following
+// referrers never removes a kept tag or the manifest it names.
+//
+// The decisions are the plan read per tag (a tag is `Deleted` exactly when the plan removes
+// it); a plan that would remove a kept tag or its image is refused (SafetyRefusal), never
+// returned.
 PrunePlan plan_prune(const storage::Model& model, const PrunePolicy& policy,
                      const std::map<Digest, std::int64_t>& created_ns);
-
-// True for cosign-style referrer tags: sha256-<64 hex> with an optional .sig/.att/.sbom.
-bool is_referrer_tag(std::string_view tag);
 
 }  // namespace regsweep::plan

@@ -21,7 +21,8 @@ std::string local_time(std::int64_t epoch_ns);
 // with an optional numeric offset) into nanoseconds since the epoch.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
-// "90s", "30m", "12h", "7d", "1w" (and combinations such as "1h30m") -> seconds.
+// "90s", "30m", "12h", "7d", "1w" (and combinations such as "1h30m") -> seconds. A bare
+// "0" is zero seconds; any other number without a unit is refused.
 std::optional<std::int64_t> parse_duration_seconds(std::string_view text);
 
 }  // namespace regsweep::util
