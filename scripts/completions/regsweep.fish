@@ -46,7 +46,9 @@ for c in rm gc prune fsck
 end
 complete -c regsweep -n '__fish_seen_subcommand_from rm' -l repository -x -a '(__regsweep_refs)' -d 'a whole repository'
 complete -c regsweep -n '__fish_seen_subcommand_from rm' -l untag -d 'remove only the tag'
+complete -c regsweep -n '__fish_seen_subcommand_from rm' -l break-index -d 'delete a child of an index a remaining tag names'
 complete -c regsweep -n '__fish_seen_subcommand_from rm prune' -l no-referrers -d 'keep signatures and SBOMs'
+complete -c regsweep -n '__fish_seen_subcommand_from restore' -l keep-newer -d 'keep items re-created since the run'
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -s m -l delete-untagged -d 'also delete untagged manifests'
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -l min-age -x -d 'keep younger blobs'
 complete -c regsweep -n '__fish_seen_subcommand_from gc' -l uploads-older-than -x -d 'delete older uploads'

@@ -112,7 +112,7 @@ RestorePlan plan_restore(storage::Dir& root, const std::string& run, bool keep_n
     throw SafetyRefusal("the run's trash is being emptied; it cannot be restored", root.child_path(state::run_dir(run)));
   if (out.status == "restored")
     throw SafetyRefusal("the run was restored already", root.child_path(state::run_record(run)),
-                        "what is left in its trash (newer items kept by --force) stays there until trash empty");
+                        "what is left in its trash (newer items kept by --keep-newer) stays there until trash empty");
   if (record.value("command", "") == "restore")
     throw UsageError("a restore cannot be restored", root.child_path(state::run_record(run)));
 

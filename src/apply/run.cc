@@ -71,7 +71,7 @@ Check check(storage::Dir& root, const Action& a, const std::set<std::string>* re
                             "was the trash emptied? nothing after this item was moved");
       if (st.exists())
         throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", root.child_path(a.path),
-                            "run restore again to see every conflict; --force keeps the newer items");
+                            "run restore again to see every conflict; --keep-newer keeps the newer items");
       return Check::Ready;
     }
     case Expect::BlobMissing:
@@ -222,6 +222,14 @@ class Runner {
       ctx_.root.remove_tree(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));
       count_mutation();
     }
+    if (s_.removed == 0 && s_.restored == 0 && !ctx_.root.stat(state::run_journal(ctx_.run_id)).exists()) {
+      // It changed nothing (an empty plan, such as the re-run after a recovery, or items all
+      // gone already): no "complete, 0 items" run is left in the trash to puzzle over.
+      if (!plan_.restores_run.empty()) mark_run(ctx_.root, plan_.restores_run, "restored");
+      ctx_.root.remove_tree(state::run_dir(ctx_.run_id));
+      s_.run_id.clear();
+      return s_;
+    }
     write_record(ctx_, plan_, s_, "complete");
     if (!plan_.restores_run.empty()) mark_run(ctx_.root, plan_.restores_run, "restored");
     return s_;
@@ -323,6 +331,7 @@ class Runner {
     ++s_.removed;
     bool purged = a.kind == ActionKind::RemoveBlob && !plan_.trash_blobs;
     (purged ? s_.bytes_freed : s_.bytes_in_trash) += a.bytes;
+    if (purged) ++s_.purged;
   }
 
   void audit(const Action& a, bool recovered) {

@@ -36,6 +36,9 @@ Session::Session(storage::FileSystem& fs, std::string root, SessionOptions optio
   if (!lock_) {
     std::string holder;
     root_dir_->read_file(state::kLock, 4096, holder);
+    // The holder wrote "pid N: command\n"; the message goes on after it, on the same line.
+    std::replace_if(holder.begin(), holder.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    while (!holder.empty() && holder.back() == ' ') holder.pop_back();
     throw SafetyRefusal("another regsweep is working on this storage" + (holder.empty() ? std::string() : ": " + holder),
                         root_dir_->child_path(state::kLock), "wait for it to finish");
   }
@@ -48,15 +51,16 @@ Session::Session(storage::FileSystem& fs, std::string root, SessionOptions optio
 Session::~Session() = default;
 
 void Session::check_live_registry() {
+  std::vector<LiveRegistry> serving;
   for (const LiveRegistry& live : find_live_registries(root_, options_.config)) {
     if (live.readonly && !live.root_unknown && !options_.refuse_readonly_registry) {
-      log_ << "regsweep: note: a read-only registry serves this storage (" << live.description << ")\n";
+      log_ << "regsweep: note: a read-only registry serves this storage (" << describe_live_registries({live}) << ")\n";
       if (options_.readonly_registries) options_.readonly_registries->push_back(live);
       continue;
     }
-    throw SafetyRefusal("a registry appears to be serving this storage: " + live.description, root_,
-                        "stop it first (or, if you are sure it does not serve this root, use --force)");
+    serving.push_back(live);
   }
+  if (!serving.empty()) throw serving_refusal(serving, root_);
 }
 
 void Session::recover_interrupted_runs() {

@@ -1,6 +1,7 @@
 #include "regsweep/apply/state.h"
 
 #include <ctime>
+#include <filesystem>
 
 #include "regsweep/error.h"
 #include "regsweep/storage/layout.h"
@@ -39,6 +40,16 @@ void check_trashed_path(std::string_view path) {
   if (slash == std::string_view::npos || run.empty() || run == "." || run == ".." || run.find('\0') != std::string_view::npos)
     throw Error("refusing a restore source that names no run", std::string(path));
   check_storage_path(rest.substr(slash + 1));
+}
+
+void write_file_atomically(storage::FileSystem& fs, const std::string& path, std::string_view content) {
+  const std::filesystem::path p(path);
+  const std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..") throw Error("cannot write: the path names a folder, not a file", path);
+  const std::string folder = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  std::unique_ptr<storage::Dir> dir = fs.open_root(folder);
+  if (!dir) throw Error("cannot write: its folder is missing or not a folder", path);
+  dir->write_file(name, content);
 }
 
 }  // namespace regsweep::apply::state

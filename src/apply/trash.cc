@@ -1,6 +1,7 @@
 #include "regsweep/apply/trash.h"
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "regsweep/apply/state.h"
@@ -69,6 +70,13 @@ std::vector<TrashRun> list_trash(storage::Dir& root) {
         run.time_ns = util::parse_rfc3339(record.value("time", "")).value_or(0);
       }
     }
+    // The record counts only at the end of a run: one that was killed or failed part-way says
+    // 0 there, while its journal has a line for every item it began to move.
+    std::set<std::string> journaled;
+    detail::for_each_json_line(root, state::run_journal(id), [&](const json& line) {
+      if (line.contains("path") && line["path"].is_string()) journaled.insert(line["path"].get<std::string>());
+    });
+    run.items = std::max<std::uint64_t>(run.items, journaled.size());
     if (auto dir = trash->open_dir(id)) count_files(*dir, run);
     out.push_back(std::move(run));
   }

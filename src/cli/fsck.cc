@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/fsck.h"
+#include "regsweep/plan/blind_spots.h"
 #include "regsweep/storage/layout.h"
 #include "regsweep/storage/verify.h"
 #include "regsweep/util/format.h"
@@ -161,6 +162,8 @@ int run_fsck(Context& ctx, const FsckOptionsCli& o) {
   bool clean = report.clean();
 
   if (o.repair) {
+    // What a repair removes is judged by what references it: not while part of the storage is unseen.
+    if (!report.repair.actions.empty()) plan::refuse_sweep_with_blind_spots(model, "fsck --repair");
     if (!ctx.options.json && !ctx.options.quiet) *ctx.out << "\nrepair:\n";
     print_plan(ctx, report.repair, m);
     doc["repair"] = {{"plan", plan::plan_to_json(report.repair)}};

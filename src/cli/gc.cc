@@ -1,15 +1,15 @@
 // `regsweep gc`: multi-arch- and referrer-safe mark & sweep.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 #include "cli.h"
 #include "regsweep/apply/live_registry.h"
+#include "regsweep/apply/registry_gc.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
+#include "regsweep/plan/registry_gc.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/format.h"
 
@@ -89,37 +89,105 @@ void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& sh
 
 namespace {
 
-std::uint64_t blob_bytes_on_disk(Context& ctx) {
-  storage::Model m = ctx.walk_again();
+// "42s", "17m", "5h": how old a blob is, for people.
+std::string age_text(std::int64_t seconds) {
+  if (seconds < 120) return std::to_string(std::max<std::int64_t>(seconds, 0)) + "s";
+  if (seconds < 120 * 60) return std::to_string(seconds / 60) + "m";
+  return std::to_string(seconds / 3600) + "h";
+}
+
+constexpr std::size_t kYoungBlobsNamed = 10;
+
+// "sha256:… (7 B, 3m old), …" for the first few, then how many more.
+std::string young_blobs_text(const Context& ctx, const std::vector<plan::YoungBlob>& young, std::int64_t now_ns) {
+  std::string text;
+  for (std::size_t i = 0; i < young.size() && i < kYoungBlobsNamed; ++i)
+    text += (i ? ", " : "") + young[i].digest.str() + " (" + ctx.size(young[i].size) + ", " +
+            age_text((now_ns - young[i].mtime_ns) / 1'000'000'000) + " old)";
+  if (young.size() > kYoungBlobsNamed) text += " and " + std::to_string(young.size() - kYoungBlobsNamed) + " more";
+  return text;
+}
+
+// The registry's collector has no grace window: it deletes every blob its mark misses, the
+// layers of a push still in progress included. While such blobs are younger than --min-age,
+// a sweep through it is refused; `done` says what regsweep itself did already.
+SafetyRefusal young_blobs_refusal(const Context& ctx, const GcOptions& o, const std::vector<plan::YoungBlob>& young,
+                                  std::int64_t now_ns, const std::string& done) {
+  std::int64_t wait_s = young.front().mtime_ns / 1'000'000'000 + duration_option(o.min_age, "--min-age") - now_ns / 1'000'000'000;
+  return SafetyRefusal(
+      "--registry-bin: the registry's garbage-collect has no grace window and would delete " + std::to_string(young.size()) +
+          " unreferenced blob" + (young.size() == 1 ? "" : "s") + " younger than --min-age " + o.min_age +
+          " (a push may still be on its way): " + young_blobs_text(ctx, young, now_ns) + done,
+      ctx.root(),
+      "wait until they are older than " + o.min_age + " (about " + age_text(wait_s) +
+          "), or, if nothing is pushing to this registry, pass --min-age 0s; plain gc (without --registry-bin) keeps them and sweeps the rest");
+}
+
+nlohmann::json digests_json(const std::vector<Digest>& digests, const storage::Model& before, std::uint64_t* bytes) {
+  json list = json::array();
+  *bytes = 0;
+  for (const Digest& d : digests) {
+    list.push_back(d.str());
+    std::int64_t i = before.blob_index(d);
+    if (i >= 0 && before.blobs[static_cast<std::size_t>(i)].has_data) *bytes += before.blobs[static_cast<std::size_t>(i)].size;
+  }
+  return list;
+}
+
+std::uint64_t bytes_with_data(const storage::Model& m) {
   std::uint64_t total = 0;
   for (const auto& b : m.blobs) total += b.has_data ? b.size : 0;
   return total;
 }
 
-// Runs `<bin> garbage-collect [--dry-run] <config>` for the blob sweep.
-int run_registry_gc(Context& ctx, const GcOptions& o) {
-  std::string config = ctx.options.config.value_or("");
-  std::string temp;
-  if (config.empty()) {
-    temp = (std::filesystem::temp_directory_path() / ("regsweep-gc-" + std::to_string(::getpid()) + ".yml")).string();
-    std::ofstream f(temp);
-    f << "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: " << json(ctx.root()).dump()
-      << "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n";
-    config = temp;
+// The blob sweep through the registry's own collector: a last look for young blobs (the tree
+// is as regsweep's own steps left it), the run, and what it listed or deleted.
+json sweep_with_registry(Context& ctx, const GcOptions& o, const plan::GcRequest& req, const std::string& run_id) {
+  storage::Model before = ctx.walk_again();
+  if (!o.mutation.dry_run) {
+    std::int64_t now_ns = ctx.now_ns();
+    auto young = plan::young_blobs_registry_gc_would_delete(before, plan::Plan{}, req.min_age_s, now_ns);
+    if (!young.empty())
+      throw young_blobs_refusal(ctx, o, young, now_ns,
+                                "; regsweep's own steps are done" + (run_id.empty() ? std::string() : " (run " + run_id + ")") +
+                                    ", the registry's garbage-collect was not run");
   }
-  std::string cmd = "'" + o.registry_bin + "' garbage-collect " + (o.mutation.dry_run ? "--dry-run " : "") + "'" + config + "' 2>&1";
-  std::fflush(nullptr);
-  *ctx.err << "regsweep: running " << o.registry_bin << " garbage-collect" << (o.mutation.dry_run ? " --dry-run " : " ") << config
-           << "\n";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw Error("cannot run the registry's garbage-collect", o.registry_bin);
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) (ctx.options.json ? *ctx.err : *ctx.out).write(buf, static_cast<std::streamsize>(n));
-  int status = ::pclose(p);
-  if (!temp.empty()) std::filesystem::remove(temp);
-  if (status != 0) throw Error("the registry's garbage-collect failed (exit status " + std::to_string(status) + ")", o.registry_bin);
-  return 0;
+  std::ostream& echo_to = ctx.options.json ? *ctx.err : *ctx.out;
+  apply::RegistryGcRun run = apply::run_registry_gc(
+      o.registry_bin, ctx.root(), ctx.options.config.value_or(""), o.mutation.dry_run,
+      [&](std::string_view chunk) { echo_to.write(chunk.data(), static_cast<std::streamsize>(chunk.size())); }, *ctx.err);
+  echo_to.flush();
+  storage::Model after = ctx.walk_again();
+  plan::RegistryGcOutput said = plan::parse_registry_gc_output(run.output);
+  std::uint64_t eligible_bytes = 0, deleted_bytes = 0;
+  json eligible = digests_json(said.blobs_eligible, before, &eligible_bytes);
+  json deleted = digests_json(said.blobs_deleted, before, &deleted_bytes);
+  std::uint64_t bytes_before = bytes_with_data(before), bytes_after = bytes_with_data(after);
+  std::uint64_t freed = bytes_before > bytes_after ? bytes_before - bytes_after : 0;
+  json doc = {{"command", run.command},
+              {"dry_run", o.mutation.dry_run},
+              {"marked", said.marked ? json(*said.marked) : json(nullptr)},
+              {"eligible", {{"count", said.blobs_eligible.size()}, {"bytes", eligible_bytes}, {"digests", eligible}}},
+              {"deleted", {{"count", said.blobs_deleted.size()}, {"bytes", deleted_bytes}, {"digests", deleted}}},
+              {"bytes_before", bytes_before},
+              {"bytes_after", bytes_after},
+              {"bytes_freed", freed}};
+  if (!ctx.options.json && !ctx.options.quiet) {
+    const std::size_t n = said.blobs_eligible.size();
+    std::string blobs = std::to_string(n) + (n == 1 ? " blob" : " blobs");
+    if (o.mutation.dry_run) {
+      *ctx.out << "the registry's garbage-collect --dry-run lists " << blobs << " eligible for deletion, "
+               << ctx.size_and_bytes(eligible_bytes) << "; nothing was deleted\n";
+    } else {
+      const std::size_t d = said.blobs_deleted.size();
+      *ctx.out << "the registry's garbage-collect listed " << blobs << " eligible for deletion and deleted " << d
+               << (d == 1 ? " blob" : " blobs") << "; freed " << ctx.size_and_bytes(freed) << "\n";
+    }
+  }
+  if (!run.failure.empty())
+    throw Error("the registry's garbage-collect failed (" + run.failure + ")", o.registry_bin,
+                o.mutation.dry_run ? "its output is above" : "its output is above; blobs it deleted before failing are gone");
+  return doc;
 }
 
 // --dry-run / --plan-out under a read-only registry: allowed (mark and report), with a word on
@@ -152,7 +220,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
   so.readonly_registries = &readonly;
   apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
   if (!m.force && !read_only && !readonly.empty() && !o.restart_ack)
-    throw SafetyRefusal("a read-only registry serves this storage (" + readonly.front().description +
+    throw SafetyRefusal("a read-only registry serves this storage (" + apply::describe_live_registries(readonly) +
                             "): blobs swept under it stay in its blob descriptor cache, and once it is read-write a "
                             "push of one of them is skipped, leaving a broken image",
                         ctx.root(),
@@ -165,10 +233,20 @@ int run_gc(Context& ctx, const GcOptions& o) {
   gc.plan.arguments = {o.delete_untagged ? "--delete-untagged" : "", "--min-age=" + o.min_age,
                        "--uploads-older-than=" + o.uploads_older_than};
   std::erase(gc.plan.arguments, "");
-  if (!o.registry_bin.empty())  // the registry sweeps the blobs itself
+  std::vector<plan::YoungBlob> young;  // what the registry's collector would take too early
+  if (!o.registry_bin.empty()) {  // the registry sweeps the blobs itself
     std::erase_if(gc.plan.actions, [](const plan::Action& a) {
       return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
     });
+    // Refused before anything is written: the young blobs it would take once our steps are done.
+    young = plan::young_blobs_registry_gc_would_delete(model, gc.plan, req.min_age_s, req.now_ns);
+    if (!young.empty() && !read_only) throw young_blobs_refusal(ctx, o, young, req.now_ns, "");
+    if (!young.empty() && m.dry_run) {
+      SafetyRefusal would = young_blobs_refusal(ctx, o, young, req.now_ns, "");
+      *ctx.err << ctx.severity_prefix("warning") << would.what() << "; without --dry-run gc refuses (exit 3)\n"
+               << ctx.err_style().dim("hint: ") << would.hint() << "\n";
+    }
+  }
   if (ctx.options.verbose > 0 || !m.plan_out.empty())
     print_plan(ctx, gc.plan, m);
   else
@@ -199,17 +277,15 @@ int run_gc(Context& ctx, const GcOptions& o) {
               {"notes", gc.plan.notes}, {"findings", findings_json(model)}};
   if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
   if (!o.registry_bin.empty()) {
-    std::uint64_t before = blob_bytes_on_disk(ctx);
     try {
-      run_registry_gc(ctx, o);
+      doc["registry_gc"] = sweep_with_registry(ctx, o, req, m.dry_run ? std::string() : summary.run_id);
+      json young_json = json::array();  // not empty only in a dry run: a real one refuses
+      for (const plan::YoungBlob& b : young) young_json.push_back(b.digest.str());
+      doc["registry_gc"]["young_blobs"] = young_json;
     } catch (const Error&) {
       advise_on_error();
       throw;
     }
-    std::uint64_t after = blob_bytes_on_disk(ctx);
-    doc["registry_gc"] = {{"bytes_before", before}, {"bytes_after", after}, {"bytes_freed", before - after}};
-    if (!ctx.options.json && !ctx.options.quiet)
-      *ctx.out << "the registry's garbage-collect freed " << ctx.size_and_bytes(before - after) << "\n";
   } else if (!m.dry_run && !ctx.options.json && !ctx.options.quiet) {
     shown.done = true;
     print_gc_stats(ctx, gc.stats, shown);

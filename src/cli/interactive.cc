@@ -1,7 +1,9 @@
 // `regsweep interactive` (also `regsweep -i`): the menu the original tool's users had,
 // on the storage. Reads answers line by line from stdin, so it works piped as on a terminal.
+#include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "cli.h"
 #include "regsweep/apply/live_registry.h"
@@ -27,6 +29,7 @@ class Menu {
   Menu(Context& ctx, const InteractiveOptions& o) : ctx_(ctx), o_(o) {}
 
   int run() {
+    check_live_registry();
     while (true) {
       storage::Model model = ctx_.load_model();
       auto usage = plan::repository_usage(model);
@@ -36,19 +39,23 @@ class Menu {
         t.add_row({std::to_string(i + 1), usage[i].name, std::to_string(usage[i].tags), ctx_.size(usage[i].bytes_referenced),
                    ctx_.size(usage[i].bytes_exclusive)});
       t.print(out(), ctx_.out_style());
-      out() << "choose a repository number, g) garbage-collect, q) quit: " << std::flush;
-      std::string line;
-      if (!ask(line) || line == "q") return kExitOk;
-      if (line == "g") {
-        garbage_collect(model);
-        continue;
+      // A wrong answer asks again, without the list scrolling away.
+      while (true) {
+        out() << "choose a repository number, g) garbage-collect, q) quit: " << std::flush;
+        std::string line;
+        if (!ask(line) || line == "q") return kExitOk;
+        if (line == "g") {
+          garbage_collect(model);
+          break;
+        }
+        auto pick = util::parse_selection(line, usage.size());
+        if (!pick || pick->size() != 1) {
+          out() << "not a repository number: " << line << "\n";
+          continue;
+        }
+        repository(model, model.repositories[pick->front() - 1]);
+        break;
       }
-      auto pick = util::parse_selection(line, usage.size());
-      if (!pick || pick->size() != 1) {
-        out() << "not a repository number: " << line << "\n";
-        continue;
-      }
-      repository(model, model.repositories[pick->front() - 1]);
     }
   }
 
@@ -68,14 +75,34 @@ class Menu {
     return ask(line) && (line == "y" || line == "Y" || line == "yes");
   }
 
+  // Before the first question: a registry serving the root is refused now, not after the
+  // user has chosen and confirmed. A read-only one is said once (tags may go; gc will not).
+  void check_live_registry() {
+    if (o_.dry_run || o_.force) return;
+    std::vector<apply::LiveRegistry> serving, readonly;
+    for (const apply::LiveRegistry& live : apply::find_live_registries(ctx_.root(), ctx_.registry_config()))
+      (live.readonly && !live.root_unknown ? readonly : serving).push_back(live);
+    if (!serving.empty()) throw apply::serving_refusal(serving, ctx_.root());
+    if (!readonly.empty())
+      *ctx_.err << "regsweep: note: a read-only registry serves this storage (" << apply::describe_live_registries(readonly)
+                << "): tags can be deleted here, but g) will not sweep under it\n";
+  }
+
   void repository(const storage::Model& model, const storage::Repository& repo) {
-    // Tags grouped by digest: numbered one by one, shown together.
+    // Tags grouped by digest (numbered one by one, shown together), newest push first: the
+    // groups by their newest tag, the tags of a group likewise; ties by name.
+    auto newer = [](const storage::TagLink* a, const storage::TagLink* b) {
+      return a->pushed_ns != b->pushed_ns ? a->pushed_ns > b->pushed_ns : a->name < b->name;
+    };
     std::map<std::string, std::vector<const storage::TagLink*>> by_digest;
     for (const auto& t : repo.tags) by_digest[t.current ? t.current->str() : std::string("(unreadable)")].push_back(&t);
+    std::vector<std::pair<std::string, std::vector<const storage::TagLink*>>> groups(by_digest.begin(), by_digest.end());
+    for (auto& [digest, tags] : groups) std::sort(tags.begin(), tags.end(), newer);
+    std::sort(groups.begin(), groups.end(), [&](const auto& a, const auto& b) { return newer(a.second.front(), b.second.front()); });
     std::vector<const storage::TagLink*> numbered;
     out() << "\n" << repo.name << ":\n";
     util::Table t({"#", "TAG", "DIGEST", "PUSHED", "SIZE"}, {true, false, false, false, true});
-    for (const auto& [digest, tags] : by_digest) {
+    for (const auto& [digest, tags] : groups) {
       std::uint64_t size = tags.front()->current ? plan::image_bytes(model, *tags.front()->current) : 0;
       for (std::size_t k = 0; k < tags.size(); ++k) {
         numbered.push_back(tags[k]);
@@ -84,18 +111,36 @@ class Menu {
       }
     }
     t.print(out(), ctx_.out_style());
-    out() << "select tags to delete (e.g. 1,3,5-9), b) back: " << std::flush;
     std::string line;
-    if (!ask(line) || line == "b" || line.empty()) return;
-    auto pick = util::parse_selection(line, numbered.size());
-    if (!pick) {
-      out() << "not a selection: " << line << "\n";
-      return;
+    std::optional<std::vector<std::size_t>> pick;
+    while (!pick) {  // a wrong answer asks again
+      out() << "select tags to delete (e.g. 1,3,5-9), b) back: " << std::flush;
+      if (!ask(line) || line == "b" || line.empty()) return;
+      pick = util::parse_selection(line, numbered.size());
+      if (!pick) out() << "not a selection: " << line << "\n";
     }
     plan::RmRequest req;
     for (std::size_t n : *pick) req.references.push_back(util::ImageReference{repo.name, numbered[n - 1]->name, std::nullopt});
-    plan::Plan p = plan::plan_rm(model, req);
+    plan::Plan p;
+    try {
+      p = plan::plan_rm(model, req);
+    } catch (const SafetyRefusal& e) {
+      // The same refusal as `regsweep rm` (a child of an index that stays): the menu offers
+      // no way around it; the command line's --break-index is the explicit one.
+      *ctx_.err << ctx_.severity_prefix("error") << e.what() << " (" << e.path() << ")\n"
+                << "hint: choose the index's tags too, or run regsweep rm --untag / --break-index outside the menu\n";
+      out() << "nothing was changed\n";
+      return;
+    }
     p.arguments = {"(interactive) " + repo.name + " " + line};
+    // The planner's note names rm's --no-referrers, which the menu does not have.
+    for (std::string& note : p.notes)
+      if (note.find("--no-referrers") != std::string::npos)
+        note = "signatures, attestations and SBOMs of the deleted manifests (cosign-style sha256-<hex>.sig/.att/.sbom tags, "
+               "manifests whose subject is a deleted digest) are deleted too, unlike the registry's API; the menu always "
+               "deletes them: to keep them, answer no and run `regsweep rm --no-referrers " + repo.name +
+               ":TAG...` instead. A referrer that another tag names, or that a kept tag holds, stays: only its cosign-style "
+               "tag is removed";
     MutationOptions shown;
     shown.dry_run = o_.dry_run;
     print_plan(ctx_, p, shown);
@@ -119,14 +164,17 @@ class Menu {
     // A read-only registry left serving the root keeps the swept blobs in its descriptor
     // cache (see docs/readonly-registry.md): the menu does not sweep under it; `regsweep gc
     // --i-will-restart-the-registry` does, and says how to restart it.
-    if (!o_.dry_run && !o_.force)
+    if (!o_.dry_run && !o_.force) {
+      std::vector<apply::LiveRegistry> readonly;
       for (const apply::LiveRegistry& live : apply::find_live_registries(ctx_.root(), ctx_.registry_config()))
-        if (live.readonly) {
-          *ctx_.err << "regsweep: a read-only registry serves this storage (" << live.description
-                    << "): not sweeping from the menu; stop it, or run regsweep gc --i-will-restart-the-registry\n";
-          out() << "nothing was changed\n";
-          return;
-        }
+        if (live.readonly) readonly.push_back(live);
+      if (!readonly.empty()) {
+        *ctx_.err << "regsweep: a read-only registry serves this storage (" << apply::describe_live_registries(readonly)
+                  << "): not sweeping from the menu; stop it, or run regsweep gc --i-will-restart-the-registry\n";
+        out() << "nothing was changed\n";
+        return;
+      }
+    }
     if (!confirmed("sweep these?")) {
       out() << "nothing was changed\n";
       return;

@@ -88,10 +88,14 @@ int list_repositories(Context& ctx, const Model& model) {
   for (const auto& u : usage)
     table.add_row({u.name, std::to_string(u.tags), std::to_string(u.revisions), std::to_string(u.untagged_revisions),
                    ctx.size(u.bytes_referenced), ctx.size(u.bytes_exclusive)});
-  if (table.empty())
+  const std::size_t blind = model.blind_spots().size();
+  if (table.empty() && blind == 0)
     *ctx.out << "no repositories in " << model.root << "\n";
-  else
+  else if (!table.empty())
     table.print(*ctx.out, ctx.out_style());
+  if (blind)  // never "no repositories": some may be where the walk could not look
+    *ctx.out << ctx.out_style().red("incomplete: ") << blind << (blind == 1 ? " part" : " parts") << " of " << model.root
+             << " could not be read (named above); repositories there are not listed\n";
   return kExitOk;
 }
 

@@ -2,7 +2,6 @@
 // plan, asking for confirmation, printing what was done.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli.h"
@@ -75,9 +74,8 @@ void print_notes(Context& ctx, const plan::Plan& plan) {
 
 void print_plan(Context& ctx, const plan::Plan& plan, const MutationOptions& o) {
   if (!o.plan_out.empty()) {
-    std::ofstream out(o.plan_out, std::ios::trunc);
-    out << plan::plan_to_json(plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-    if (!out) throw Error("cannot write the plan", o.plan_out);
+    apply::state::write_file_atomically(*ctx.fs, o.plan_out,
+                                        plan::plan_to_json(plan).dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   }
   if (ctx.options.json) return;  // the JSON document is printed once, at the end
   std::ostream& out = *ctx.out;
@@ -147,13 +145,25 @@ void print_run_summary(Context& ctx, const apply::RunSummary& s, const MutationO
     out << "dry run: nothing was changed\n";
     return;
   }
+  if (s.run_id.empty()) {  // the run changed nothing and left nothing in the trash
+    out << "nothing was removed";
+    if (s.already_gone) out << " (" << s.already_gone << " items were already gone)";
+    out << "\n";
+    return;
+  }
   out << "removed " << s.removed << " items";
   if (s.already_gone) out << " (" << s.already_gone << " were already gone)";
   out << "; run " << s.run_id << "\n";
   if (s.bytes_freed) out << "freed " << ctx.out_style().green(ctx.size(s.bytes_freed)) << "\n";
-  out << "removed items are kept in " << apply::state::run_dir(s.run_id) << " below the root";
-  if (s.bytes_in_trash) out << " (" << ctx.size(s.bytes_in_trash) << ")";
-  out << "\n";
+  // Blob folders a gc without --trash deleted are gone for good: never say they are kept.
+  const std::uint64_t kept = s.removed - std::min(s.purged, s.removed);
+  if (s.purged) out << s.purged << " blob folder(s) were deleted for good (gc --trash would have kept them)\n";
+  if (kept) {
+    out << (s.purged ? "the other " + std::to_string(kept) + " removed item(s) are" : std::string("removed items are")) << " kept in "
+        << apply::state::run_dir(s.run_id) << " below the root";
+    if (s.bytes_in_trash) out << " (" << ctx.size(s.bytes_in_trash) << ")";
+    out << "\n";
+  }
 }
 
 }  // namespace regsweep::cli

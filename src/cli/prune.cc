@@ -1,6 +1,7 @@
 // `regsweep prune`: retention policies.
 #include "cli.h"
 #include "regsweep/error.h"
+#include "regsweep/plan/blind_spots.h"
 #include "regsweep/plan/prune.h"
 #include "regsweep/storage/image_info.h"
 #include "regsweep/storage/walker.h"
@@ -101,6 +102,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   if (policy.keep_last) created = created_times(ctx, model);
   plan::PrunePlan pruned = plan::plan_prune(model, policy, created);
   pruned.plan.arguments = {ctx.command_line};
+  plan::refuse_blind_spots_in_touched_repositories(model, pruned.plan, "prune");
   std::optional<plan::GcPlan> gc;
   if (o.gc) {
     // The sweep joins the same plan (one run, one --plan-out file), computed on the tree as

@@ -11,7 +11,7 @@ using nlohmann::json;
 
 struct RestoreOptions {
   std::string run;
-  bool keep_newer = false;  // --force
+  bool keep_newer = false;  // --keep-newer
   MutationOptions mutation;
 };
 
@@ -24,7 +24,7 @@ void list(Context& ctx, const std::string& title, const std::vector<std::string>
 int run_restore(Context& ctx, const RestoreOptions& o) {
   const MutationOptions& m = o.mutation;
   if (!m.dry_run) require_confirmation_channel(ctx, m);
-  apply::Session session(*ctx.fs, ctx.root(), session_options(ctx, m.dry_run, false, true), *ctx.err);
+  apply::Session session(*ctx.fs, ctx.root(), session_options(ctx, m.dry_run, m.force, true), *ctx.err);
   for (const apply::RunSummary& done : session.recovered())
     if (done.command == "restore" && done.arguments == std::vector<std::string>{o.run}) {
       // This same restore was killed, and opening the session has just finished it.
@@ -53,7 +53,7 @@ int run_restore(Context& ctx, const RestoreOptions& o) {
                   "the blobs were swept without --trash (or their run's trash was emptied); the tags cannot come back");
   if (!rp.conflicts.empty())
     return refuse(std::to_string(rp.conflicts.size()) + " path(s) were re-created since the run; nothing was restored",
-                  "--force restores the rest and keeps the newer items");
+                  "--keep-newer restores the rest and keeps the newer items");
 
   print_plan(ctx, rp.plan, m);
   std::optional<apply::RunSummary> done;
@@ -79,7 +79,9 @@ Command add_restore_command(CLI::App& parent, Context& context) {
   app->add_option("run", o->run, "the run id (regsweep trash ls)")->required();
   app->add_flag("-n,--dry-run", o->mutation.dry_run, "print what would be put back, change nothing");
   app->add_flag("-y,--yes", o->mutation.yes, "do not ask for confirmation (needed without a terminal)");
-  app->add_flag("--force", o->keep_newer, "when a path was re-created since the run (a tag pushed again), keep the newer one and restore the rest");
+  app->add_flag("--keep-newer", o->keep_newer,
+                "when a path was re-created since the run (a tag pushed again), keep the newer one and restore the rest");
+  app->add_flag("--force", o->mutation.force, "act even if a registry appears to be serving this storage");
   return Command{app, [&context, o] { return run_restore(context, *o); }};
 }
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/error.h"
+#include "regsweep/plan/blind_spots.h"
 #include "regsweep/plan/rm.h"
 
 namespace regsweep::cli {
@@ -47,6 +48,10 @@ int run_rm(Context& ctx, const RmOptions& o) {
   storage::Model model = ctx.load_model();
   plan::Plan plan = plan::plan_rm(model, request);
   plan.arguments = arguments;
+  if (std::size_t elsewhere = plan::refuse_blind_spots_in_touched_repositories(model, plan, "rm"); elsewhere && !ctx.options.quiet)
+    *ctx.err << "regsweep: note: " << elsewhere << (elsewhere == 1 ? " part" : " parts")
+             << " of the storage could not be read (named above); rm goes on, since deleting a tag or manifest depends "
+                "only on the repositories it changes, which were read in full (gc refuses until everything can be read)\n";
   print_plan(ctx, plan, m);
   if (!m.plan_out.empty()) {
     if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});

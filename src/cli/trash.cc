@@ -54,6 +54,13 @@ int run_ls(Context& ctx) {
   }
   t.print(*ctx.out, ctx.out_style());
   *ctx.out << runs.size() << " run(s) hold " << ctx.size(total) << "; `regsweep restore RUN` puts one back, `regsweep trash empty` frees it\n";
+  // The statuses that need a word of explanation, once each.
+  auto any = [&](const char* status) { return std::any_of(runs.begin(), runs.end(), [&](const auto& r) { return r.status == status; }); };
+  if (any("running"))
+    *ctx.out << "running: still going, or interrupted (killed, or an error); the next command that changes the storage finishes it\n";
+  if (any("stopped")) *ctx.out << "stopped: refused part-way (the storage changed); what it moved is held here and can be restored\n";
+  if (any("emptying")) *ctx.out << "emptying: a trash empty was interrupted; running it again finishes it\n";
+  if (any("unknown")) *ctx.out << "unknown: the run's record (run.json) is missing or unreadable; trash empty can still delete it\n";
   return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "regsweep/plan/blind_spots.h"
 #include "regsweep/plan/reachability.h"
 #include "regsweep/plan/simulate.h"
 #include "regsweep/plan/report.h"
@@ -21,6 +22,7 @@ constexpr std::int64_t kNs = 1'000'000'000;
 }  // namespace
 
 GcPlan plan_gc(const Model& model, const GcRequest& req) {
+  refuse_sweep_with_blind_spots(model, "sweeping unreferenced blobs and untagged manifests");
   GcPlan out;
   Plan& plan = out.plan;
   GcStats& stats = out.stats;
@@ -150,6 +152,8 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
 std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& plan) {
   // The tree once the plan's manifest and tag removals are done, with every blob still
   // there: a blob the plan would sweep must not be marked in it.
+  if (std::any_of(plan.actions.begin(), plan.actions.end(), [](const Action& a) { return a.kind == ActionKind::RemoveBlob; }))
+    refuse_sweep_with_blind_spots(model, "removing blobs");
   Plan links_only = plan;
   std::erase_if(links_only.actions, [](const Action& a) { return a.kind == ActionKind::RemoveBlob; });
   Model after = simulate(model, links_only);

@@ -83,6 +83,16 @@ StorageReport build_report(const Model& model, const ReportOptions& options) {
     }
   r.repositories = usage_with(model, tagged);
   r.notes = tagged.notes;
+  if (std::vector<const storage::Finding*> blind = model.blind_spots(); !blind.empty()) {
+    // Said first: every figure below undercounts references, and gc will refuse.
+    std::string note = std::to_string(blind.size()) + (blind.size() == 1 ? " part" : " parts") +
+                       " of the storage could not be read (unreadable, or a symbolic link regsweep does not follow): "
+                       "what is there may reference any blob, so the unreferenced figures cannot be trusted and every "
+                       "sweep refuses until it can be read:";
+    for (const storage::Finding* f : blind) note += " " + f->path + ";";
+    note.pop_back();
+    r.notes.insert(r.notes.begin(), std::move(note));
+  }
   for (std::string& note : mark_all_revisions(model).notes)
     if (std::find(r.notes.begin(), r.notes.end(), note) == r.notes.end()) r.notes.push_back(std::move(note));
   return r;

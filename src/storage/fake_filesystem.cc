@@ -3,9 +3,18 @@
 #include "regsweep/error.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <limits>
 
 namespace regsweep::storage {
+
+bool FakeFileSystem::below_denied(const std::string& path) const {
+  for (const std::string& d : denied_)
+    if (path.size() > d.size() && path.starts_with(d) && path[d.size()] == '/') return true;
+  return false;
+}
+
+bool FakeFileSystem::denied(const std::string& path) const { return denied_.count(path) != 0 || below_denied(path); }
 
 class FakeLock : public FileLock {
  public:
@@ -31,13 +40,15 @@ class FakeDir : public Dir {
   }
 
   FileStat stat(std::string_view rel) override {
-    auto it = fs_.nodes_.find(child_path(rel));
+    const std::string p = child_path(rel);
+    if (fs_.below_denied(p)) return FileStat{FileType::Missing, 0, 0, EACCES};
+    auto it = fs_.nodes_.find(p);
     if (it == fs_.nodes_.end()) return {};
     return FileStat{it->second.type, it->second.content.size(), it->second.mtime_ns};
   }
 
   std::unique_ptr<Dir> open_dir(std::string_view rel) override {
-    if (stat(rel).type != FileType::Directory) return nullptr;
+    if (stat(rel).type != FileType::Directory || fs_.denied(child_path(rel))) return nullptr;
     return std::make_unique<FakeDir>(fs_, child_path(rel));
   }
 
@@ -45,6 +56,11 @@ class FakeDir : public Dir {
     out.clear();
     ReadResult r;
     std::string p = child_path(rel);
+    if (fs_.below_denied(p)) {
+      r.status = ReadStatus::IoError;
+      r.error = EACCES;
+      return r;
+    }
     auto it = fs_.nodes_.find(p);
     if (it == fs_.nodes_.end()) return r;
     r.stat = FileStat{it->second.type, it->second.content.size(), it->second.mtime_ns};

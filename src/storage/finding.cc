@@ -22,6 +22,7 @@ std::string_view to_string(FindingKind kind) {
     case FindingKind::UnexpectedFile: return "unexpected-file";
     case FindingKind::InvalidName: return "invalid-name";
     case FindingKind::Unreadable: return "unreadable";
+    case FindingKind::Symlink: return "symlink";
     case FindingKind::LayerLinkMissingBlob: return "layer-link-missing-blob";
     case FindingKind::LayerLinkMissing: return "layer-link-missing";
     case FindingKind::ChildRevisionMissing: return "child-revision-missing";
@@ -55,6 +56,7 @@ Severity default_severity(FindingKind kind) {
     case FindingKind::LinkMalformed:
     case FindingKind::LinkWrongAlgorithm:
     case FindingKind::Unreadable:
+    case FindingKind::Symlink:
     case FindingKind::LayerLinkMissing:
     case FindingKind::ChildRevisionMissing:
     case FindingKind::ManifestCycle:

@@ -34,4 +34,11 @@ std::int64_t Model::blob_index(const Digest& d) const {
 
 const ManifestRecord* Model::find_manifest(const Digest& d) const { return find_by_digest(manifests, d); }
 
+std::vector<const Finding*> Model::blind_spots() const {
+  std::vector<const Finding*> out;
+  for (const Finding& f : findings)
+    if (is_blind_spot(f)) out.push_back(&f);
+  return out;
+}
+
 }  // namespace regsweep::storage

@@ -182,6 +182,13 @@ FileType type_of(mode_t mode) {
   return FileType::Other;
 }
 
+// A failed lstat: absent (ENOENT, or ENOTDIR for a file on the way) or unreachable (errno kept).
+FileStat failed_stat(int err) {
+  FileStat st;
+  if (err != ENOENT && err != ENOTDIR) st.error = err;
+  return st;
+}
+
 FileStat to_stat(const struct stat& st) {
   return FileStat{type_of(st.st_mode), static_cast<std::uint64_t>(st.st_size),
                   static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
@@ -241,7 +248,7 @@ class RealDir : public Dir {
   // follow no symlink anywhere; stat_strict() is the slower stat that follows none either.
   FileStat stat(std::string_view rel) override {
     struct stat st;
-    if (::fstatat(fd_, CPath(rel).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+    if (::fstatat(fd_, CPath(rel).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return failed_stat(errno);
     return to_stat(st);
   }
 
@@ -251,7 +258,8 @@ class RealDir : public Dir {
     if (rel.find('/') == std::string_view::npos) return stat(rel);
     struct stat st;
     Parent parent = parent_of(fd_, rel);
-    if (parent.fd.get() < 0 || ::fstatat(parent.fd.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+    if (parent.fd.get() < 0 || ::fstatat(parent.fd.get(), parent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return failed_stat(errno);
     return to_stat(st);
   }
 

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "regsweep/error.h"
 
@@ -37,6 +38,26 @@ int database_number(const std::string& text, const char* what, const std::string
   return std::stoi(text);
 }
 
+// The keys of `storage` that name a driver, in file order: every key but the options the
+// registry reads beside the driver (2.8's list, and 3.x's "tag").
+std::vector<std::string> storage_drivers(const YAML::Node& storage) {
+  std::vector<std::string> drivers;
+  if (!storage || !storage.IsMap()) return drivers;
+  for (const auto& kv : storage) {
+    std::string key = kv.first.as<std::string>();
+    if (key != "delete" && key != "maintenance" && key != "cache" && key != "redirect" && key != "tag") drivers.push_back(key);
+  }
+  return drivers;
+}
+
+// "filesystem" and "s3" -> "\"filesystem\" and \"s3\""; three or more with commas.
+std::string quoted_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + ("\"" + items[i] + "\"");
+  return out;
+}
+
 }  // namespace
 
 RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, const void* env_context) {
@@ -61,13 +82,13 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
     if (rootdirectory && !rootdirectory.IsScalar() && !rootdirectory.IsNull())
       throw Error("storage.filesystem.rootdirectory is not a single path", path);
     c.root = scalar(rootdirectory);
-    if (storage && storage.IsMap() && !fs) {
-      for (const auto& kv : storage) {
-        std::string key = kv.first.as<std::string>();
-        if (key != "delete" && key != "maintenance" && key != "cache" && key != "redirect" && key != "tag")
-          throw Error("regsweep works on the filesystem storage driver only; this config uses \"" + key + "\"", path);
-      }
-    }
+    std::vector<std::string> drivers = storage_drivers(storage);
+    if (drivers.size() > 1)  // the registry refuses to start: "must provide exactly one storage type"
+      throw Error("the registry config names " + std::to_string(drivers.size()) + " storage drivers (" + quoted_list(drivers) +
+                      "); the registry refuses such a config, and so does regsweep: keep exactly one, filesystem",
+                  path);
+    if (!drivers.empty() && drivers.front() != "filesystem")
+      throw Error("regsweep works on the filesystem storage driver only; this config uses \"" + drivers.front() + "\"", path);
     c.delete_enabled = truthy(scalar(child(child(storage, "delete"), "enabled")));
     c.readonly = truthy(scalar(child(child(child(storage, "maintenance"), "readonly"), "enabled")));
     YAML::Node cache = child(storage, "cache");

@@ -13,7 +13,7 @@ namespace {
 void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& out, FindingSink& sink) {
   auto dir = sha256.open_dir(prefix);
   if (!dir) {
-    sink.add(FindingKind::Unreadable, sha256.child_path(prefix), "cannot open blob prefix folder");
+    add_unreadable(sink, sha256.child_path(prefix), "blob prefix folder", sha256.stat(prefix).error);
     return;
   }
   dir->list([&](std::string_view name, FileType type) {
@@ -26,8 +26,7 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
       // The registry would follow it and may find a blob there; regsweep reads nothing
       // through it, but counts the blob as present so that nothing that references it (a
       // manifest, a _layers link) is taken for garbage.
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(name),
-               "blob folder is a symbolic link (not followed; its blob is kept as present, unread)");
+      add_symlink(sink, dir->child_path(name), "blob folder (its blob is counted as present, unread)");
       out.push_back(BlobRecord{*digest, 0, dir->stat(name).mtime_ns, true});
       return;
     }
@@ -38,15 +37,24 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
     }
     FileStat st = dir->stat(util::SmallPath(name, "/data"));
     BlobRecord rec{*digest, st.type == FileType::Regular ? st.size : 0, st.mtime_ns, is_blob_data(st.type)};
-    if (!st.exists()) {
+    if (st.unreachable()) {
+      // The folder cannot be entered: count the blob as present, so that nothing that
+      // references it is taken for garbage.
+      add_unreadable(sink, dir->child_path(name), "blob folder (its blob is counted as present, unread)", st.error);
+      rec.has_data = true;
+    } else if (!st.exists()) {
       sink.add(FindingKind::BlobWithoutData, dir->child_path(name), "blob folder has no data file");
     } else if (st.type == FileType::Directory) {
       // The registry answers "blob unknown" for a folder named data.
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
                "blob data is a folder, not a file: the registry has no such blob");
+    } else if (st.type == FileType::Symlink) {
+      // The registry follows it and serves what it finds: present, so that what references
+      // it is kept; never opened.
+      add_symlink(sink, dir->child_path(util::SmallPath(name, "/data")), "blob data");
     } else if (st.type != FileType::Regular) {
-      // A symlink (the registry follows it) or a FIFO/device (the registry stats it as a
-      // blob): present, so that what references it is kept; never opened.
+      // A FIFO/device (the registry stats it as a blob): present, so that what references
+      // it is kept; never opened.
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
                std::string("blob data is ") + what_it_is(st.type) + ", not a regular file");
     }
@@ -58,7 +66,11 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
 
 std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, util::Progress& progress) {
   auto blobs = v2.open_dir("blobs");
-  if (!blobs) return {};  // a registry that never stored a blob
+  if (!blobs) {  // absent: a registry that never stored a blob
+    FileStat st = v2.stat("blobs");
+    if (st.exists() || st.unreachable()) add_unreadable(sinks[0], v2.child_path("blobs"), "blobs/ (no blob can be seen)", st.error);
+    return {};
+  }
   std::vector<std::string> prefixes;
   std::unique_ptr<Dir> sha256;
   blobs->list([&](std::string_view name, FileType type) {
@@ -67,14 +79,21 @@ std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, uti
     sinks[0].add(FindingKind::UnexpectedFile, blobs->child_path(name), "only blobs/sha256/ is expected here");
   });
   sha256 = blobs->open_dir("sha256");
-  if (!sha256) return {};
+  if (!sha256) {
+    FileStat st = blobs->stat("sha256");
+    if (st.exists() || st.unreachable())
+      add_unreadable(sinks[0], blobs->child_path("sha256"), "blobs/sha256/ (no blob can be seen)", st.error);
+    return {};
+  }
   sha256->list([&](std::string_view name, FileType type) {
     bool is_prefix = name.size() == 2 && util::is_lower_hex(name);
     if (is_prefix && type == FileType::Directory)
       prefixes.emplace_back(name);
-    else if (is_prefix)  // its blobs are invisible: every one of them looks missing
-      sinks[0].add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Warning,
-                   sha256->child_path(name), std::string("blob prefix folder is ") + what_it_is(type) + ", not a folder");
+    else if (is_prefix && type == FileType::Symlink)  // its blobs are invisible: every one of them looks missing
+      add_symlink(sinks[0], sha256->child_path(name), "blob prefix folder");
+    else if (is_prefix)
+      sinks[0].add(FindingKind::UnexpectedFile, Severity::Warning, sha256->child_path(name),
+                   std::string("blob prefix folder is ") + what_it_is(type) + ", not a folder");
     else
       sinks[0].add(FindingKind::UnexpectedFile, sha256->child_path(name), "not a blob prefix folder (2 hex)");
   });

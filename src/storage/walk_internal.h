@@ -12,6 +12,13 @@ namespace regsweep::storage::detail {
 // What an entry that is not the expected regular file or folder is, for messages.
 const char* what_it_is(FileType type);
 
+// A symbolic link where the registry keeps `what`: the registry follows it, regsweep does not,
+// so whatever is behind it is unknown (a blind spot: every sweep refuses while it is there).
+void add_symlink(FindingSink& sink, std::string path, std::string_view what);
+
+// An entry that exists (or may) but could not be opened or looked at: `errno_value` says why.
+void add_unreadable(FindingSink& sink, std::string path, std::string_view what, int errno_value);
+
 // Throws Error: a folder the whole walk needs (docker/registry/v2, blobs/, blobs/sha256/,
 // repositories/) is something else. Without it the model would be wrong as a whole: every
 // blob unreferenced, or every reference dangling, and a gc would act on that.

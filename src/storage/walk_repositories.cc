@@ -23,8 +23,7 @@ void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& 
     if (type == FileType::Symlink) {
       // The registry would follow it (and list what it finds, wherever it points); regsweep
       // reads nothing through it, so whatever is there is unknown to it.
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(entry),
-               "symbolic link inside repositories/ (not followed: what it points at is not read)");
+      add_symlink(sink, dir.child_path(entry), "this entry of repositories/ (a repository, or a folder of them)");
     } else if (entry.starts_with('_')) {
       if (is_repo_marker(entry) && type == FileType::Directory && !name.empty()) {
         is_repo = true;
@@ -54,7 +53,7 @@ void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& 
   for (const std::string& child : children) {
     auto sub = dir.open_dir(child);
     if (!sub) {
-      sink.add(FindingKind::Unreadable, dir.child_path(child), "cannot open folder");
+      add_unreadable(sink, dir.child_path(child), "folder (the repositories in it are unknown)", dir.stat(child).error);
       continue;
     }
     std::size_t keep = name.size();
@@ -75,8 +74,12 @@ std::optional<Digest> read_link(Dir& dir, std::string_view rel, std::string& buf
     sink.add(FindingKind::LinkMalformed, dir.child_path(rel), "link file far too large (" + std::to_string(r.stat.size) + " bytes)");
     return std::nullopt;
   }
+  if (r.status == ReadStatus::NotRegular && r.stat.type == FileType::Symlink) {
+    add_symlink(sink, dir.child_path(rel), "link");  // never followed: it could point anywhere
+    return std::nullopt;
+  }
   if (r.status == ReadStatus::NotRegular) {
-    // Never opened (a FIFO would block), never followed (a symlink could point anywhere).
+    // Never opened (a FIFO would block).
     sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(rel),
              std::string("link is ") + what_it_is(r.stat.type) + ", not a file");
     return std::nullopt;
@@ -110,11 +113,13 @@ std::unique_ptr<Dir> open_folder(Dir& parent, std::string_view rel, FindingSink&
     auto next = from.open_dir(part);
     if (!next) {
       FileStat st = from.stat(part);
-      if (st.exists() && st.type != FileType::Directory)
+      if (st.type == FileType::Symlink)
+        add_symlink(sink, from.child_path(part), std::string(part) + "/");
+      else if (st.exists() && st.type != FileType::Directory)
         sink.add(FindingKind::UnexpectedFile, Severity::Error, from.child_path(part),
                  std::string(part) + " is " + what_it_is(st.type) + ", not a folder: what the registry keeps in it cannot be read");
-      else if (st.exists())
-        sink.add(FindingKind::Unreadable, from.child_path(part), "cannot open folder");
+      else if (st.exists() || st.unreachable())
+        add_unreadable(sink, from.child_path(part), "folder", st.error);
       return nullptr;
     }
     cur = std::move(next);
@@ -130,7 +135,7 @@ void each_digest_folder(Dir& parent, std::string_view rel, FindingSink& sink, Fn
   dir->list([&](std::string_view name, FileType type) {
     auto d = Digest::from_hex(name);
     if (d && type == FileType::Symlink) {
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(name), "symbolic link (not followed)");
+      add_symlink(sink, dir->child_path(name), "this digest folder");
       return;
     }
     if (!d || type != FileType::Directory) {
@@ -157,15 +162,19 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
 void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
   auto tags = open_folder(manifests, "tags", sink);
   if (!tags) {
-    repo.tags_incomplete = manifests.stat("tags").exists();
+    FileStat st = manifests.stat("tags");
+    repo.tags_incomplete = st.exists() || st.unreachable();
     return;
   }
   tags->list([&](std::string_view name, FileType type) {
     if (type != FileType::Directory) {
       // A symlink: the registry would follow it and serve whatever tag it finds there.
-      if (type == FileType::Symlink) repo.tags_incomplete = true;
-      sink.add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Warning,
-               tags->child_path(name), std::string("not a tag folder: ") + what_it_is(type));
+      if (type == FileType::Symlink) {
+        repo.tags_incomplete = true;
+        add_symlink(sink, tags->child_path(name), "tag " + std::string(name));
+      } else {
+        sink.add(FindingKind::UnexpectedFile, Severity::Warning, tags->child_path(name), std::string("not a tag folder: ") + what_it_is(type));
+      }
       return;
     }
     TagLink tag;
@@ -175,12 +184,18 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
     auto dir = tags->open_dir(name);
     if (!dir) {
       repo.tags_incomplete = true;
-      sink.add(FindingKind::Unreadable, tags->child_path(name), "cannot open tag folder");
+      add_unreadable(sink, tags->child_path(name), "tag folder", tags->stat(name).error);
       return;
     }
     FileStat st;
     FileStat current = dir->stat("current");
-    if (current.exists() && current.type != FileType::Directory) {
+    if (current.type == FileType::Symlink) {
+      repo.tags_incomplete = true;
+      add_symlink(sink, dir->child_path("current"), "the tag's current/");
+    } else if (current.unreachable()) {
+      repo.tags_incomplete = true;
+      add_unreadable(sink, dir->child_path("current"), "the tag's current/", current.error);
+    } else if (current.exists() && current.type != FileType::Directory) {
       // Reading current/link through it would follow a symlink (or fail on a file): say
       // what it is, at its own path.
       repo.tags_incomplete = true;
@@ -205,6 +220,10 @@ void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
   each_digest_folder(repo_dir, "_layers/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
     util::SmallPath rel(hex, "/link");
     FileStat st = dir.stat(rel);
+    if (st.unreachable()) {
+      add_unreadable(sink, dir.child_path(hex), "layer link folder", st.error);
+      return;
+    }
     if (!st.exists()) return;
     if (st.type != FileType::Regular) {
       sink.add(FindingKind::UnexpectedFile, Severity::Error, dir.child_path(rel),
@@ -220,12 +239,19 @@ void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
 }
 
 void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::string& buf) {
+  if (!repo.has_uploads_dir) return;
   auto uploads = repo_dir.open_dir("_uploads");
-  if (!uploads) return;
+  if (!uploads) {
+    add_unreadable(sink, repo_dir.child_path("_uploads"), "_uploads/", repo_dir.stat("_uploads").error);
+    return;
+  }
   uploads->list([&](std::string_view id, FileType type) {
+    if (type == FileType::Symlink) {
+      add_symlink(sink, uploads->child_path(id), "upload folder");
+      return;
+    }
     if (type != FileType::Directory) {
-      sink.add(FindingKind::UnexpectedFile, type == FileType::Symlink ? Severity::Error : Severity::Info,
-               uploads->child_path(id), std::string("not an upload folder: ") + what_it_is(type));
+      sink.add(FindingKind::UnexpectedFile, Severity::Info, uploads->child_path(id), std::string("not an upload folder: ") + what_it_is(type));
       return;
     }
     Upload up;
@@ -268,14 +294,25 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
   repo.name = name;
   auto dir = repositories.open_dir(name);
   if (!dir) {
-    sink.add(FindingKind::Unreadable, repositories.child_path(name), "cannot open repository folder");
+    add_unreadable(sink, repositories.child_path(name), "repository folder", repositories.stat(name).error);
+    repo.tags_incomplete = true;
     return repo;
   }
   std::string buf;
-  repo.has_manifests_dir = dir->stat("_manifests").type == FileType::Directory;
-  repo.has_layers_dir = dir->stat("_layers").type == FileType::Directory;
-  repo.has_uploads_dir = dir->stat("_uploads").type == FileType::Directory;
-  if (auto manifests = dir->open_dir("_manifests")) {
+  // Which of _manifests, _layers, _uploads are folders: from the listing (names and types),
+  // which works even where the folder cannot be entered and a stat inside it would fail.
+  dir->list([&](std::string_view entry, FileType type) {
+    if (type != FileType::Directory) return;
+    if (entry == "_manifests") repo.has_manifests_dir = true;
+    else if (entry == "_layers") repo.has_layers_dir = true;
+    else if (entry == "_uploads") repo.has_uploads_dir = true;
+  });
+  auto manifests = repo.has_manifests_dir ? dir->open_dir("_manifests") : nullptr;
+  if (repo.has_manifests_dir && !manifests) {
+    repo.tags_incomplete = true;
+    add_unreadable(sink, dir->child_path("_manifests"), "_manifests/ (tags and revisions unknown)", dir->stat("_manifests").error);
+  }
+  if (manifests) {
     manifests->list([&](std::string_view entry, FileType type) {
       if ((entry == "revisions" || entry == "tags") && type == FileType::Directory) return;
       if (entry == "revisions" || entry == "tags") return;  // reported by open_folder() below, with what it is

@@ -1,6 +1,7 @@
 #include "regsweep/storage/walker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "regsweep/error.h"
@@ -137,6 +138,17 @@ const char* what_it_is(FileType type) {
   return "missing";
 }
 
+void add_symlink(FindingSink& sink, std::string path, std::string_view what) {
+  sink.add(FindingKind::Symlink, std::move(path),
+           std::string(what) + " is a symbolic link: the registry follows it, regsweep reads nothing through it");
+}
+
+void add_unreadable(FindingSink& sink, std::string path, std::string_view what, int errno_value) {
+  std::string why = "cannot open " + std::string(what);
+  if (errno_value) why += std::string(": ") + std::strerror(errno_value);
+  sink.add(FindingKind::Unreadable, std::move(path), std::move(why));
+}
+
 void throw_not_a_folder(const std::string& path, FileType type) {
   throw Error(std::string("cannot walk the storage: this is ") + what_it_is(type) + ", not a folder", path,
               type == FileType::Symlink
@@ -198,7 +210,16 @@ Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& o
   progress.phase("walking blobs");
   model.blobs = detail::walk_blobs(*v2, sinks, progress);
 
-  if (auto repositories = v2->open_dir(layout::kRepositories)) {
+  auto repositories = v2->open_dir(layout::kRepositories);
+  if (!repositories) {
+    // Absent: a registry that never stored a repository. Present but not openable: every
+    // repository is unknown, which is never "no repositories".
+    FileStat st = v2->stat(layout::kRepositories);
+    if (st.exists() || st.unreachable())
+      detail::add_unreadable(sinks[0], v2->child_path(layout::kRepositories), "repositories/ (no repository can be read)",
+                             st.error);
+  }
+  if (repositories) {
     progress.phase("walking repositories");
     std::vector<std::string> names = detail::discover_repositories(*repositories, sinks[0]);
     model.repositories.resize(names.size());

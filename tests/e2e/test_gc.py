@@ -22,7 +22,9 @@ empty folders and mtimes); every registry binds 127.0.0.1 on a free port and is 
   is between its walk and its sweep (made deterministic by stopping regsweep in gdb; skipped
   when gdb cannot trace here).
 - CrashSafety (REGSWEEP_TEST_CRASH_AFTER=N after every mutation), RegistryBin (delegating the
-  blob sweep to /usr/bin/docker-registry), NoTerminal.
+  blob sweep to /usr/bin/docker-registry: young blobs refused, what it listed or deleted
+  reported, its temporary config, no shell), PlanOut (replaced atomically), SmallerDefects (the
+  lock holder's line, a config with two storage drivers), NoTerminal.
 
     REGSWEEP=build/regsweep python3 tests/e2e/test_gc.py MinAge CrashSafety   # some classes only
 
@@ -736,12 +738,32 @@ class CrashSafety(Case):
 # ---------------------------------------------------------------------------------------------
 
 
+def age_blobs(root: str, seconds: float, keep_young=()) -> None:
+    """Every blob's data file made `seconds` old (relative to clock.now()), but those in keep_young."""
+    then = clock.now() - seconds
+    for d in gt.blob_set(root):
+        if d not in keep_young:
+            os.utime(rt.blob_data_path(root, d), (then, then))
+
+
+def registry_gc_doc(p: subprocess.CompletedProcess) -> dict:
+    doc = json_of(p)
+    if "registry_gc" not in doc:
+        raise AssertionError(f"no registry_gc in the --json document:\n{show(p)}")
+    return doc["registry_gc"]
+
+
 class RegistryBin(Case):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not os.access(REAL_REGISTRY, os.X_OK):
+            raise unittest.SkipTest(f"{REAL_REGISTRY} is not installed")
+
     def test_registry_bin_real(self):
         """gc --registry-bin /usr/bin/docker-registry: its output shown, the same blobs left as a plain
-        garbage-collect, and --json registry_gc.bytes_freed == bytes of the swept blobs"""
-        if not os.access(REAL_REGISTRY, os.X_OK):
-            self.skipTest(f"{REAL_REGISTRY} is not installed")
+        garbage-collect; what it deleted is reported (text; --json registry_gc.deleted == the blobs gone,
+        bytes_freed == their bytes)"""
         src = self.b.garbage()
         plain = self.b.copy("regbin-plain", src)
         text = self.b.copy("regbin-text", src)
@@ -751,18 +773,213 @@ class RegistryBin(Case):
         before = gt.blob_set(src)
         self.assertLess(len(want), len(before), "the garbage storage has garbage")
 
+        age_blobs(text, 2 * 3600)  # older than the default --min-age 1h: nothing to refuse
         p = regsweep(text, "gc", "--yes", "--registry-bin", REAL_REGISTRY)
         self.assertExit(p, 0)
         self.assertRegex(p.stdout, r"\d+ blobs marked, \d+ blobs and \d+ manifests eligible for deletion")
         self.assertIn("blob eligible for deletion", p.stdout)
         self.assertSameBlobs(want, gt.blob_set(text), "plain garbage-collect (first) vs gc --registry-bin")
+        n = len(before - want)
+        self.assertIn(f"listed {n} blobs eligible for deletion and deleted {n} blobs", p.stdout)
 
-        p = regsweep(js, "--json", "gc", "--yes", "--registry-bin", REAL_REGISTRY)
-        doc = json_of(p)
+        p = regsweep(js, "--json", "gc", "--yes", "--min-age", "0s", "--registry-bin", REAL_REGISTRY)
+        reg = registry_gc_doc(p)
         self.assertSameBlobs(want, gt.blob_set(js), "plain garbage-collect (first) vs gc --registry-bin --json")
         swept = before - gt.blob_set(js)
-        self.assertEqual(doc["registry_gc"]["bytes_freed"], gt.blob_bytes(src, swept), doc.get("registry_gc"))
+        self.assertEqual(reg["bytes_freed"], gt.blob_bytes(src, swept), reg)
+        self.assertSameBlobs(swept, set(reg["deleted"]["digests"]), "blobs gone (first) vs registry_gc.deleted")
+        self.assertSameBlobs(swept, set(reg["eligible"]["digests"]), "blobs gone (first) vs registry_gc.eligible")
+        self.assertEqual((reg["deleted"]["count"], reg["deleted"]["bytes"]), (len(swept), gt.blob_bytes(src, swept)))
         self.assertIn("blobs marked", p.stderr, "with --json the registry's output goes to stderr")
+
+    def test_young_blobs_refused(self):
+        """a young orphan blob (uploaded now) beside old garbage: gc --registry-bin --yes refuses (exit 3)
+        naming it and the way on, and nothing is swept; --dry-run reports what the registry lists (not
+        "freed 0 B") and warns; once the orphan is 2h old the sweep runs and every tag still pulls"""
+        root = self.b.copy("regbin-young")
+        with gt.serve(root) as reg:
+            delete(reg, "one/app", "A1")
+            orphan = reg.upload_blob("one/app", b"an orphan blob pushed a moment ago: its manifest may be on its way\n")
+        age_blobs(root, 2 * 3600, keep_young={orphan})
+        garbage = names("A1", "cfg A1", "layer a1")
+        self.assertTrue(garbage | {orphan} <= gt.blob_set(root))
+        before = gt.snapshot(root)
+
+        p = regsweep(root, "gc", "--yes", "--registry-bin", REAL_REGISTRY)
+        self.assertExit(p, 3)
+        self.assertIn(orphan, p.stderr)
+        self.assertIn("--min-age 1h", p.stderr)
+        self.assertIn("--min-age 0s", p.stderr, "the hint says how to go on")
+        self.assertNotIn("regsweep: running", p.stderr, "the registry's collector is not run")
+        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "a refusal changes nothing")
+
+        listed = gt.registry_gc(root, dry_run=True).eligible
+        self.assertEqual(listed, garbage | {orphan}, "the registry's own dry-run lists the young orphan too")
+        p = regsweep(root, "--json", "gc", "--dry-run", "--registry-bin", REAL_REGISTRY)
+        reg = registry_gc_doc(p)
+        self.assertEqual(set(reg["eligible"]["digests"]), listed, reg)
+        self.assertEqual(reg["eligible"]["bytes"], gt.blob_bytes(root, listed), reg)
+        self.assertEqual((reg["deleted"]["count"], reg["bytes_freed"]), (0, 0), reg)
+        self.assertEqual(reg["young_blobs"], [orphan], reg)
+        self.assertIn(orphan, p.stderr, "the dry run warns about the young blob")
+        p = regsweep(root, "gc", "--dry-run", "--registry-bin", REAL_REGISTRY)
+        self.assertExit(p, 0)
+        self.assertIn(f"lists {len(listed)} blobs eligible for deletion", p.stdout)
+        self.assertNotIn("freed 0 B", p.stdout)
+        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "dry runs change nothing")
+
+        age_blobs(root, 2 * 3600)
+        reg = registry_gc_doc(regsweep(root, "--json", "gc", "--yes", "--registry-bin", REAL_REGISTRY))
+        self.assertEqual(set(reg["deleted"]["digests"]), garbage | {orphan}, reg)
+        self.assertFalse((garbage | {orphan}) & gt.blob_set(root))
+        with gt.serve(root) as reg_:
+            self.assertEqual(gt.pull_every(reg_, [("art/app", D["REF"])]), {})
+
+    def test_temporary_config(self):
+        """without --config: the config goes to a fresh file in $TMPDIR, mode 0600, never through a
+        symbolic link planted at the old predictable name regsweep-gc-<pid>.yml, and is removed on every
+        path (success, a collector that fails, one that cannot start); paths with quotes and $(...) are
+        plain arguments (no shell)"""
+        work = tempfile.mkdtemp(dir=self.b.tmp)
+        victim = os.path.join(work, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+
+        def leftovers(tmp):
+            return [n for n in os.listdir(tmp) if not os.path.islink(os.path.join(tmp, n))]
+
+        def plain_result():
+            plain = self.b.copy("regbin-tmp-plain", self.b.garbage())
+            gt.registry_gc(plain, dry_run=False)
+            return gt.blob_set(plain)
+
+        want = plain_result()
+        # sh's $$ is regsweep's pid once sh execs it: the link sits at the old name in advance.
+        planted = os.path.join(work, "tmp")
+        os.makedirs(planted)
+        root = self.b.copy("regbin-tmp", self.b.garbage())
+        script = ('ln -s "$VICTIM" "$TMPDIR/regsweep-gc-$$.yml" && exec "$REGSWEEP" --root "$ROOT" gc --yes '
+                  '--min-age 0s --registry-bin "$REGISTRY"')
+        env = dict(os.environ, TMPDIR=planted, VICTIM=victim, ROOT=root, REGISTRY=REAL_REGISTRY)
+        env.pop(CRASH_ENV, None)
+        p = subprocess.run(["sh", "-c", script], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious\n", "the planted link was followed")
+        self.assertEqual(p.returncode, 0, f"{p.stdout}\n{p.stderr}")
+        self.assertEqual(leftovers(planted), [], "the temporary config is removed")
+        self.assertSameBlobs(want, gt.blob_set(root), "plain garbage-collect (first) vs gc --registry-bin")
+
+        # $TMPDIR with a quote and a command substitution: one argument, never read by a shell.
+        odd = os.path.join(work, "tmp it's $(touch pwned)")
+        os.makedirs(odd)
+        root = self.b.copy("regbin-tmp-odd", self.b.garbage())
+        p = subprocess.run([os.environ["REGSWEEP"], "--root", root, "gc", "--yes", "--min-age", "0s",
+                            "--registry-bin", REAL_REGISTRY], cwd=work, env=dict(env, TMPDIR=odd),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(p.returncode, 0, f"{p.stdout}\n{p.stderr}")
+        self.assertFalse(os.path.exists(os.path.join(work, "pwned")), "a path went through a shell")
+        self.assertEqual(leftovers(odd), [], "the temporary config is removed")
+        self.assertSameBlobs(want, gt.blob_set(root), "plain garbage-collect (first) vs gc --registry-bin")
+
+        # A collector that fails: it saw a private config naming the root; the file is gone after.
+        fake = os.path.join(work, "fake registry")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\necho "fake collector: $1 mode $(stat -c %a "$2")"\ncat "$2"\nexit 7\n')
+        os.chmod(fake, 0o755)
+        again = self.b.copy("regbin-tmp-fail", self.b.garbage())
+        p = regsweep(again, "gc", "--yes", "--min-age", "0s", "--registry-bin", fake, env={"TMPDIR": odd})
+        self.assertExit(p, 1)
+        self.assertIn("fake collector: garbage-collect mode 600", p.stdout)
+        self.assertIn(json.dumps(again), p.stdout, "the config names the root")
+        self.assertIn("exit status 7", p.stderr)
+        # One that cannot start (a folder passes the X_OK check, execve refuses it).
+        p = regsweep(again, "gc", "--yes", "--min-age", "0s", "--registry-bin", work, env={"TMPDIR": odd})
+        self.assertExit(p, 1)
+        self.assertIn("cannot start", p.stderr)
+        self.assertEqual(leftovers(odd), [], "no temporary config is left behind by a failure")
+
+    def test_config_path_and_root(self):
+        """with --config: the registry sweeps --root (what regsweep planned for), not the config's
+        rootdirectory; a config path with a quote in it is one argument"""
+        work = tempfile.mkdtemp(dir=self.b.tmp)
+        elsewhere = os.path.join(work, "elsewhere")
+        os.makedirs(os.path.join(elsewhere, rt.V2, "repositories"))
+        plain = self.b.copy("regbin-config-plain", self.b.garbage())
+        gt.registry_gc(plain, dry_run=False)
+        for name in ("config.yml", "it's a config.yml"):
+            with self.subTest(config=name):
+                config = rt.write_config(os.path.join(work, name), elsewhere, rt.free_port())
+                root = self.b.copy("regbin-config", self.b.garbage())
+                p = regsweep(root, "--config", config, "gc", "--yes", "--min-age", "0s", "--registry-bin", REAL_REGISTRY)
+                self.assertExit(p, 0)
+                self.assertSameBlobs(gt.blob_set(plain), gt.blob_set(root),
+                                     "plain garbage-collect (first) vs gc --registry-bin --config")
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. smaller things: --plan-out, the lock holder's line, a config with two drivers
+# ---------------------------------------------------------------------------------------------
+
+
+class PlanOut(Case):
+    def test_plan_out_replaced_whole(self):
+        """gc --plan-out over an existing file: it is replaced (a temporary file beside it, renamed), so
+        a reader of the old plan sees it whole and nothing is left beside the new one"""
+        root = self.b.copy("plan-out")
+        with gt.serve(root) as reg:
+            delete(reg, "one/app", "A1")
+        out_dir = tempfile.mkdtemp(dir=self.b.tmp)
+        path = os.path.join(out_dir, "plan.json")
+        with open(path, "w") as f:
+            f.write("the old plan\n")
+        with open(path) as reader:
+            p = regsweep(root, "gc", "--min-age", "0s", "--plan-out", path)
+            self.assertExit(p, 0)
+            self.assertEqual(reader.read(), "the old plan\n", "the old file was rewritten in place")
+        with open(path) as f:
+            plan = json.load(f)
+        self.assertTrue(any(a.get("action") == "remove-blob" for a in plan["actions"]), plan)
+        self.assertEqual(os.listdir(out_dir), ["plan.json"])
+        p = regsweep(root, "gc", "--min-age", "0s", "--plan-out", os.path.join(out_dir, "missing", "plan.json"))
+        self.assertExit(p, 1)
+        self.assertIn(os.path.join(out_dir, "missing"), p.stderr)
+
+
+class SmallerDefects(Case):
+    def test_lock_holder_on_one_line(self):
+        """another regsweep holds the lock: the refusal names its holder and the lock file on one line"""
+        import fcntl
+        root = self.b.copy("lock")
+        os.makedirs(os.path.join(root, ".regsweep"))
+        lock = os.path.join(root, ".regsweep", "lock")
+        with open(lock, "w") as f:
+            f.write("pid 4242: regsweep gc --yes\n")
+            f.flush()
+            fcntl.flock(f, fcntl.LOCK_EX)
+            p = regsweep(root, "gc", "--yes", "--min-age", "0s")
+        self.assertExit(p, 3)
+        line = next((x for x in p.stderr.splitlines() if "another regsweep" in x), "")
+        self.assertIn("pid 4242: regsweep gc --yes (" + lock + ")", line, p.stderr)
+
+    def test_two_storage_drivers_refused(self):
+        """a config naming filesystem and s3: exit 1 naming the file and both drivers (the registry refuses it)"""
+        work = tempfile.mkdtemp(dir=self.b.tmp)
+        root = self.b.copy("two-drivers")
+        config = os.path.join(work, "config.yml")
+        with open(config, "w") as f:
+            f.write(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {json.dumps(root)}\n"
+                    "  s3:\n    region: us-east-1\n    bucket: images\n")
+        served = subprocess.run([REAL_REGISTRY, "garbage-collect", "--dry-run", config], capture_output=True,
+                                text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(served.returncode, 0, "(oracle) the registry refuses the config")
+        self.assertIn("exactly one storage type", served.stdout + served.stderr)
+        p = subprocess.run([os.environ["REGSWEEP"], "--config", config, "gc", "--dry-run"], capture_output=True,
+                           text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 1, f"{p.stdout}\n{p.stderr}")
+        self.assertIn(config, p.stderr)
+        self.assertIn('"filesystem"', p.stderr)
+        self.assertIn('"s3"', p.stderr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -811,7 +1028,8 @@ def main():
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     classes = (GcVsRegistry, DeleteUntagged, Registry282BreaksMultiArch, MinAge, Uploads,
-               PruneEmptyRepos, LinkAfterPlan, LinkDuringPlan, CrashSafety, RegistryBin, NoTerminal, ZZ)
+               PruneEmptyRepos, LinkAfterPlan, LinkDuringPlan, CrashSafety, RegistryBin, PlanOut,
+               SmallerDefects, NoTerminal, ZZ)
     only = sys.argv[1:]  # e.g. `test_gc.py MinAge CrashSafety` while working on one part
     for cls in classes:
         if not only or cls.__name__ in only:

@@ -228,5 +228,81 @@ class Human(unittest.TestCase):
         self.assertIn("Reclaimable now:", out)
 
 
+TAGS = os.path.join("docker", "registry", "v2", "repositories", "team", "app", "_manifests", "tags")
+
+
+class Menu(unittest.TestCase):
+    """The interactive menu, piped: a live registry refused before the first question, a wrong
+    answer asked again, tags newest first, and a note that names only what the menu offers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="regsweep-menu-")
+        cls.base = clock.unpack_fixture(os.path.join(SRC, "fixtures", "sample.tar.gz"), os.path.join(cls.tmp, "sample"))
+        cls.n = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def copy(self):
+        Menu.n += 1
+        return regtest.copy_tree(self.base, os.path.join(self.tmp, f"copy{Menu.n}"))
+
+    def menu(self, root, answers):
+        return regtest.run_regsweep(root, "interactive", stdin=answers)
+
+    def repo_number(self, root, name):
+        p = self.menu(root, "q\n")
+        self.assertEqual(p.returncode, 0, regtest.show_run(p))
+        for line in p.stdout.splitlines():
+            cells = line.split()
+            if len(cells) > 1 and cells[1] == name:
+                return cells[0]
+        self.fail(f"{name} not in the menu:\n{p.stdout}")
+
+    def test_live_registry_refused_before_any_question(self):
+        """a registry serving the root: exit 3 naming it, before the repository list is even asked about"""
+        root = self.copy()
+        reg = regtest.Registry(root)
+        try:
+            reg.start()
+            pid = reg.proc.pid
+            p = self.menu(root, "1\n1\ny\nq\n")
+        finally:
+            reg.cleanup()
+        self.assertEqual(p.returncode, 3, regtest.show_run(p))
+        self.assertIn(f"pid {pid}: ", p.stderr)
+        self.assertNotIn("choose a repository number", p.stdout)
+        self.assertNotIn("delete these?", p.stdout)
+
+    def test_tags_newest_first_wrong_answer_asked_again_and_the_note(self):
+        """team/app's tags pushed sig, then v1, then latest (newest first): listed in that order, grouped by
+        digest; 99 at the tag prompt is asked again there; the plan's note names no --no-referrers option
+        of the menu"""
+        root = self.copy()
+        now = clock.now()
+        sig = next(t for t in os.listdir(os.path.join(root, TAGS)) if t.startswith("sha256-"))
+        for tag, age in ((sig, 3600), ("v1", 7200), ("latest", 3 * 3600)):
+            link = os.path.join(root, TAGS, tag, "current", "link")
+            os.utime(link, (now - age, now - age))
+        n = self.repo_number(root, "team/app")
+        p = self.menu(root, f"{n}\n99\n2\nn\nq\n")
+        self.assertEqual(p.returncode, 0, regtest.show_run(p))
+        listing = p.stdout[p.stdout.find("\nteam/app:\n"):]
+        lines = listing.splitlines()
+        header = next(i for i, line in enumerate(lines) if line.startswith("#  TAG"))
+        rows = [line.split() for line in lines[header + 1:header + 4]]
+        self.assertEqual([r[:2] for r in rows], [["1", sig], ["2", "v1"], ["3", "latest"]], listing[:1500])
+        self.assertIn("not a selection: 99", p.stdout)
+        self.assertIn("delete these?", p.stdout, "the tag prompt was not asked again")
+        self.assertIn("team/app:v1", p.stdout)
+        self.assertIn("nothing was changed", p.stdout)
+        self.assertNotIn("(use --no-referrers for that)", p.stdout)
+        self.assertIn("the menu always deletes them", p.stdout)
+        self.assertEqual(p.stdout.count("choose a repository number"), 2, p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), "answering no wrote something")
+
+
 if __name__ == "__main__":
     tap.main()

@@ -29,6 +29,10 @@ gc runs with --min-age 0s where it should sweep.
   document and is stderr's last line. The rule does not depend on the plan: with nothing to
   sweep the flag is still asked for, and the last line says no restart is needed.
 - ReadWrite: a read-write registry is refused even with the flag (only --force overrides).
+- Detection: a real registry serving s3 is not counted; with the real registry and processes
+  that only look like one (python under the name docker-registry) running, the refusal names
+  every one serving this root (a config naming it through a symbolic link included), each
+  with why, and none serving another root.
 
 Fails (TAP "Bail out!") when REGSWEEP is unset, or docker-registry, skopeo, redis-server or
 redis-cli is missing (bash scripts/setup.sh installs them).
@@ -492,6 +496,93 @@ class ReadWrite(Case):
             reg.cleanup()
 
 
+class FakeRegistry:
+    """A process that /proc shows as `docker-registry -c ... serve CONFIG`: python under that
+    name, sleeping. What an operator's false positive looks like."""
+
+    def __init__(self, config: str):
+        self.proc = subprocess.Popen(["docker-registry", "-c", "import time; time.sleep(600)", "serve", config],
+                                     executable=sys.executable, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=rt._die_with_parent)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until /proc shows the name it was given
+            with open(f"/proc/{self.proc.pid}/cmdline", "rb") as f:
+                if f.read().startswith(b"docker-registry\0"):
+                    return
+            time.sleep(0.02)
+        raise RuntimeError("the fake registry did not start")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+class Detection(Case):
+    def test_registry_on_another_driver_is_not_counted(self):
+        """a real docker-registry serving s3 (its config readable): not taken to serve this root; rm proceeds"""
+        b = base()
+        root = b.copy("s3")
+        s3 = {"filesystem": None, "s3": {"region": "us-east-1", "bucket": "regsweep-none", "accesskey": "x",
+                                         "secretkey": "y", "regionendpoint": "http://127.0.0.1:1"}}
+        reg = rt.Registry(os.path.join(b.tmp, "s3-unused"), extra_config={"storage": s3})
+        saved = os.environ.pop("AWS_CA_BUNDLE", None)  # the s3 driver refuses to start with one
+        try:
+            reg.start()
+            with open(reg.config_path) as f:
+                self.assertNotIn("filesystem", f.read())
+            p = regsweep(root, "rm", "--yes", f"{REPO}:v2")
+            self.assertExit(p, 0)
+            self.assertNotIn(str(reg.proc.pid), p.stderr)
+            self.assertNotIn("could not be read", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(root, rt.V2, "repositories", REPO, "_manifests", "tags", "v2")))
+        finally:
+            if saved is not None:
+                os.environ["AWS_CA_BUNDLE"] = saved
+            reg.cleanup()
+
+    def test_every_registry_named_with_why(self):
+        """the real registry, a fake naming the root through a symbolic link, a fake naming another root: exit 3
+        naming the first two (pid, config, rootdirectory; the fake's executable), not the third; --force goes on"""
+        b = base()
+        root = b.copy("named")
+        other = b.copy("other-root")
+        alias = os.path.join(b.tmp, "alias-of-named")
+        os.symlink(root, alias)
+        work = tempfile.mkdtemp(dir=b.tmp)
+        fake_config = rt.write_config(os.path.join(work, "fake.yml"), alias, rt.free_port())
+        other_config = rt.write_config(os.path.join(work, "other.yml"), other, rt.free_port())
+        reg = rt.Registry(root)
+        fakes = []
+        try:
+            fakes.append(FakeRegistry(fake_config))  # started first: the lower pid, named first before
+            reg.start()
+            fakes.append(FakeRegistry(other_config))
+            before = snapshot(root)
+            p = regsweep(root, "rm", "--yes", f"{REPO}:v2")
+            self.assertExit(p, 3)
+            err = p.stderr
+            self.assertIn("2 registries appear to be serving this storage", err)
+            self.assertIn(f"pid {reg.proc.pid}: ", err)
+            self.assertIn(f"its config {reg.config_path} sets rootdirectory {os.path.abspath(root)}", err)
+            self.assertIn(f"pid {fakes[0].pid}: docker-registry -c", err)
+            self.assertIn(f"its config {fake_config} sets rootdirectory {alias})", err)
+            self.assertIn("[executable ", err)
+            self.assertNotIn(f"pid {fakes[1].pid}", err)
+            self.assertIn("use --force", err)
+            self.assertSameTree(before, snapshot(root), "a refused rm changed the storage")
+            p = regsweep(root, "rm", "--yes", "--force", f"{REPO}:v2")
+            self.assertExit(p, 0)
+        finally:
+            for f in fakes:
+                f.stop()
+            reg.cleanup()
+
+
 class ZZ(Case):
     def test_nothing_left_running(self):
         """every registry and redis-server started was stopped; the base storage was never written"""
@@ -516,7 +607,7 @@ def main():
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     only = sys.argv[1:]
-    for cls in (RedisCache, InMemoryCache, ReadWrite, ZZ):
+    for cls in (RedisCache, InMemoryCache, ReadWrite, Detection, ZZ):
         if not only or cls.__name__ in only:
             suite.addTests(loader.loadTestsFromTestCase(cls))
     try:

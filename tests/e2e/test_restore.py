@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Undo: every mutating command's run can be restored to the tree it found, byte for byte
 (paths, contents, file mtimes), and the real registry then serves every tag again; restore
-refuses conflicts (a tag pushed again) unless --force, and links whose blobs were swept for
-good; `trash ls` / `trash empty` show and free exactly the bytes held. Trees are copies of
+refuses conflicts (a tag pushed again) unless --keep-newer, and links whose blobs were swept for
+good; --force means only "go on although a registry appears to serve this storage"; `trash ls` / `trash empty` show and free exactly the bytes held. Trees are copies of
 the sample fixture, written by the real registry. TAP; REGSWEEP = the binary."""
 import json
 import os
@@ -173,7 +173,8 @@ class Restore(unittest.TestCase):
         self.assertEqual(snapshot(root), before)
 
     def test_conflict_after_a_re_push(self):
-        """rm a tag, push it again (skopeo copy), restore: exit 3 naming the tag; --force keeps the new tag and restores the rest"""
+        """rm a tag, push it again (skopeo copy), restore: exit 3 naming the tag and --keep-newer; --force is not
+        --keep-newer; --keep-newer keeps the new tag and restores the rest"""
         root = self.copy()
         self.assertEqual(run(root, "rm", "-y", "team/app:v1", "library/alpine:3.19").returncode, 0)
         rm_run = self.last_run(root)["run"]
@@ -186,13 +187,73 @@ class Restore(unittest.TestCase):
         p = run(root, "restore", rm_run, "-y")
         self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
         self.assertIn("team/app/_manifests/tags/v1", p.stderr)
+        self.assertIn("--keep-newer", p.stderr)
         self.assertEqual(snapshot(root), before)
-        p = run(root, "restore", rm_run, "-y", "--force")
+        p = run(root, "restore", rm_run, "-y", "--force")  # only about a live registry
+        self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
+        self.assertEqual(snapshot(root), before)
+        p = run(root, "restore", rm_run, "-y", "--keep-newer")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         tags, broken = served(root)
         self.assertEqual(broken, {})
         self.assertEqual(tags["team/app:v1"], new_digest)  # the newer one was kept
         self.assertEqual(tags["library/alpine:3.19"], self.base_served["library/alpine:3.19"])
+
+    def test_live_registry_refused_and_force_goes_on(self):
+        """restore while a registry serves the root: exit 3 naming it, with a hint (--force) that restore
+        accepts; nothing moves; restore --force then puts everything back"""
+        root = self.copy()
+        before = snapshot(root)
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        rm_run = self.last_run(root)["run"]
+        after_rm = snapshot(root)
+        reg = rt.Registry(root)
+        try:
+            reg.start()
+            p = run(root, "restore", rm_run, "-y")
+            self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
+            self.assertIn(f"pid {reg.proc.pid}", p.stderr)
+            self.assertIn("use --force", p.stderr)
+            self.assertEqual(snapshot(root), after_rm)
+            p = run(root, "restore", rm_run, "-y", "--force")
+            self.assertEqual(p.returncode, 0, rt.show_run(p))
+        finally:
+            reg.cleanup()
+        self.assertEqual(snapshot(root), before)
+
+    def test_trash_ls_counts_a_killed_run_and_recovery_leaves_no_empty_run(self):
+        """a run killed after moving two items: trash ls says 2 items, running; the next command finishes it
+        and leaves no empty "complete, 0 items" run of its own"""
+        root = self.copy()
+        # mutations: journal, rename, audit per item: killed right after the second rename
+        p = run(root, "rm", "-y", "team/app:v1", "team/app/sub:1.0", "library/alpine:3.19", env={rt.CRASH_ENV: "5"})
+        self.assertEqual(p.returncode, -9, rt.show_run(p))
+        p, doc = run_json(root, "trash", "ls")
+        self.assertEqual([(r["status"], r["items"]) for r in doc["runs"]], [("running", 2)], rt.show_run(p))
+        killed = doc["runs"][0]["run"]
+        text = run(root, "trash", "ls").stdout
+        self.assertIn("running: ", text)
+        p = run(root, "gc", "-y", "--min-age", "1000d")  # nothing of its own to sweep
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertIn(f"finishing run {killed}", p.stderr)
+        self.assertIn("nothing was removed", p.stdout)
+        runs = run_json(root, "trash", "ls")[1]["runs"]
+        self.assertEqual([(r["run"], r["status"]) for r in runs], [(killed, "complete")])
+        self.assertGreaterEqual(runs[0]["items"], 3)
+
+    def test_plain_gc_does_not_say_blobs_are_kept(self):
+        """after a gc without --trash, the summary says the blobs were deleted for good, never that the removed
+        items are kept in the trash"""
+        root = self.copy()
+        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
+        p = run(root, "gc", "-y", "--min-age", "0s")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertNotIn("removed items are kept", p.stdout)
+        self.assertRegex(p.stdout, r"\d+ blob folder\(s\) were deleted for good")
+        p = run(root, "gc", "-y", "--min-age", "0s", "-m", "--trash")
+        self.assertEqual(p.returncode, 0, rt.show_run(p))
+        self.assertNotIn("deleted for good", p.stdout)
+        self.assertIn("removed items are kept in .regsweep/trash/", p.stdout)
 
     def test_trash_empty_frees_exactly_the_bytes_reported(self):
         """trash ls reports bytes per run; trash empty frees exactly that (du of the root before/after)"""

@@ -1090,10 +1090,13 @@ CRASH_ENV = "REGSWEEP_TEST_CRASH_AFTER"
 
 
 def run_regsweep(root: str, *args: str, stdin: str | None = None, env: dict | None = None,
-                 timeout: float = 60, log=None) -> subprocess.CompletedProcess:
+                 timeout: float = 60, log=None, uid: int | None = None) -> subprocess.CompletedProcess:
     """`$REGSWEEP --root ROOT ARGS...`: stdin is /dev/null (no terminal) or the given text;
-    the crash hook is never inherited, only set through `env`; text output."""
+    the crash hook is never inherited, only set through `env`; text output. With `uid`, run
+    as that user (and group of the same number, no other groups) through setpriv."""
     cmd = [os.environ["REGSWEEP"], "--root", root, *args]
+    if uid is not None:
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *cmd]
     e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
     e.update(env or {})
     t0 = time.monotonic()

@@ -175,6 +175,51 @@ storage:
   }
 }
 
+// Registry 2.8.2 refuses to start with two drivers ("must provide exactly one storage type.
+// Provided: [filesystem s3]"); regsweep must not pick the filesystem one and go on.
+TEST_F(RegistryConfigTest, TwoDriversAreRefused) {
+  const char* const configs[] = {
+      "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry\n  s3:\n    region: us-east-1\n"
+      "    bucket: images\n  delete:\n    enabled: true\n",
+      "version: 0.1\nstorage:\n  s3:\n    bucket: images\n  cache:\n    blobdescriptor: inmemory\n"
+      "  filesystem:\n    rootdirectory: /srv/registry\n",
+  };
+  for (const char* content : configs) {
+    std::string path = write(content);
+    try {
+      load_registry_config(path);
+      ADD_FAILURE() << "no exception for:\n" << content;
+    } catch (const Error& e) {
+      std::string what = e.what();
+      EXPECT_EQ(e.path(), path);
+      EXPECT_NE(what.find("\"filesystem\""), std::string::npos) << what;
+      EXPECT_NE(what.find("\"s3\""), std::string::npos) << what;
+      EXPECT_NE(what.find("2 storage drivers"), std::string::npos) << what;
+    }
+  }
+}
+
+// What the registry reads beside its one driver is not a second driver.
+TEST_F(RegistryConfigTest, OptionsBesideTheDriverAreNotDrivers) {
+  std::string path = write(R"(version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /srv/registry
+  delete:
+    enabled: true
+  maintenance:
+    readonly:
+      enabled: false
+  cache:
+    blobdescriptor: inmemory
+  redirect:
+    disable: true
+  tag:
+    concurrencylimit: 8
+)");
+  EXPECT_EQ(load_registry_config(path).root, "/srv/registry");
+}
+
 TEST_F(RegistryConfigTest, MissingFile) {
   std::string path = (dir_ / "does-not-exist.yml").string();
   try {

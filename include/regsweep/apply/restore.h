@@ -16,7 +16,7 @@ struct RestorePlan {
   plan::Plan plan;
   std::string status;                   // of the run being restored
   std::vector<std::string> conflicts;   // paths re-created since the run (a tag pushed again)
-  std::vector<std::string> kept_newer;  // --force: those conflicts, left in the trash
+  std::vector<std::string> kept_newer;  // --keep-newer: those conflicts, left in the trash
   std::vector<std::string> broken;      // links whose blob is gone: "path: why"
   std::vector<std::string> purged;      // blob folders the run deleted for good
   std::uint64_t purged_bytes = 0;

@@ -38,10 +38,11 @@ struct SessionOptions {
 };
 
 struct RunSummary {
-  std::string run_id;
+  std::string run_id;                // empty when the run changed nothing (it leaves no trace in the trash)
   std::string command;
   std::vector<std::string> arguments;
   std::uint64_t removed = 0;         // items moved to the trash or deleted
+  std::uint64_t purged = 0;          // of those, blob folders deleted for good (gc without --trash)
   std::uint64_t already_gone = 0;    // items no longer there (a re-run, a recovered run)
   std::uint64_t kept_folders = 0;    // folders not removed because something is in them
   std::uint64_t bytes_freed = 0;     // deleted for good (blob folders not trashed)

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "regsweep/storage/filesystem.h"
+
 namespace regsweep::apply::state {
 
 inline constexpr std::string_view kDir = ".regsweep";
@@ -33,5 +35,10 @@ void check_storage_path(std::string_view path);
 // Throws Error unless `path` is .regsweep/trash/<run>/<a storage path>: where a restore
 // takes an item from (a plan file can name nothing else).
 void check_trashed_path(std::string_view path);
+
+// Writes `content` to `path` (a file anywhere, such as a --plan-out) as run.json is written:
+// Dir::write_file in its folder (a temporary file beside it, fsync, rename), so a reader finds
+// the old file or the new one whole, never a part. Throws Error naming the path.
+void write_file_atomically(storage::FileSystem& fs, const std::string& path, std::string_view content);
 
 }  // namespace regsweep::apply::state

@@ -13,9 +13,13 @@ struct TrashRun {
   std::string id;
   std::string command;
   std::string command_line;
-  std::string status;       // running, complete, stopped, restored, emptying; "unknown" without a record
+  // complete; stopped (refused part-way, what it moved stays here); restored; emptying (a
+  // `trash empty` was interrupted; the same command finishes it); running (still going, or
+  // killed: the next command that changes the storage finishes it); "unknown" when its
+  // run.json is missing or unreadable.
+  std::string status;
   std::int64_t time_ns = 0;
-  std::uint64_t items = 0;  // what the run removed (from its record)
+  std::uint64_t items = 0;  // what the run removed: from its record, or its journal when it stopped before recording them
   std::uint64_t files = 0;  // files held in its trash folder now
   std::uint64_t bytes = 0;  // bytes held in its trash folder now (freed by emptying it)
 };

@@ -34,6 +34,11 @@ class FakeFileSystem : public FileSystem {
   // Entries at or below `path` are on device `dev` (default 1): simulates a mount.
   void set_device(const std::string& path, std::uint64_t dev) { devices_[path] = dev; }
   std::uint64_t device_at(const std::string& path) const;
+  // The folder at `path` cannot be entered (mode 000 for a user who is not root): it is
+  // listed and stat'ed as a folder, but opening it fails and nothing below it can be seen.
+  void deny(const std::string& path) { denied_.insert(path); }
+  bool denied(const std::string& path) const;  // `path` is a denied folder or below one
+  bool below_denied(const std::string& path) const;
   // Makes the next write whose description starts with `prefix` throw (crash tests).
   void fail_writes_matching(std::string prefix) { fail_prefix_ = std::move(prefix); }
 
@@ -48,6 +53,7 @@ class FakeFileSystem : public FileSystem {
   std::map<std::string, std::uint64_t> devices_;
   std::set<std::string> locks_held_;
   std::string fail_prefix_;
+  std::set<std::string> denied_;
   friend class FakeLock;
 };
 

@@ -21,7 +21,11 @@ struct FileStat {
   FileType type = FileType::Missing;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  // errno when the entry could not be looked at (EACCES on a folder on the way, EIO): then
+  // type is Missing although the entry may well exist. Absent entries leave it 0.
+  int error = 0;
   bool exists() const { return type != FileType::Missing; }
+  bool unreachable() const { return error != 0; }
 };
 
 // What the registry takes for a blob's data file: anything at blobs/.../data but a folder
@@ -64,7 +68,8 @@ class Dir {
 
   // Visits every entry but "." and "..". Throws Error naming the folder on I/O failure.
   virtual void list(EntryVisitor visit) = 0;
-  // lstat of `rel` (which may contain '/'); Missing when absent or unreachable.
+  // lstat of `rel` (which may contain '/'); Missing when absent, Missing with `error` set
+  // when it cannot be looked at.
   virtual FileStat stat(std::string_view rel) = 0;
   // The directory `rel`, or nullptr when it is missing, not a directory, or a symlink.
   virtual std::unique_ptr<Dir> open_dir(std::string_view rel) = 0;

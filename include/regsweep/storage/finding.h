@@ -26,6 +26,7 @@ enum class FindingKind {
   UnexpectedFile,             // a file or folder the registry would not have written
   InvalidName,                // a repository or tag name outside the registry's grammar
   Unreadable,                 // a file or folder that could not be read (permissions, I/O)
+  Symlink,                    // a symbolic link inside the layout: the registry follows it, regsweep does not
   // Found by `fsck` from the model (the walker does not look for these):
   LayerLinkMissingBlob,       // a _layers link to a blob that is gone
   LayerLinkMissing,           // a blob an image needs, present, but not linked in its repository
@@ -49,6 +50,10 @@ struct Finding {
 std::string_view to_string(FindingKind kind);
 std::string_view to_string(Severity severity);
 Severity default_severity(FindingKind kind);
+
+// A finding behind which the walk saw nothing (an unreadable folder or file, a symbolic link it
+// did not follow): what is there may reference any blob, so no sweep may trust the model.
+inline bool is_blind_spot(const Finding& f) { return f.kind == FindingKind::Unreadable || f.kind == FindingKind::Symlink; }
 
 // Collects findings of one walker thread; merged in the end.
 class FindingSink {

@@ -92,6 +92,9 @@ class Model {
   // Index into `blobs`, or -1.
   std::int64_t blob_index(const Digest& d) const;
   const ManifestRecord* find_manifest(const Digest& d) const;
+  // The findings behind which the walk saw nothing (storage::is_blind_spot): unreadable
+  // folders and files, symbolic links not followed.
+  std::vector<const Finding*> blind_spots() const;
   // True when the blob exists with its data.
   bool blob_present(const Digest& d) const {
     const BlobRecord* b = find_blob(d);

@@ -19,7 +19,7 @@ struct RegistryConfig {
 };
 
 // Throws Error (naming the file) when it cannot be read or parsed, or when its storage is
-// not the filesystem driver. Environment overrides are applied as the registry applies them
+// not the filesystem driver, or names more than one driver (the registry refuses that too). Environment overrides are applied as the registry applies them
 // (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY, REGISTRY_HTTP_ADDR, ...). A redis.db that is
 // not a database number is an Error too (the registry refuses to start with it).
 // `env` looks a variable up (default: this process's environment; the live-registry check
