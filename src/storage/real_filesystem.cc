@@ -126,6 +126,22 @@ Parent parent_of(int dirfd, std::string_view rel) {
   return Parent{Fd(fd, true), std::string(rel.substr(slash + 1))};
 }
 
+// Run as root (maintenance under sudo), what regsweep creates inside the storage (.regsweep/,
+// its lock, trash, journal and audit, folders a restore re-creates) takes the owner and group of
+// the folder it is made in, as if the registry's own user had made it: a root-owned folder would
+// make the registry fail to push (mkdir: permission denied) and a later run as that user fail to
+// take the lock. Given `fd`, that open file is changed; else `name` in `parent_fd`. Returns false
+// (errno set) when the change failed.
+bool own_like_parent(int parent_fd, const char* name, int fd = -1) {
+  static const bool is_root = ::geteuid() == 0;
+  if (!is_root) return true;
+  struct stat parent;
+  if (::fstat(parent_fd, &parent) != 0) return false;
+  if (parent.st_uid == 0 && parent.st_gid == 0) return true;  // root's folder: what root makes is right
+  return fd >= 0 ? ::fchown(fd, parent.st_uid, parent.st_gid) == 0
+                 : ::fchownat(parent_fd, name, parent.st_uid, parent.st_gid, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 class RealLock : public FileLock {
  public:
   RealLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -367,8 +383,12 @@ class RealDir : public Dir {
       if (i == 0) continue;
       std::string part = p.substr(0, i);
       Parent parent = parent_of(fd_, part);
-      if (parent.fd.get() < 0 || (::mkdirat(parent.fd.get(), parent.name.c_str(), 0755) != 0 && errno != EEXIST))
-        fail("cannot create folder", child_path(part));
+      if (parent.fd.get() < 0) fail("cannot create folder", child_path(part));
+      if (::mkdirat(parent.fd.get(), parent.name.c_str(), 0755) != 0) {
+        if (errno != EEXIST) fail("cannot create folder", child_path(part));
+      } else if (!own_like_parent(parent.fd.get(), parent.name.c_str())) {
+        fail("cannot give the owner of its folder to", child_path(part));
+      }
     }
     if (stat_strict(rel).type != FileType::Directory) throw Error("not a folder", child_path(rel));
   }
@@ -415,6 +435,10 @@ class RealDir : public Dir {
     std::string tmp = std::string(rel) + ".tmp-regsweep";
     int fd = open_beneath(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC);
     if (fd < 0) fail("cannot write", child_path(tmp));
+    if (Parent parent = parent_of(fd_, tmp); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
+      ::close(fd);
+      fail("cannot give the owner of its folder to", child_path(tmp));
+    }
     std::size_t done = 0;
     while (done < content.size()) {
       ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -436,6 +460,10 @@ class RealDir : public Dir {
   void append(std::string_view rel, std::string_view content) override {
     int fd = open_beneath(fd_, CPath(rel).c_str(), O_WRONLY | O_CREAT | O_APPEND);
     if (fd < 0) fail("cannot open for appending", child_path(rel));
+    if (Parent parent = parent_of(fd_, rel); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
+      ::close(fd);
+      fail("cannot give the owner of its folder to", child_path(rel));
+    }
     // One write(2) per record: with O_APPEND a record is never interleaved or torn by a kill.
     ssize_t n = ::write(fd, content.data(), content.size());
     int saved = errno;
@@ -454,6 +482,10 @@ class RealDir : public Dir {
   std::unique_ptr<FileLock> lock(std::string_view rel, bool wait) override {
     int fd = open_beneath(fd_, CPath(rel).c_str(), O_RDWR | O_CREAT);
     if (fd < 0) fail("cannot open lock file", child_path(rel));
+    if (Parent parent = parent_of(fd_, rel); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
+      ::close(fd);
+      fail("cannot give the owner of its folder to", child_path(rel));
+    }
     while (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (errno == EINTR) continue;
       int saved = errno;

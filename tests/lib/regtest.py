@@ -262,14 +262,19 @@ class Registry:
     """
 
     def __init__(self, root: str, port: int | None = None, readonly: bool = False,
-                 extra_config: dict | None = None, start_timeout: float = 20):
+                 extra_config: dict | None = None, start_timeout: float = 20, uid: int | None = None):
+        """uid: run the registry as that user (and group of the same number), as Debian's
+        docker-registry runs as its own user."""
         self.root = os.path.abspath(root)
+        self.uid = uid
         self.fixed_port = port
         self.readonly = readonly
         self.extra_config = extra_config
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.workdir = tempfile.mkdtemp(prefix="regtest-reg-")
+        if uid is not None:
+            os.chmod(self.workdir, 0o755)  # its config must be readable by that user
         _WORKDIRS.append(self.workdir)
         self.config_path = os.path.join(self.workdir, "config.yml")
         self.log_path = os.path.join(self.workdir, "registry.log")
@@ -307,7 +312,8 @@ class Registry:
                     [registry_bin(), "serve", self.config_path],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own process group: we kill the group
-                    preexec_fn=_die_with_parent)  # and it gets SIGTERM if we die first
+                    preexec_fn=_die_with_parent,  # and it gets SIGTERM if we die first
+                    **({"user": self.uid, "group": self.uid, "extra_groups": []} if self.uid is not None else {}))
             finally:
                 log.close()
             _LIVE.add(self)
