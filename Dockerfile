@@ -6,6 +6,11 @@
 #
 # See README.md, "Container image". BASE may name another Debian bookworm image (a mirror's).
 ARG BASE=debian:bookworm
+# Where the image's own files (/out) come from: `build` compiles them here (the default);
+# `prebuilt` takes docker/prebuilt/ from the context, which tests/image/build.sh --prebuilt
+# fills from a binary already compiled on the host (the test suite's), so that CI does not
+# compile regsweep a second time. Only the chosen stage is built.
+ARG REGSWEEP_FROM=build
 
 # --- build: compile a release binary without the test hooks, run the unit tests ---------------
 FROM ${BASE} AS build
@@ -19,10 +24,13 @@ COPY . /src
 RUN meson setup /build /src --buildtype=release -Dtest_hooks=false --prefix=/usr \
  && meson compile -C /build regsweep unit-tests \
  && meson test -C /build --no-rebuild --print-errorlogs unit \
- && install -D -m 0755 /build/regsweep /out/usr/bin/regsweep \
- && strip /out/usr/bin/regsweep \
- && install -D -m 0644 /src/docker/config.yml /out/etc/docker/registry/config.yml \
- && install -D -m 0755 /src/docker/entrypoint.sh /out/entrypoint.sh
+ && sh /src/docker/layout.sh /build/regsweep /src /out
+
+# --- prebuilt: /out as tests/image/build.sh --prebuilt laid it out in the context -------------
+FROM scratch AS prebuilt
+COPY docker/prebuilt/ /out/
+
+FROM ${REGSWEEP_FROM} AS compiled
 
 # --- the image: runtime libraries, regsweep, Debian's docker-registry ---------------------------
 FROM ${BASE}
@@ -42,6 +50,6 @@ LABEL org.opencontainers.image.title="regsweep" \
       org.opencontainers.image.licenses="Apache-2.0"
 # One layer with everything of ours: /usr/bin/regsweep, /entrypoint.sh and the registry's
 # /etc/docker/registry/config.yml (from docker/ in this tree).
-COPY --from=build /out/ /
+COPY --from=compiled /out/ /
 ARG REVISION=""
 LABEL org.opencontainers.image.revision="${REVISION}"

@@ -24,10 +24,12 @@ meson compile -C build || exit 1
 asan=${REGSWEEP_ASAN:-$(( $# == 0 ))}
 asan_rc=0
 start=$(date +%s)
+logs=(build/meson-logs/testlog.junit.xml)
 if [ "$asan" = 1 ]; then
-  # The sanitizer build compiles (niced, one job) while the main suites run: they spend much of
-  # their time waiting on the registry and skopeo, and CI has two cores.
-  rm -f build-asan/meson-logs/testlog.junit.xml build-asan/compile.log
+  # The sanitizer build compiles and then runs its suites in the background (niced), beside the
+  # main suites: they spend much of their time waiting on the registry, buildah and skopeo, and
+  # CI has two cores. Its output goes to build-asan/asan.log, printed once both are done.
+  rm -f build-asan/meson-logs/testlog.junit.xml build-asan/asan.log
   if [ ! -f build-asan/build.ninja ]; then
     # -O0 (buildtype debug): five times faster to compile with the sanitizers than -O2.
     # -g1: line tables for the sanitizers' stack traces, without the full debug information.
@@ -35,33 +37,37 @@ if [ "$asan" = 1 ]; then
       -Dcpp_args=-g1 -Dtest_hooks=true >/dev/null || asan_rc=1
   fi
   if [ $asan_rc -eq 0 ]; then
-    nice -n 10 meson compile -C build-asan -j1 >build-asan/compile.log 2>&1 &
-    asan_build=$!
+    logs+=(asan=build-asan/meson-logs/testlog.junit.xml)
+    (
+      if ! nice -n 10 meson compile -C build-asan -j2 >build-asan/compile.log 2>&1; then
+        tail -30 build-asan/compile.log
+        exit 1
+      fi
+      echo "== sanitizer build done after $(( $(date +%s) - start ))s"
+      tests=(unit fixtures)
+      # The malformed-input e2e suite joins when tests/meson.build has it.
+      meson test -C build-asan --list 2>/dev/null | grep -qE '(^|[ /])malformed$' && tests+=(malformed)
+      MALFORMED_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        nice -n 5 meson test -C build-asan --no-rebuild --print-errorlogs --num-processes 1 --timeout-multiplier 3 "${tests[@]}"
+      rc=$?
+      echo "== sanitizer run: ${tests[*]}; done after $(( $(date +%s) - start ))s"
+      exit $rc
+    ) >build-asan/asan.log 2>&1 &
+    asan_job=$!
   fi
 fi
 
 rm -f build/meson-logs/testlog.junit.xml
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+# Three at a time on two cores: most suites wait on servers and the network more than they compute.
+meson test -C build --print-errorlogs --num-processes "${REGSWEEP_TEST_PROCESSES:-3}" "$@"
 rc=$?
-logs=(build/meson-logs/testlog.junit.xml)
+echo "== main suites done after $(( $(date +%s) - start ))s"
 
 if [ "$asan" = 1 ]; then
-  logs+=(asan=build-asan/meson-logs/testlog.junit.xml)
-  echo "== sanitizer build (build-asan: -fsanitize=address,undefined)"
+  echo "== sanitizer build and run (build-asan: -fsanitize=address,undefined)"
   if [ $asan_rc -eq 0 ]; then
-    # finish what the background build left (both cores now); on failure show why
-    wait "$asan_build" || true
-    meson compile -C build-asan -j2 >>build-asan/compile.log 2>&1 || { tail -30 build-asan/compile.log; asan_rc=1; }
-  fi
-  if [ $asan_rc -eq 0 ]; then
-    built=$(( $(date +%s) - start ))
-    # The malformed-input e2e suite joins when tests/meson.build has it.
-    tests=(unit fixtures)
-    meson test -C build-asan --list 2>/dev/null | grep -qE '(^|[ /])malformed$' && tests+=(malformed)
-    MALFORMED_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 "${tests[@]}"
-    asan_rc=$?
-    echo "== sanitizer run: ${tests[*]}; built ${built}s after the main build, done after $(( $(date +%s) - start ))s"
+    wait "$asan_job" || asan_rc=1
+    cat build-asan/asan.log
   fi
 fi
 

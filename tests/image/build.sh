@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds the container image from the working tree with buildah, without a Docker engine.
 #
-#   bash tests/image/build.sh [TAG]          # default regsweep:test
+#   bash tests/image/build.sh [--prebuilt REGSWEEP_BINARY] [TAG]     # default regsweep:test
+#
+# --prebuilt: the image's regsweep is that binary (laid out by docker/layout.sh into the
+# context's docker/prebuilt/, built with --build-arg REGSWEEP_FROM=prebuilt) instead of one the
+# Dockerfile's build stage compiles: the test suite passes the binary it has just compiled, so
+# that CI compiles regsweep once. Without it, the Dockerfile is built exactly as a user builds it.
 #
 # 1. The base `docker.io/library/debian:bookworm`: when buildah's storage does not have it, it
 #    is made once with `debootstrap --variant=minbase` from the Debian mirror this machine's apt
@@ -17,6 +22,11 @@
 # BUILD_LOG=FILE keeps buildah's output (with seconds since each build's start) in FILE.
 set -euo pipefail
 
+PREBUILT=
+if [ "${1:-}" = --prebuilt ]; then
+  PREBUILT=$(realpath -e "${2:?--prebuilt needs a binary}") || exit 1
+  shift 2
+fi
 TAG=${1:-regsweep:test}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BASE=docker.io/library/debian:bookworm
@@ -137,6 +147,13 @@ while IFS= read -r p || [ -n "$p" ]; do
   esac
 done <"$SRC/.dockerignore"
 tar -C "$SRC" "${excludes[@]}" -cf - . | tar -C "$ctx" -xf -
+build_args=()
+if [ -n "$PREBUILT" ]; then
+  rm -rf "$ctx/docker/prebuilt"
+  sh "$SRC/docker/layout.sh" "$PREBUILT" "$SRC" "$ctx/docker/prebuilt"
+  build_args=(--build-arg REGSWEEP_FROM=prebuilt)
+  say "regsweep in the image: $PREBUILT (--prebuilt; the Dockerfile's build stage is not built)"
+fi
 
 # What the image is made of: the base and the context's contents (not their times). An image
 # already built from exactly that is not built again (with vfs, even a build that takes every
@@ -158,7 +175,7 @@ else
   say "building $TAG from $SRC"
   set +e
   "${B[@]}" bud --pull=never --isolation chroot --layers --force-rm --jobs 2 -f "$ctx/Dockerfile" \
-    -t "$TAG" "$ctx" 2>&1 |
+    "${build_args[@]}" -t "$TAG" "$ctx" 2>&1 |
     awk -v t0="$(date +%s)" '{ printf "[%4ds] %s\n", systime() - t0, $0; fflush() }' >"$buildlog"
   rc=${PIPESTATUS[0]}
   set -e
