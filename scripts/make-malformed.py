@@ -281,8 +281,8 @@ def cases() -> list:
     add({"name": "blob-data-is-fifo", "description": "A's manifest data is a FIFO (reading it would block forever)",
          "steps": [{"op": "fifo", "path": blob_data(A)}],
          "damaged": [blob_data(A)],
-         "findings": [{"kind": "unreadable", "path": blob_data(A)}],
-         "also_acceptable": ["unexpected-file", "tag-current-missing-blob", "revision-missing-blob"],
+         "findings": [{"kind": "unexpected-file", "path": blob_data(A)}],
+         "also_acceptable": ["tag-current-missing-blob", "revision-missing-blob"],
          "protect": A_BLOBS})
     add({"name": "blob-prefix-is-file", "description": "blobs/sha256/ff (layer a's prefix folder) is a regular file",
          "steps": [{"op": "remove", "path": f"{V2}/blobs/sha256/ff"}, W(f"{V2}/blobs/sha256/ff", "not a folder\n")],
@@ -324,48 +324,54 @@ def cases() -> list:
          "stderr": None})
 
     # ---- symlinks ---------------------------------------------------------------------------
+    # The registry follows a symlink inside the layout, regsweep does not: every sweep refuses
+    # (exit 3) while one is there (issue #16 §1); prune refuses when its plan changes the
+    # repository that holds it.
+    refused = {"gc-dry-run": 3, "gc": 3, "gc-m": 3}
+    outside_folder = lambda rel: [{"op": "move", "from": rel, "path": "@outside/moved"},  # noqa: E731
+                                  {"op": "symlink", "path": rel, "target": "{outside}/moved"}]
     evil_repo = f"{V2}/repositories/team/evil"
     outside_repo = [{"op": "copy", "from": repo_dir(OTHER), "path": "@outside/evil"}]
-    add({"name": "symlink-repository-outside", "description": "team/evil is a relative symlink to a repository folder outside the root",
+    add({"name": "symlink-repository-outside", "exit": refused, "description": "team/evil is a relative symlink to a repository folder outside the root",
          "steps": [{"op": "symlink", "path": evil_repo, "target": "../../../../../../outside/evil"}],
          "outside_steps": outside_repo,
          "damaged": [evil_repo],
-         "findings": [{"kind": "unexpected-file", "path": evil_repo}]})
-    add({"name": "symlink-tag-outside-absolute", "description": "tag evil of team/app is an absolute symlink to a tag folder outside the root",
+         "findings": [{"kind": "symlink", "path": evil_repo}]})
+    add({"name": "symlink-tag-outside-absolute", "exit": {**refused, "prune": 3}, "description": "tag evil of team/app is an absolute symlink to a tag folder outside the root",
          "steps": [{"op": "symlink", "path": tag_dir(APP, "evil"), "target": "{outside}/tag"}],
          "outside_steps": [{"op": "copy", "from": tag_dir(OTHER, "1.0"), "path": "@outside/tag"}],
          "damaged": [tag_dir(APP, "evil")],
-         "findings": [{"kind": "unexpected-file", "path": tag_dir(APP, "evil")}],
+         "findings": [{"kind": "symlink", "path": tag_dir(APP, "evil")}],
          "rm_damaged": {"args": ["team/app:evil"], "exit": 1}})
-    add({"name": "symlink-current-outside", "description": "tag v1's current/ is a symlink to a folder outside whose link names C",
+    add({"name": "symlink-current-outside", "exit": refused, "description": "tag v1's current/ is a symlink to a folder outside whose link names C",
          "steps": [{"op": "remove", "path": tag_dir(APP, "v1") + "/current"},
                    {"op": "symlink", "path": tag_dir(APP, "v1") + "/current", "target": "../../../../../../../../../../outside/current"}],
          "outside_steps": [W("@outside/current/link", C)],
          "damaged": [tag_dir(APP, "v1") + "/current"],
-         "findings": [{"kind": "unexpected-file", "path": tag_dir(APP, "v1") + "/current"}],
+         "findings": [{"kind": "symlink", "path": tag_dir(APP, "v1") + "/current"}],
          "also_acceptable": ["tag-without-current"],
          "protect": A_BLOBS + [revision_dir(APP, A)],
          "rm_damaged": {"args": ["team/app:v1"], "exit": 1}})
-    add({"name": "symlink-link-outside", "description": "tag v2's current/link is a symlink to a file outside holding B's digest",
+    add({"name": "symlink-link-outside", "exit": refused, "description": "tag v2's current/link is a symlink to a file outside holding B's digest",
          "steps": [{"op": "symlink", "path": tag_link(APP, "v2"), "target": "../../../../../../../../../../../outside/link"}],
          "outside_steps": [W("@outside/link", B)],
          "damaged": [tag_link(APP, "v2")],
-         "findings": [{"kind": "unexpected-file", "path": tag_link(APP, "v2")}],
+         "findings": [{"kind": "symlink", "path": tag_link(APP, "v2")}],
          "rm_damaged": {"args": ["team/app:v2"], "exit": 1}})
-    add({"name": "symlink-blob-outside", "description": "layer a's blob folder is a symlink to a copy outside the root",
+    add({"name": "symlink-blob-outside", "exit": refused, "description": "layer a's blob folder is a symlink to a copy outside the root",
          "steps": [{"op": "remove", "path": blob_dir(LAYER_A)},
                    {"op": "symlink", "path": blob_dir(LAYER_A), "target": "../../../../../../../outside/blob"}],
          "outside_steps": [W("@outside/blob/data", hex_=_clean_file(blob_data(LAYER_A)).hex())],
          "damaged": [blob_dir(LAYER_A)],
-         "findings": [{"kind": "unexpected-file", "path": blob_dir(LAYER_A)}],
+         "findings": [{"kind": "symlink", "path": blob_dir(LAYER_A)}],
          "also_acceptable": ["manifest-missing-reference"],
          "protect": A_BLOBS + [repo_dir(APP) + "/_layers/sha256/" + mf.hexof(LAYER_A)]})
-    add({"name": "symlink-manifest-data-outside", "description": "A's data is an absolute symlink to a copy of it outside the root",
+    add({"name": "symlink-manifest-data-outside", "exit": refused, "description": "A's data is an absolute symlink to a copy of it outside the root",
          "steps": [{"op": "symlink", "path": blob_data(A), "target": "{outside}/data"}],
          "outside_steps": [W("@outside/data", hex_=_clean_file(blob_data(A)).hex())],
          "damaged": [blob_data(A)],
          "findings": [{"kind": "unreadable", "path": blob_data(A)}],
-         "also_acceptable": ["unexpected-file", "tag-current-missing-blob", "revision-missing-blob"],
+         "also_acceptable": ["symlink", "tag-current-missing-blob", "revision-missing-blob"],
          "protect": A_BLOBS})
     add({"name": "symlink-blobs-outside", "description": "docker/registry/v2/blobs is a symlink to the blobs moved outside the root",
          "steps": [{"op": "move", "from": f"{V2}/blobs", "path": "@outside/blobs"},
@@ -377,16 +383,31 @@ def cases() -> list:
                    {"op": "symlink", "path": f"{V2}/repositories", "target": "{outside}/repositories"}],
          "damaged": [f"{V2}/repositories"], "error": True, "findings": [], "stderr": f"{V2}/repositories",
          "protect": [f"{V2}/blobs"]})
-    add({"name": "symlink-loops", "description": "a symlink to itself in repositories/, two tags linking to each other, a repository folder linking to its parent",
+    add({"name": "symlink-loops", "exit": {**refused, "prune": 3}, "description": "a symlink to itself in repositories/, two tags linking to each other, a repository folder linking to its parent",
          "steps": [{"op": "symlink", "path": f"{V2}/repositories/team/self", "target": "self"},
                    {"op": "symlink", "path": tag_dir(APP, "ping"), "target": "pong"},
                    {"op": "symlink", "path": tag_dir(APP, "pong"), "target": "ping"},
                    {"op": "symlink", "path": f"{V2}/repositories/team/up", "target": ".."}],
          "damaged": [f"{V2}/repositories/team/self", tag_dir(APP, "ping"), tag_dir(APP, "pong"), f"{V2}/repositories/team/up"],
-         "findings": [{"kind": "unexpected-file", "path": f"{V2}/repositories/team/self"},
-                      {"kind": "unexpected-file", "path": tag_dir(APP, "ping")},
-                      {"kind": "unexpected-file", "path": tag_dir(APP, "pong")},
-                      {"kind": "unexpected-file", "path": f"{V2}/repositories/team/up"}]})
+         "findings": [{"kind": "symlink", "path": f"{V2}/repositories/team/self"},
+                      {"kind": "symlink", "path": tag_dir(APP, "ping")},
+                      {"kind": "symlink", "path": tag_dir(APP, "pong")},
+                      {"kind": "symlink", "path": f"{V2}/repositories/team/up"}]})
+
+    # prune changes team/app only where it sees tags to delete: with revisions/ unseen (3); with
+    # _manifests/ or tags/ unseen it sees no tag, and a blob prefix is not its business (0).
+    for level, rel, prune in (("manifests", repo_dir(APP) + "/_manifests", 0),
+                              ("revisions", repo_dir(APP) + "/_manifests/revisions", 3),
+                              ("tags", repo_dir(APP) + "/_manifests/tags", 0),
+                              ("blob-prefix", f"{V2}/blobs/sha256/" + mf.hexof(A)[:2], 0)):
+        add({"name": f"symlink-{level}-outside", "exit": {**refused, "prune": prune},
+             "description": f"{rel.split('/v2/')[-1]} moved out of the root and linked back with an absolute symlink",
+             "steps": outside_folder(rel),
+             "damaged": [rel],
+             "findings": [{"kind": "symlink", "path": rel}],
+             "also_acceptable": ["tag-current-missing-revision", "tag-current-missing-blob", "revision-missing-blob",
+                                 "manifest-missing-reference", "layer-link-missing-blob", "tag-without-current"],
+             "protect": A_BLOBS})
 
     # ---- names ------------------------------------------------------------------------------
     add({"name": "upper-case-repository", "description": "a copy of team/other under Team/Other (upper case is outside the grammar)",

@@ -60,6 +60,7 @@ json gc_stats_json(const plan::GcStats& s) {
   return {{"untagged_manifests", s.untagged_manifests},
           {"blobs", {{"count", s.blobs}, {"bytes", s.blob_bytes}}},
           {"young_blobs_kept", {{"count", s.young_blobs_kept}, {"bytes", s.young_blob_bytes_kept}}},
+          {"push_blobs_kept", {{"count", s.push_blobs_kept}, {"bytes", s.push_blob_bytes_kept}}},
           {"layer_links", s.layer_links},
           {"uploads", {{"count", s.uploads}, {"bytes", s.upload_bytes}}},
           {"empty_repositories", s.empty_repositories},
@@ -85,6 +86,9 @@ void print_gc_stats(Context& ctx, const plan::GcStats& s, const GcStatsShown& sh
   if (s.young_blobs_kept)
     out << "  kept: " << s.young_blobs_kept << " unreferenced blobs younger than --min-age " << shown.min_age << " ("
         << ctx.size(s.young_blob_bytes_kept) << ")\n";
+  if (s.push_blobs_kept)
+    out << "  kept: " << s.push_blobs_kept << " unreferenced blobs linked in a repository with a push in progress (an upload younger than "
+        << "--uploads-older-than) (" << ctx.size(s.push_blob_bytes_kept) << ")\n";
 }
 
 namespace {
@@ -114,13 +118,17 @@ std::string young_blobs_text(const Context& ctx, const std::vector<plan::YoungBl
 SafetyRefusal young_blobs_refusal(const Context& ctx, const GcOptions& o, const std::vector<plan::YoungBlob>& young,
                                   std::int64_t now_ns, const std::string& done) {
   std::int64_t wait_s = young.front().mtime_ns / 1'000'000'000 + duration_option(o.min_age, "--min-age") - now_ns / 1'000'000'000;
+  const bool in_push = std::any_of(young.begin(), young.end(), [](const plan::YoungBlob& b) { return b.in_push; });
   return SafetyRefusal(
       "--registry-bin: the registry's garbage-collect has no grace window and would delete " + std::to_string(young.size()) +
           " unreferenced blob" + (young.size() == 1 ? "" : "s") + " younger than --min-age " + o.min_age +
+          (in_push ? " or linked in a repository with an upload younger than --uploads-older-than" : "") +
           " (a push may still be on its way): " + young_blobs_text(ctx, young, now_ns) + done,
       ctx.root(),
-      "wait until they are older than " + o.min_age + " (about " + age_text(wait_s) +
-          "), or, if nothing is pushing to this registry, pass --min-age 0s; plain gc (without --registry-bin) keeps them and sweeps the rest");
+      (in_push ? std::string("wait until the pushes in progress are finished (or their uploads are older than --uploads-older-than); ")
+               : std::string()) +
+          "wait until they are older than " + o.min_age + " (about " + age_text(std::max<std::int64_t>(wait_s, 0)) +
+          "), or, if nothing is pushing to this registry, pass --min-age 0s --uploads-older-than 0s; plain gc (without --registry-bin) keeps them and sweeps the rest");
 }
 
 nlohmann::json digests_json(const std::vector<Digest>& digests, const storage::Model& before, std::uint64_t* bytes) {
@@ -146,7 +154,7 @@ json sweep_with_registry(Context& ctx, const GcOptions& o, const plan::GcRequest
   storage::Model before = ctx.walk_again();
   if (!o.mutation.dry_run) {
     std::int64_t now_ns = ctx.now_ns();
-    auto young = plan::young_blobs_registry_gc_would_delete(before, plan::Plan{}, req.min_age_s, now_ns);
+    auto young = plan::young_blobs_registry_gc_would_delete(before, plan::Plan{}, req.min_age_s, req.uploads_older_than_s, now_ns);
     if (!young.empty())
       throw young_blobs_refusal(ctx, o, young, now_ns,
                                 "; regsweep's own steps are done" + (run_id.empty() ? std::string() : " (run " + run_id + ")") +
@@ -239,7 +247,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
       return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
     });
     // Refused before anything is written: the young blobs it would take once our steps are done.
-    young = plan::young_blobs_registry_gc_would_delete(model, gc.plan, req.min_age_s, req.now_ns);
+    young = plan::young_blobs_registry_gc_would_delete(model, gc.plan, req.min_age_s, req.uploads_older_than_s, req.now_ns);
     if (!young.empty() && !read_only) throw young_blobs_refusal(ctx, o, young, req.now_ns, "");
     if (!young.empty() && m.dry_run) {
       SafetyRefusal would = young_blobs_refusal(ctx, o, young, req.now_ns, "");

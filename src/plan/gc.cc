@@ -67,8 +67,9 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     }
   }
 
-  // Blobs nothing marks, unless they are younger than min_age (an upload in progress may have
-  // pushed its layers but not yet its manifest).
+  // Blobs nothing marks, unless they are younger than min_age or linked where a push is in
+  // progress (an upload in progress may have pushed its layers but not yet its manifest).
+  const std::vector<Digest> pushing = blobs_of_pushes_in_progress(model, req.now_ns, req.uploads_older_than_s);
   std::vector<std::uint8_t> swept(model.blobs.size(), 0);
   for (std::size_t i = 0; i < model.blobs.size(); ++i) {
     const auto& blob = model.blobs[i];
@@ -76,6 +77,11 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     if (req.now_ns - blob.mtime_ns < req.min_age_s * kNs) {
       ++stats.young_blobs_kept;
       stats.young_blob_bytes_kept += blob.size;
+      continue;
+    }
+    if (std::binary_search(pushing.begin(), pushing.end(), blob.digest)) {
+      ++stats.push_blobs_kept;
+      stats.push_blob_bytes_kept += blob.size;
       continue;
     }
     swept[i] = 1;
@@ -146,6 +152,19 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     return false;
   });
   plan.order();
+  return out;
+}
+
+std::vector<Digest> blobs_of_pushes_in_progress(const Model& model, std::int64_t now_ns, std::int64_t uploads_older_than_s) {
+  std::vector<Digest> out;
+  for (const Repository& repo : model.repositories) {
+    bool pushing = std::any_of(repo.uploads.begin(), repo.uploads.end(),
+                               [&](const storage::Upload& up) { return !upload_is_stale(up, now_ns, uploads_older_than_s); });
+    if (!pushing) continue;
+    for (const auto& link : repo.layers) out.push_back(link.digest);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

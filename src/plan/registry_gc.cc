@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "regsweep/plan/gc.h"
 #include "regsweep/plan/reachability.h"
 #include "regsweep/plan/simulate.h"
 
@@ -44,14 +45,19 @@ void add_once(std::vector<Digest>& list, const Digest& d) {
 }  // namespace
 
 std::vector<YoungBlob> young_blobs_registry_gc_would_delete(const storage::Model& model, const Plan& plan,
-                                                             std::int64_t min_age_s, std::int64_t now_ns) {
+                                                             std::int64_t min_age_s, std::int64_t uploads_older_than_s,
+                                                             std::int64_t now_ns) {
   const storage::Model after = simulate(model, plan);
   const BlobMark mark = registry_gc_mark(after);
+  const std::vector<Digest> pushing = blobs_of_pushes_in_progress(after, now_ns, uploads_older_than_s);
   std::vector<YoungBlob> young;
   for (std::size_t i = 0; i < after.blobs.size(); ++i) {
     const storage::BlobRecord& blob = after.blobs[i];
     if (!blob.has_data || mark.marked(i)) continue;
-    if (now_ns - blob.mtime_ns < min_age_s * kNs) young.push_back(YoungBlob{blob.digest, blob.size, blob.mtime_ns});
+    if (now_ns - blob.mtime_ns < min_age_s * kNs)
+      young.push_back(YoungBlob{blob.digest, blob.size, blob.mtime_ns});
+    else if (std::binary_search(pushing.begin(), pushing.end(), blob.digest))
+      young.push_back(YoungBlob{blob.digest, blob.size, blob.mtime_ns, true});
   }
   std::sort(young.begin(), young.end(), [](const YoungBlob& a, const YoungBlob& b) {
     return a.mtime_ns != b.mtime_ns ? a.mtime_ns > b.mtime_ns : a.digest < b.digest;

@@ -37,11 +37,13 @@ ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, Findi
     r = v2.read_file(rel, kMaxMarkedManifestBytes, bytes);
     if (r.status == ReadStatus::TooLarge) return rec;
   }
+  // A FIFO or device: damage, not a blind spot (the registry cannot serve it either), already
+  // reported by the blob walk. Kept opaque (what the repositories that link it link stays).
+  if (r.status == ReadStatus::NotRegular && r.stat.type != FileType::Symlink) return rec;
   if (!r.ok()) {
     std::string why = "cannot read manifest blob";
     if (r.status == ReadStatus::NotRegular)
-      why += r.stat.type == FileType::Symlink ? ": it is a symbolic link (not followed)"
-                                              : ": it is not a regular file (FIFO, socket or device; not opened)";
+      why += ": it is a symbolic link (not followed)";
     else if (r.error)
       why += std::string(": ") + std::strerror(r.error);
     sink.add(FindingKind::Unreadable, v2.child_path(rel), why);

@@ -9,6 +9,7 @@
 #include "fake_store.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/plan/gc.h"
+#include "regsweep/plan/registry_gc.h"
 #include "regsweep/plan/reachability.h"
 #include "regsweep/util/format.h"
 
@@ -179,6 +180,41 @@ TEST(GcPlan, MinAgeKeepsYoungUnreferencedBlobs) {
   EXPECT_EQ(lines(gc.plan), remove_blobs({ancient, two_hours, young}) +
                                 Lines{act(ActionKind::RemoveLayerLink, layout::layer_dir("app", young))});
   EXPECT_EQ(gc.stats.young_blobs_kept, 0u);
+}
+
+TEST(GcPlan, APushInProgressKeepsTheLayersItLinked) {
+  // A large push: its first layer finished three hours ago, another is still uploading, and
+  // the manifest has not arrived. The finished layer is old and unreferenced, but linked in the
+  // repository of a young upload: kept (in gc and in what --registry-bin would let the registry
+  // take). The same kind of blob in a repository with only a stale upload is swept.
+  FakeStore s;
+  s.add_image("app", "v1", {"kept"});
+  Digest first_layer = s.add_blob("first layer of a push in progress", kNow - 3 * kHour);
+  s.add_layer_link("pushing", first_layer);
+  s.add_upload("pushing", "u1", util::rfc3339_utc(kNow - 10 * 60 * kSecond), "second layer, half sent", kNow - 60 * kSecond);
+  Digest abandoned = s.add_blob("layer of an abandoned push", kNow - 3 * kHour);
+  s.add_layer_link("abandoned", abandoned);
+  s.add_upload("abandoned", "u2", util::rfc3339_utc(kNow - 200 * kHour), "never finished", kNow - 200 * kHour);
+  Model m = s.walk();
+
+  GcPlan gc = plan::plan_gc(m, request(false));
+  EXPECT_EQ(plan::blobs_of_pushes_in_progress(m, kNow, 168 * 3600), std::vector<Digest>{first_layer});
+  for (const auto& a : gc.plan.actions) EXPECT_NE(a.digest, std::optional<Digest>(first_layer)) << a.path;
+  EXPECT_TRUE(std::any_of(gc.plan.actions.begin(), gc.plan.actions.end(), [&](const plan::Action& a) {
+    return a.kind == ActionKind::RemoveBlob && a.digest == abandoned;
+  }));
+  EXPECT_EQ(gc.stats.push_blobs_kept, 1u);
+  EXPECT_EQ(gc.stats.push_blob_bytes_kept, s.size_of(first_layer));
+  auto young = plan::young_blobs_registry_gc_would_delete(m, plan::Plan{}, 3600, 168 * 3600, kNow);
+  ASSERT_EQ(young.size(), 1u);
+  EXPECT_EQ(young[0].digest, first_layer);
+  EXPECT_TRUE(young[0].in_push);
+
+  GcRequest r = request(false);
+  r.uploads_older_than_s = 0;  // no upload is young: nothing is pushing
+  gc = plan::plan_gc(m, r);
+  EXPECT_TRUE(std::any_of(gc.plan.actions.begin(), gc.plan.actions.end(),
+                          [&](const plan::Action& a) { return a.kind == ActionKind::RemoveBlob && a.digest == first_layer; }));
 }
 
 // --- layer links -------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ TEST(RegistryGcYoungBlobs, WhatItsMarkMissesAndIsYoungerThanMinAge) {
   Model m = t.s.walk();
   // Plain gc: every revision stays, so the registry marks the untagged revision's layer.
   plan::Plan plain = without_blob_sweep(plan::plan_gc(m, request(false)).plan);
-  std::vector<YoungBlob> young = plan::young_blobs_registry_gc_would_delete(m, plain, 3600, kNow);
+  std::vector<YoungBlob> young = plan::young_blobs_registry_gc_would_delete(m, plain, 3600, 168 * 3600, kNow);
   EXPECT_EQ(digests(young), std::vector<Digest>{t.young_orphan});
   ASSERT_EQ(young.size(), 1u);
   EXPECT_EQ(young[0].size, t.s.size_of(t.young_orphan));
@@ -71,12 +71,12 @@ TEST(RegistryGcYoungBlobs, WhatItsMarkMissesAndIsYoungerThanMinAge) {
 
   // gc -m removes the untagged revision first: its young layer is then the registry's to take.
   plan::Plan m_plan = without_blob_sweep(plan::plan_gc(m, request(true)).plan);
-  young = plan::young_blobs_registry_gc_would_delete(m, m_plan, 3600, kNow);
+  young = plan::young_blobs_registry_gc_would_delete(m, m_plan, 3600, 168 * 3600, kNow);
   EXPECT_EQ(digests(young), (std::vector<Digest>{t.young_orphan, t.untagged.layers[0]})) << "youngest first";
 
   // Old enough for the window given, or no window at all.
-  EXPECT_EQ(digests(plan::young_blobs_registry_gc_would_delete(m, m_plan, 400, kNow)), std::vector<Digest>{t.young_orphan});
-  EXPECT_TRUE(plan::young_blobs_registry_gc_would_delete(m, m_plan, 0, kNow).empty());
+  EXPECT_EQ(digests(plan::young_blobs_registry_gc_would_delete(m, m_plan, 400, 168 * 3600, kNow)), std::vector<Digest>{t.young_orphan});
+  EXPECT_TRUE(plan::young_blobs_registry_gc_would_delete(m, m_plan, 0, 168 * 3600, kNow).empty());
 }
 
 // --- the collector's output ------------------------------------------------------------------

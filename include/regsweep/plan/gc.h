@@ -22,6 +22,8 @@ struct GcStats {
   std::uint64_t blob_bytes = 0;
   std::uint64_t young_blobs_kept = 0;   // unreferenced but younger than --min-age
   std::uint64_t young_blob_bytes_kept = 0;
+  std::uint64_t push_blobs_kept = 0;    // unreferenced, older, but linked where a push is in progress
+  std::uint64_t push_blob_bytes_kept = 0;
   std::uint64_t layer_links = 0;
   std::uint64_t uploads = 0;
   std::uint64_t upload_bytes = 0;
@@ -39,6 +41,13 @@ struct GcPlan {
 // unmarked blobs older than min_age, _layers links to swept or missing blobs, old uploads,
 // and with prune_empty_repos repositories left with no tag and no revision.
 GcPlan plan_gc(const storage::Model& model, const GcRequest& request);
+
+// The blobs linked in the _layers of a repository that has an upload younger than
+// uploads_older_than_s (by startedat, else its files): a push is in progress there, and the
+// manifest that will reference its finished layers has not arrived yet, however long ago a
+// layer finished. Sorted; gc keeps the unreferenced ones whatever their age.
+std::vector<Digest> blobs_of_pushes_in_progress(const storage::Model& model, std::int64_t now_ns,
+                                                std::int64_t uploads_older_than_s);
 
 // True when `after` has a tag, revision or layer link that `before` did not: something was
 // pushed while we planned, and the plan must be made again from `after`.

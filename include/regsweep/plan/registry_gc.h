@@ -17,6 +17,7 @@ struct YoungBlob {
   Digest digest;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  bool in_push = false;  // old enough, but linked where a push is in progress (blobs_of_pushes_in_progress)
 };
 
 // Blobs with data that the registry's collector would delete once `plan` has run (those its
@@ -24,7 +25,8 @@ struct YoungBlob {
 // min_age_s at now_ns; youngest first. That collector has no grace window: such a blob may be
 // a layer of a push whose manifest has not arrived yet.
 std::vector<YoungBlob> young_blobs_registry_gc_would_delete(const storage::Model& model, const Plan& plan,
-                                                             std::int64_t min_age_s, std::int64_t now_ns);
+                                                             std::int64_t min_age_s, std::int64_t uploads_older_than_s,
+                                                             std::int64_t now_ns);
 
 // What `garbage-collect` printed (stdout and stderr together). The lines it looks for:
 //   "N blobs marked, N blobs and N manifests eligible for deletion"  (the summary)
