@@ -66,8 +66,11 @@ SYMLINKED = [  # (name, folder moved out of the root and linked back)
     ("tags", f"{APP}/_manifests/tags"),
     ("blob-prefix", f"{V2}/blobs/sha256/{HEX[:2]}"),
 ]
-SWEEPS = [("gc", "-y", "--min-age", "0s"), ("gc", "-y", "-m", "--min-age", "0s"), ("gc", "--dry-run"),
-          ("prune", "-y", "--untagged", "--match", "^none$")]
+# --force: the other suites' registries run beside this one; an unprivileged regsweep that cannot
+# read a registry's config counts it as maybe serving this root. What is checked here is the
+# refusal for what the walk cannot see, which --force never overrides.
+SWEEPS = [("gc", "-y", "--force", "--min-age", "0s"), ("gc", "-y", "--force", "-m", "--min-age", "0s"), ("gc", "--dry-run"),
+          ("prune", "-y", "--force", "--untagged", "--match", "^none$")]
 
 
 def served(root):
@@ -122,7 +125,7 @@ class FailClosed(unittest.TestCase):
             self.assertEqual(p.returncode, PROBLEMS, rt.show_run(p))
             self.assertIn(blind, p.stdout + p.stderr)
         with self.subTest(command="fsck --repair -y"):
-            p = rt.run_regsweep(root, "fsck", "--repair", "-y", uid=uid)
+            p = rt.run_regsweep(root, "fsck", "--repair", "-y", "--force", uid=uid)
             self.assertIn(p.returncode, (REFUSED, PROBLEMS), rt.show_run(p))
         with self.subTest(command="report --json"):
             p = rt.run_regsweep(root, "--json", "report", uid=uid)
@@ -180,7 +183,7 @@ class FailClosed(unittest.TestCase):
         blind = os.path.join(root, V2, "repositories/library/alpine")
         os.chmod(blind, 0)
         try:
-            p = rt.run_regsweep(root, "rm", "-y", "team/app:v1", uid=NOBODY)
+            p = rt.run_regsweep(root, "rm", "-y", "--force", "team/app:v1", uid=NOBODY)
             self.assertEqual(p.returncode, 0, rt.show_run(p))
             self.assertIn("rm goes on", p.stderr)
             self.assertFalse(os.path.exists(os.path.join(root, APP, "_manifests/tags/v1")))
@@ -194,8 +197,8 @@ class FailClosed(unittest.TestCase):
         os.chmod(os.path.join(root, blind), 0)
         try:
             before = rt.tree_snapshot_excluding(root)
-            for args in (("rm", "-y", "team/app@" + self.base_served["team/app:v1"]),
-                         ("prune", "-y", "--repo", "team/app", "--match", "^v1$", "--no-default-keep")):
+            for args in (("rm", "-y", "--force", "team/app@" + self.base_served["team/app:v1"]),
+                         ("prune", "-y", "--force", "--repo", "team/app", "--match", "^v1$", "--no-default-keep")):
                 with self.subTest(command=args[0]):
                     p = rt.run_regsweep(root, *args, uid=NOBODY)
                     self.assertEqual(p.returncode, REFUSED, rt.show_run(p))

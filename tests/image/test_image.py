@@ -544,13 +544,14 @@ class ServeRmGc(unittest.TestCase):
         self.done.add("3")
 
     def test_4_gc(self):
-        """`IMAGE gc --yes --min-age 0s` sweeps exactly what the host's report calls unreferenced"""
+        """`IMAGE gc --yes --min-age 0s --uploads-older-than 0s` sweeps exactly what the host's report calls unreferenced"""
         self.needs("3")
         report = json.loads(rt.run_regsweep(self.root, "report", "--json").stdout)
         unreferenced = set(report["unreferenced"]["digests"])
         self.assertGreater(len(unreferenced), 0)
         blobs = set(rt.blobs_on_disk(self.root))
-        p = in_image("gc", "--yes", "--min-age", "0s", root=self.root)
+        # nothing pushes here: no grace for young blobs, nor for those linked beside an open upload
+        p = in_image("gc", "--yes", "--min-age", "0s", "--uploads-older-than", "0s", root=self.root)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(set(rt.blobs_on_disk(self.root)), blobs - unreferenced)
         after = json.loads(rt.run_regsweep(self.root, "report", "--json").stdout)
@@ -564,7 +565,7 @@ class ServeRmGc(unittest.TestCase):
         expect = report["reclaimable"]["with_untagged"]
         self.assertGreater(expect, 0)
         blobs = set(rt.blobs_on_disk(self.root))
-        p = in_image("gc", "--yes", "-m", "--min-age", "0s", "--registry-bin", "/usr/bin/registry", "--json",
+        p = in_image("gc", "--yes", "-m", "--min-age", "0s", "--uploads-older-than", "0s", "--registry-bin", "/usr/bin/registry", "--json",
                      root=self.root)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         doc = json.loads(p.stdout)

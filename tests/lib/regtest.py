@@ -273,8 +273,10 @@ class Registry:
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.workdir = tempfile.mkdtemp(prefix="regtest-reg-")
-        if uid is not None:
-            os.chmod(self.workdir, 0o755)  # its config must be readable by that user
+        # Readable by every user: a registry run as another user reads its config, and a
+        # regsweep run unprivileged (failclosed, ownership) beside the other suites' registries
+        # can tell that they serve other roots (a config it cannot read may serve its root).
+        os.chmod(self.workdir, 0o755)
         _WORKDIRS.append(self.workdir)
         self.config_path = os.path.join(self.workdir, "config.yml")
         self.log_path = os.path.join(self.workdir, "registry.log")
