@@ -73,24 +73,13 @@ SWEEPS = [("gc", "-y", "--force", "--min-age", "0s"), ("gc", "-y", "--force", "-
           ("prune", "-y", "--force", "--untagged", "--match", "^none$")]
 
 
-def served(root):
-    """({repo:tag: digest}, {ref: problems}) as the real registry (run as root) serves root."""
-    out = {}
-    with rt.Registry(root) as reg:
-        for repo in reg.catalog():
-            for t in reg.tags(repo):
-                out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
-        broken = rt.pull_every_tag(reg)
-    return out, broken
-
-
 class FailClosed(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-failclosed-")
         os.chmod(cls.tmp, 0o755)  # the unprivileged user must reach the trees
         cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
-        cls.base_served, broken = served(cls.base)
+        cls.base_served, broken = rt.served_tags(cls.base)
         assert not broken, broken
         assert "team/app:latest" in cls.base_served and "library/alpine:3.19" in cls.base_served, cls.base_served
         cls.n = 0
@@ -142,7 +131,7 @@ class FailClosed(unittest.TestCase):
                          rt.format_diff(rt.diff_snapshots(before, before)), "the tree changed")
 
     def check_served(self, root):
-        now, broken = served(root)
+        now, broken = rt.served_tags(root)
         self.assertEqual(now, self.base_served, "the registry serves other tags than before")
         self.assertEqual(broken, {}, "tags that no longer pull completely")
 

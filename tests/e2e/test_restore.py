@@ -41,23 +41,12 @@ def run_json(root, *args):
     return p, (json.loads(p.stdout) if p.stdout.strip().startswith("{") else None)
 
 
-def served(root):
-    """{repo:tag: digest} the registry serves, and the tags that do not pull completely."""
-    out = {}
-    with rt.Registry(root) as reg:
-        for repo in reg.catalog():
-            for t in reg.tags(repo):
-                out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
-        broken = rt.pull_every_tag(reg)
-    return out, broken
-
-
 class Restore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="regsweep-restore-")
         cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
-        cls.base_served, broken = served(cls.base)
+        cls.base_served, broken = rt.served_tags(cls.base)
         assert not broken, broken
         cls.n = 0
 
@@ -94,7 +83,7 @@ class Restore(unittest.TestCase):
         self.assertEqual(rp.returncode, 0, rt.show_run(rp))
         diff = rt.diff_snapshots(before, snapshot(root))
         self.assertEqual(snapshot(root), before, rt.format_diff(diff))
-        tags, broken = served(root)
+        tags, broken = rt.served_tags(root)
         self.assertEqual((tags, broken), (self.base_served, {}))
         # the original run now says it was restored; restoring it again is refused
         runs = {x["run"]: x for x in run_json(root, "trash", "ls")[1]["runs"]}
@@ -194,7 +183,7 @@ class Restore(unittest.TestCase):
         self.assertEqual(snapshot(root), before)
         p = run(root, "restore", rm_run, "-y", "--keep-newer")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
-        tags, broken = served(root)
+        tags, broken = rt.served_tags(root)
         self.assertEqual(broken, {})
         self.assertEqual(tags["team/app:v1"], new_digest)  # the newer one was kept
         self.assertEqual(tags["library/alpine:3.19"], self.base_served["library/alpine:3.19"])
@@ -283,7 +272,7 @@ class Restore(unittest.TestCase):
         self.assertTrue(any(a["action"] == "empty-trash" and a["run"] == runs["run"] and a["bytes"] == held for a in audit))
         self.assertNotIn(runs["run"], [x["run"] for x in run_json(root, "trash", "ls")[1]["runs"]])
         # the registry still serves everything but the deleted tag
-        tags, broken = served(root)
+        tags, broken = rt.served_tags(root)
         self.assertEqual(broken, {})
         self.assertNotIn("team/app:v1", tags)
 

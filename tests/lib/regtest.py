@@ -1078,6 +1078,18 @@ def api_delete_refs(reg: "Registry", refs: Iterable[tuple]) -> list:
     return [(repo, d, reg.delete_manifest(repo, d)) for repo, d in targets]
 
 
+def served_tags(root: str) -> tuple:
+    """({"repo:tag": digest}, {ref: problems}): what a registry started on root serves, and the
+    tags that do not pull completely (pull_every_tag)."""
+    out = {}
+    with Registry(root) as reg:
+        for repo in reg.catalog():
+            for t in reg.tags(repo):
+                out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
+        broken = pull_every_tag(reg)
+    return out, broken
+
+
 def pull_every_tag(reg: "Registry", extra: list | None = None) -> dict:
     """{"repo:tag" or "repo@digest": [problems]} for every tag in the catalog, and every extra
     (repo, reference), that does not pull completely ({} = everything pulls)."""
