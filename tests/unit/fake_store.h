@@ -32,6 +32,11 @@ namespace layout = storage::layout;
 namespace media_type = storage::media_type;
 using nlohmann::json;
 
+// Time in unit tests: plan and apply take "now" as a value, so tests pass a fixed one.
+inline constexpr std::int64_t kSecond = 1'000'000'000;
+inline constexpr std::int64_t kHour = 3600 * kSecond;
+inline constexpr std::int64_t kNow = 1795493112LL * kSecond;  // 2026-11-24T04:05:12Z
+
 inline constexpr std::string_view kEmptyConfigType = "application/vnd.oci.empty.v1+json";
 inline constexpr std::string_view kOciConfigType = "application/vnd.oci.image.config.v1+json";
 inline constexpr std::string_view kOciLayerType = "application/vnd.oci.image.layer.v1.tar+gzip";

@@ -16,12 +16,11 @@ using plan::ActionKind;
 using plan::FsckReport;
 using storage::FindingKind;
 
-constexpr std::int64_t kHour = 3600LL * 1'000'000'000;
-constexpr std::int64_t kNow = 1'800'000'000LL * 1'000'000'000;
+constexpr std::int64_t kFsckNow = 1'800'000'000LL * 1'000'000'000;
 
 FsckReport fsck(FakeStore& s, const storage::VerifyResult* verified = nullptr, std::vector<std::string> repos = {}) {
   plan::FsckOptions o;
-  o.now_ns = kNow;
+  o.now_ns = kFsckNow;
   o.verified = verified;
   o.repositories = std::move(repos);
   return plan::check_storage(s.walk(), o);
@@ -188,8 +187,8 @@ TEST(Fsck, BadLinkFilesAreRemovedButNeverATagOrRevision) {
 TEST(Fsck, OldUploadWithoutStartedAtAndOldTempFileGoYoungOnesStay) {
   FakeStore s;
   s.add_image("app", "v1", {"a"});
-  s.add_upload("app", "old", std::nullopt, "xx", kNow - 200 * kHour);
-  s.add_upload("app", "young", std::nullopt, "yy", kNow - 1 * kHour);
+  s.add_upload("app", "old", std::nullopt, "xx", kFsckNow - 200 * kHour);
+  s.add_upload("app", "young", std::nullopt, "yy", kFsckNow - 1 * kHour);
   FsckReport r = fsck(s);
   ASSERT_EQ(r.repair.actions.size(), 1u);
   EXPECT_EQ(r.repair.actions[0].kind, ActionKind::RemoveUpload);
@@ -197,10 +196,10 @@ TEST(Fsck, OldUploadWithoutStartedAtAndOldTempFileGoYoungOnesStay) {
   EXPECT_FALSE(r.clean());  // an upload nothing will ever purge is a problem
 
   plan::FsckOptions o;
-  o.now_ns = kNow;
+  o.now_ns = kFsckNow;
   s.fs.add_file(s.at(layout::v2("blobs/sha256/ab/x.tmp")), "t", 0);
   storage::Model m = s.walk();
-  o.temp_file_mtimes[s.at(layout::v2("blobs/sha256/ab/x.tmp"))] = kNow - 200 * kHour;
+  o.temp_file_mtimes[s.at(layout::v2("blobs/sha256/ab/x.tmp"))] = kFsckNow - 200 * kHour;
   FsckReport t = plan::check_storage(m, o);
   EXPECT_EQ(problem(t, FindingKind::TempFile).path, s.at(layout::v2("blobs/sha256/ab/x.tmp")));
   EXPECT_TRUE(std::any_of(t.repair.actions.begin(), t.repair.actions.end(),

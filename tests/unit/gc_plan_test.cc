@@ -25,9 +25,6 @@ using plan::Plan;
 using storage::Model;
 using Lines = std::multiset<std::string>;
 
-constexpr std::int64_t kSecond = 1'000'000'000;
-constexpr std::int64_t kHour = 3600 * kSecond;
-const std::int64_t kNow = *util::parse_rfc3339("2026-11-24T04:05:12Z");
 
 std::string act(ActionKind kind, const std::string& path) { return std::string(plan::to_string(kind)) + " " + path; }
 

@@ -16,8 +16,6 @@ namespace {
 using plan::YoungBlob;
 using storage::Model;
 
-constexpr std::int64_t kSecond = 1'000'000'000;
-const std::int64_t kNow = *util::parse_rfc3339("2026-11-24T04:05:12Z");
 
 std::vector<Digest> digests(const std::vector<YoungBlob>& young) {
   std::vector<Digest> out;

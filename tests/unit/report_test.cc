@@ -11,10 +11,8 @@ namespace {
 using plan::StorageReport;
 using storage::Model;
 
-constexpr std::int64_t kSecond = 1'000'000'000;
-constexpr std::int64_t kHour = 3600 * kSecond;
 constexpr std::int64_t kDay = 24 * kHour;
-constexpr std::int64_t kNow = 1795491925LL * kSecond;  // 2026-11-24T03:45:25Z
+constexpr std::int64_t kReportNow = 1795491925LL * kSecond;  // 2026-11-24T03:45:25Z
 
 std::vector<Digest> without(std::vector<Digest> v, const Digest& d) {
   v.erase(std::remove(v.begin(), v.end(), d), v.end());
@@ -36,15 +34,15 @@ class ReportTest : public ::testing::Test {
     orphan2 = s.add_blob("another orphan, of a different size");
     s.fs.add_dir(s.at(layout::blob_dir(util::sha256("half-written blob"))));  // no data: not counted
 
-    s.add_upload("a", "old-started", util::rfc3339_utc(kNow - 8 * kDay), std::string(10, 'x'), kNow - kHour);
-    s.add_upload("a", "new-started", util::rfc3339_utc(kNow - kHour), std::string(20, 'x'), kNow - 30 * kDay);
-    s.add_upload("team/b", "old-mtime", std::nullopt, std::string(40, 'x'), kNow - 8 * kDay);
-    s.add_upload("team/b", "new-mtime", std::nullopt, std::string(80, 'x'), kNow - kHour);
+    s.add_upload("a", "old-started", util::rfc3339_utc(kReportNow - 8 * kDay), std::string(10, 'x'), kReportNow - kHour);
+    s.add_upload("a", "new-started", util::rfc3339_utc(kReportNow - kHour), std::string(20, 'x'), kReportNow - 30 * kDay);
+    s.add_upload("team/b", "old-mtime", std::nullopt, std::string(40, 'x'), kReportNow - 8 * kDay);
+    s.add_upload("team/b", "new-mtime", std::nullopt, std::string(80, 'x'), kReportNow - kHour);
     model = s.walk();
   }
 
   StorageReport report(std::int64_t max_age_s = 168 * 3600) {
-    return plan::build_report(model, plan::ReportOptions{kNow, max_age_s});
+    return plan::build_report(model, plan::ReportOptions{kReportNow, max_age_s});
   }
 
   const plan::RepositoryUsage& usage(const StorageReport& r, const std::string& name) {
@@ -162,18 +160,18 @@ TEST_F(ReportTest, UploadAgeIsAnOption) {
 
 TEST(UploadIsStale, Boundary) {
   storage::Upload up;
-  up.started_at_ns = kNow - 7 * kDay;
-  up.newest_mtime_ns = kNow;
-  EXPECT_FALSE(plan::upload_is_stale(up, kNow, 7 * 24 * 3600));  // exactly the age: not yet
-  EXPECT_TRUE(plan::upload_is_stale(up, kNow + 1, 7 * 24 * 3600));
+  up.started_at_ns = kReportNow - 7 * kDay;
+  up.newest_mtime_ns = kReportNow;
+  EXPECT_FALSE(plan::upload_is_stale(up, kReportNow, 7 * 24 * 3600));  // exactly the age: not yet
+  EXPECT_TRUE(plan::upload_is_stale(up, kReportNow + 1, 7 * 24 * 3600));
   up.started_at_ns.reset();  // by its files now
-  EXPECT_FALSE(plan::upload_is_stale(up, kNow, 7 * 24 * 3600));
-  EXPECT_TRUE(plan::upload_is_stale(up, kNow + 7 * kDay + 1, 7 * 24 * 3600));
+  EXPECT_FALSE(plan::upload_is_stale(up, kReportNow, 7 * 24 * 3600));
+  EXPECT_TRUE(plan::upload_is_stale(up, kReportNow + 7 * kDay + 1, 7 * 24 * 3600));
 }
 
 TEST(Report, EmptyStore) {
   FakeStore s;
-  StorageReport r = plan::build_report(s.walk(), plan::ReportOptions{kNow, 3600});
+  StorageReport r = plan::build_report(s.walk(), plan::ReportOptions{kReportNow, 3600});
   EXPECT_EQ(r.blobs.count, 0u);
   EXPECT_EQ(r.unreferenced.count, 0u);
   EXPECT_EQ(r.untagged_manifests, 0u);
@@ -185,7 +183,7 @@ TEST(Report, MultiArchChildrenAreNotUntagged) {
   Image amd = s.put_image("amd64", {"amd64 layer"});
   Image arm = s.put_image("arm64", {"arm64 layer"});
   s.add_index("app", "v1", {amd, arm});
-  StorageReport r = plan::build_report(s.walk(), plan::ReportOptions{kNow, 3600});
+  StorageReport r = plan::build_report(s.walk(), plan::ReportOptions{kReportNow, 3600});
   EXPECT_EQ(r.untagged_manifests, 0u);
   EXPECT_EQ(r.untagged.count, 0u);
   EXPECT_EQ(r.unreferenced.count, 0u);

@@ -30,8 +30,6 @@ using plan::ActionKind;
 using plan::Expect;
 using plan::Plan;
 
-constexpr std::int64_t kSecond = 1'000'000'000;
-const std::int64_t kNow = *util::parse_rfc3339("2026-11-24T04:05:12Z");
 
 // The lines of a JSON-lines file, parsed.
 std::vector<json> jsonl(const std::string& text) {
