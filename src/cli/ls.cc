@@ -32,11 +32,8 @@ TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bo
   row.digest = tag.current;
   row.pushed_ns = tag.pushed_ns;
   if (!tag.current) return row;
-  if (const auto* m = model.find_manifest(*tag.current)) {
-    row.media_type = m->parsed.media_type;
-    for (const auto& c : m->parsed.children)
-      if (!c.platform.empty()) row.platforms.push_back(c.platform);
-  }
+  if (const auto* m = model.find_manifest(*tag.current)) row.media_type = m->parsed.media_type;
+  row.platforms = plan::index_platforms(model, *tag.current);
   row.size = plan::image_bytes(model, *tag.current);
   if (with_created) row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
   return row;

@@ -98,4 +98,27 @@ StorageReport build_report(const Model& model, const ReportOptions& options) {
   return r;
 }
 
+std::vector<std::string> index_platforms(const Model& model, const Digest& index) {
+  std::vector<std::string> out;
+  std::vector<Digest> seen{index};
+  // Depth first, in the order of the entries, so that the platforms read as the index lists them.
+  auto visit = [&](auto& self, const Digest& d, const std::string& above) -> void {
+    const storage::ManifestRecord* m = model.find_manifest(d);
+    if (!m) return;
+    for (const storage::ChildRef& c : m->parsed.children) {
+      const storage::ManifestRecord* child = model.find_manifest(c.digest);
+      const bool inner_index = child && !child->parsed.children.empty();
+      if (inner_index && std::find(seen.begin(), seen.end(), c.digest) == seen.end()) {
+        seen.push_back(c.digest);
+        self(self, c.digest, c.platform.empty() ? above : c.platform);
+        continue;
+      }
+      const std::string& platform = c.platform.empty() ? above : c.platform;
+      if (!platform.empty() && std::find(out.begin(), out.end(), platform) == out.end()) out.push_back(platform);
+    }
+  };
+  visit(visit, index, "");
+  return out;
+}
+
 }  // namespace regsweep::plan

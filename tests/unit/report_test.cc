@@ -195,3 +195,24 @@ TEST(Report, MultiArchChildrenAreNotUntagged) {
 
 }  // namespace
 }  // namespace regsweep::test
+
+namespace regsweep::test {
+
+// ls shows an index's platforms: for an index of indexes, those of the inner indexes' entries
+// (the outer entries' platforms alone hid linux/s390x here).
+TEST(IndexPlatforms, AnIndexOfIndexesOffersItsInnerIndexesPlatforms) {
+  FakeStore s;
+  Image a = s.put_image("a", {"a"}), b = s.put_image("b", {"b"}), c = s.put_image("c", {"c"});
+  Digest inner1 = s.put_index({a.manifest, b.manifest});                                       // linux/amd64, linux/arm64/v8
+  Digest inner2 = s.put_index({c.manifest}, storage::media_type::kOciIndex, {{"s390x", ""}});  // linux/s390x
+  Digest outer = s.put_index({inner1, inner2});  // its own entries say linux/amd64, linux/arm64/v8
+  Digest twice = s.put_index({outer, a.manifest});  // three levels; a platform seen again is listed once
+  for (const Digest& d : {a.manifest, b.manifest, c.manifest, inner1, inner2, outer, twice}) s.add_revision("multi", d);
+  storage::Model m = s.walk();
+  EXPECT_EQ(plan::index_platforms(m, inner1), (std::vector<std::string>{"linux/amd64", "linux/arm64/v8"}));
+  EXPECT_EQ(plan::index_platforms(m, outer), (std::vector<std::string>{"linux/amd64", "linux/arm64/v8", "linux/s390x"}));
+  EXPECT_EQ(plan::index_platforms(m, twice), (std::vector<std::string>{"linux/amd64", "linux/arm64/v8", "linux/s390x"}));
+  EXPECT_TRUE(plan::index_platforms(m, a.manifest).empty());
+}
+
+}  // namespace regsweep::test

@@ -55,6 +55,12 @@ std::vector<RepositoryUsage> repository_usage(const storage::Model& model);
 // Size of an image: every distinct blob its manifest reaches (index children included).
 std::uint64_t image_bytes(const storage::Model& model, const Digest& manifest);
 
+// The platforms an index offers, in order, each once: its entries', and for an entry that is
+// itself an index (an index of indexes), that index's own, taken by the inner entries where the
+// outer entry names none. Empty for an image manifest. Cycles and manifests that cannot be
+// read end the descent.
+std::vector<std::string> index_platforms(const storage::Model& model, const Digest& index);
+
 // True when an upload is older than max_age_s: by startedat, or by its files when it has none.
 bool upload_is_stale(const storage::Upload& upload, std::int64_t now_ns, std::int64_t max_age_s);
 
