@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-[ -f build/build.ninja ] || meson setup build >/dev/null
+# The same configuration as scripts/test.sh (-O1, no debug information, a unity build: quick to
+# compile), so that its later build reuses this one. Only regsweep is compiled here.
+[ -f build/build.ninja ] || meson setup build -Doptimization=1 -Ddebug=false -Dunity=on >/dev/null
 meson compile -C build regsweep >/dev/null
 sample=build/sample-registry
 rm -rf "$sample" && mkdir -p "$sample"

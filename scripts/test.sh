@@ -28,9 +28,10 @@ asan_rc=0
 start=$(date +%s)
 logs=(build/meson-logs/testlog.junit.xml)
 if [ "$asan" = 1 ]; then
-  # The sanitizer build compiles and then runs its suites in the background (niced), beside the
-  # main suites: they spend much of their time waiting on the registry, buildah and skopeo, and
-  # CI has two cores. Its output goes to build-asan/asan.log, printed once both are done.
+  # The sanitizer build compiles and then runs its suites in the background, beside the main
+  # suites, at the same priority: the run is bound by CPU on two cores, and the sanitizer part
+  # (compile, then malformed) would otherwise be left to run alone at the end. Its output goes
+  # to build-asan/asan.log, printed once both are done.
   rm -f build-asan/meson-logs/testlog.junit.xml build-asan/asan.log
   if [ ! -f build-asan/build.ninja ]; then
     # -O0 (buildtype debug): five times faster to compile with the sanitizers than -O2.
@@ -41,7 +42,7 @@ if [ "$asan" = 1 ]; then
   if [ $asan_rc -eq 0 ]; then
     logs+=(asan=build-asan/meson-logs/testlog.junit.xml)
     (
-      if ! nice -n 10 meson compile -C build-asan -j2 >build-asan/compile.log 2>&1; then
+      if ! meson compile -C build-asan -j2 >build-asan/compile.log 2>&1; then
         tail -30 build-asan/compile.log
         exit 1
       fi
@@ -50,7 +51,7 @@ if [ "$asan" = 1 ]; then
       # The malformed-input e2e suite joins when tests/meson.build has it.
       meson test -C build-asan --list 2>/dev/null | grep -qE '(^|[ /])malformed$' && tests+=(malformed)
       MALFORMED_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        nice -n 5 meson test -C build-asan --no-rebuild --print-errorlogs --num-processes 1 --timeout-multiplier 3 "${tests[@]}"
+        meson test -C build-asan --no-rebuild --print-errorlogs --num-processes 1 --timeout-multiplier 3 "${tests[@]}"
       rc=$?
       echo "== sanitizer run: ${tests[*]}; done after $(( $(date +%s) - start ))s"
       exit $rc
