@@ -131,10 +131,10 @@ Parent parent_of(int dirfd, std::string_view rel) {
 // the folder it is made in, as if the registry's own user had made it: a root-owned folder would
 // make the registry fail to push (mkdir: permission denied) and a later run as that user fail to
 // take the lock. Given `fd`, that open file is changed; else `name` in `parent_fd`. Returns false
-// (errno set) when the change failed.
+// (errno set) when the change failed. Callers skip it (and opening the folder) unless root.
+const bool kRunAsRoot = ::geteuid() == 0;
+
 bool own_like_parent(int parent_fd, const char* name, int fd = -1) {
-  static const bool is_root = ::geteuid() == 0;
-  if (!is_root) return true;
   struct stat parent;
   if (::fstat(parent_fd, &parent) != 0) return false;
   if (parent.st_uid == 0 && parent.st_gid == 0) return true;  // root's folder: what root makes is right
@@ -386,7 +386,7 @@ class RealDir : public Dir {
       if (parent.fd.get() < 0) fail("cannot create folder", child_path(part));
       if (::mkdirat(parent.fd.get(), parent.name.c_str(), 0755) != 0) {
         if (errno != EEXIST) fail("cannot create folder", child_path(part));
-      } else if (!own_like_parent(parent.fd.get(), parent.name.c_str())) {
+      } else if (kRunAsRoot && !own_like_parent(parent.fd.get(), parent.name.c_str())) {
         fail("cannot give the owner of its folder to", child_path(part));
       }
     }
@@ -435,10 +435,7 @@ class RealDir : public Dir {
     std::string tmp = std::string(rel) + ".tmp-regsweep";
     int fd = open_beneath(fd_, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC);
     if (fd < 0) fail("cannot write", child_path(tmp));
-    if (Parent parent = parent_of(fd_, tmp); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
-      ::close(fd);
-      fail("cannot give the owner of its folder to", child_path(tmp));
-    }
+    own_like_folder_or_fail(tmp, fd);
     std::size_t done = 0;
     while (done < content.size()) {
       ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -460,10 +457,7 @@ class RealDir : public Dir {
   void append(std::string_view rel, std::string_view content) override {
     int fd = open_beneath(fd_, CPath(rel).c_str(), O_WRONLY | O_CREAT | O_APPEND);
     if (fd < 0) fail("cannot open for appending", child_path(rel));
-    if (Parent parent = parent_of(fd_, rel); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
-      ::close(fd);
-      fail("cannot give the owner of its folder to", child_path(rel));
-    }
+    own_like_folder_or_fail(rel, fd);
     // One write(2) per record: with O_APPEND a record is never interleaved or torn by a kill.
     ssize_t n = ::write(fd, content.data(), content.size());
     int saved = errno;
@@ -482,10 +476,7 @@ class RealDir : public Dir {
   std::unique_ptr<FileLock> lock(std::string_view rel, bool wait) override {
     int fd = open_beneath(fd_, CPath(rel).c_str(), O_RDWR | O_CREAT);
     if (fd < 0) fail("cannot open lock file", child_path(rel));
-    if (Parent parent = parent_of(fd_, rel); parent.fd.get() < 0 || !own_like_parent(parent.fd.get(), nullptr, fd)) {
-      ::close(fd);
-      fail("cannot give the owner of its folder to", child_path(rel));
-    }
+    own_like_folder_or_fail(rel, fd);
     while (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (errno == EINTR) continue;
       int saved = errno;
@@ -498,6 +489,18 @@ class RealDir : public Dir {
   }
 
  private:
+  // The open file `fd` at `rel` takes the owner of its folder when run as root (own_like_parent);
+  // on failure `fd` is closed and Error thrown.
+  void own_like_folder_or_fail(std::string_view rel, int fd) {
+    if (!kRunAsRoot) return;
+    Parent parent = parent_of(fd_, rel);
+    if (parent.fd.get() >= 0 && own_like_parent(parent.fd.get(), nullptr, fd)) return;
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail("cannot give the owner of its folder to", child_path(rel));
+  }
+
   int fd_;
 };
 
