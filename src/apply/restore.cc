@@ -29,10 +29,10 @@ struct JournalEntry {
 };
 
 // What the run moved, in the order it moved it (a resumed run may list an item twice).
-std::vector<JournalEntry> read_journal(storage::Dir& root, const std::string& run) {
+std::vector<JournalEntry> read_journal(StateStore& logs, const std::string& run) {
   std::vector<JournalEntry> out;
   std::set<std::string> seen;
-  detail::for_each_json_line(root, state::run_journal(run), [&](const json& j) {
+  logs.for_each_line(state::run_journal(run), [&](const json& j) {
     auto kind = plan::action_kind_from_string(j.value("action", ""));
     std::string path = j.value("path", "");
     if (!kind || path.empty() || !seen.insert(path).second) return;
@@ -44,25 +44,24 @@ std::vector<JournalEntry> read_journal(storage::Dir& root, const std::string& ru
   return out;
 }
 
-// Every link file at or below `rel` (a link file, or a folder of them).
-void link_files(storage::Dir& root, const std::string& rel, std::vector<std::string>& out, int depth = 0) {
-  storage::FileStat st = root.stat(rel);
+// Every link file at or below `key` (a link file, or a folder of them).
+void link_files(storage::Store& store, const std::string& key, std::vector<std::string>& out) {
+  storage::FileStat st = store.stat(key);
   if (st.type == storage::FileType::Regular) {
-    if (rel.ends_with("/link")) out.push_back(rel);
+    if (key.ends_with("/link")) out.push_back(key);
     return;
   }
-  if (st.type != storage::FileType::Directory || depth > 32) return;
-  std::vector<std::string> children;
-  if (auto dir = root.open_dir(rel))
-    dir->list([&](std::string_view name, storage::FileType) { children.push_back(rel + "/" + std::string(name)); });
-  for (const auto& c : children) link_files(root, c, out, depth + 1);
+  if (st.type != storage::FileType::Directory) return;
+  store.list(key, [&](const storage::KeyInfo& k) {
+    if (k.type == storage::FileType::Regular && k.key.ends_with("/link")) out.emplace_back(k.key);
+  });
 }
 
 // Is every blob a restored link needs there after the restore? A blob is there when it is in
 // the storage or comes back with this run; a manifest's config, layers and children too.
 class BlobNeeds {
  public:
-  BlobNeeds(storage::Dir& root, std::string run, const std::set<Digest>& restored_blobs)
+  BlobNeeds(storage::Store& root, std::string run, const std::set<Digest>& restored_blobs)
       : root_(root), run_(std::move(run)), restored_(restored_blobs) {}
 
   // Empty when fine, else why not.
@@ -72,7 +71,7 @@ class BlobNeeds {
     std::string content;
     std::string at = root_.stat(storage::layout::blob_data(d)).exists() ? storage::layout::blob_data(d)
                                                                        : state::trashed(run_, storage::layout::blob_data(d));
-    if (!root_.read_file(at, storage::kMaxManifestBytes, content).ok()) return {};
+    if (!root_.read(at, storage::kMaxManifestBytes, content).ok()) return {};
     storage::ParsedManifest m = storage::parse_manifest(content);
     if (m.config && !there(m.config->digest)) return "manifest " + d.str() + " needs its config " + m.config->digest.str() + ", which is gone";
     for (const auto& l : m.layers)
@@ -86,7 +85,7 @@ class BlobNeeds {
   bool there(const Digest& d) {
     return restored_.count(d) || root_.stat(storage::layout::blob_data(d)).type == storage::FileType::Regular;
   }
-  storage::Dir& root_;
+  storage::Store& root_;
   std::string run_;
   const std::set<Digest>& restored_;
   std::set<Digest> checked_;
@@ -94,27 +93,27 @@ class BlobNeeds {
 
 }  // namespace
 
-RestorePlan plan_restore(storage::Dir& root, const std::string& run, bool keep_newer) {
+RestorePlan plan_restore(storage::Store& root, StateStore& logs, const std::string& run, bool keep_newer) {
   if (run.empty() || run.find('/') != std::string::npos || run == "." || run == "..")
     throw UsageError("not a run id: \"" + run + "\"", "", "regsweep trash ls lists the runs");
   std::string content;
-  if (!root.read_file(state::run_record(run), 64u << 20, content).ok())
-    throw Error("no such run in the trash", root.child_path(state::run_dir(run)), "regsweep trash ls lists the runs");
+  if (!root.read(state::run_record(run), 64u << 20, content).ok())
+    throw Error("no such run in the trash", root.locate(state::run_dir(run)), "regsweep trash ls lists the runs");
   json record = json::parse(content, nullptr, false);
-  if (!record.is_object()) throw Error("the run's record is not JSON", root.child_path(state::run_record(run)));
+  if (!record.is_object()) throw Error("the run's record is not JSON", root.locate(state::run_record(run)));
 
   RestorePlan out;
   out.status = record.value("status", "");
   if (out.status == "running")
-    throw SafetyRefusal("the run is still running (or was interrupted and not finished yet)", root.child_path(state::run_dir(run)),
+    throw SafetyRefusal("the run is still running (or was interrupted and not finished yet)", root.locate(state::run_dir(run)),
                         "any mutating command finishes an interrupted run first; then restore it");
   if (out.status == "emptying")
-    throw SafetyRefusal("the run's trash is being emptied; it cannot be restored", root.child_path(state::run_dir(run)));
+    throw SafetyRefusal("the run's trash is being emptied; it cannot be restored", root.locate(state::run_dir(run)));
   if (out.status == "restored")
-    throw SafetyRefusal("the run was restored already", root.child_path(state::run_record(run)),
+    throw SafetyRefusal("the run was restored already", root.locate(state::run_record(run)),
                         "what is left in its trash (newer items kept by --keep-newer) stays there until trash empty");
   if (record.value("command", "") == "restore")
-    throw UsageError("a restore cannot be restored", root.child_path(state::run_record(run)));
+    throw UsageError("a restore cannot be restored", root.locate(state::run_record(run)));
 
   plan::Plan& p = out.plan;
   p.command = "restore";
@@ -122,7 +121,7 @@ RestorePlan plan_restore(storage::Dir& root, const std::string& run, bool keep_n
   p.restores_run = run;
   p.trash_blobs = true;  // nothing of a restore is purged
 
-  std::vector<JournalEntry> journal = read_journal(root, run);
+  std::vector<JournalEntry> journal = read_journal(logs, run);
   std::set<Digest> restored_blobs;
   for (const auto& e : journal) {
     if (e.kind != ActionKind::RemoveBlob || !e.digest) continue;
@@ -166,7 +165,7 @@ RestorePlan plan_restore(storage::Dir& root, const std::string& run, bool keep_n
       link_files(root, source, links);
     for (const std::string& link : links) {
       std::string text;
-      if (!root.read_file(link, 4096, text).ok()) continue;
+      if (!root.read(link, 4096, text).ok()) continue;
       storage::LinkParse parsed = storage::parse_link(text);
       if (!parsed.ok()) continue;  // a bad link put back as it was: fsck's business
       const std::string original = link.substr(state::run_dir(run).size() + 1);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "regsweep/apply/mutation_hook.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
 #include "regsweep/storage/link.h"
@@ -18,7 +19,23 @@ using plan::Action;
 using plan::ActionKind;
 using plan::Expect;
 
+namespace {
+std::function<void()>& mutation_hook() {
+  static std::function<void()> hook;
+  return hook;
+}
+}  // namespace
+
+}  // namespace regsweep::apply::detail
+
+namespace regsweep::apply {
+void set_mutation_hook(std::function<void()> hook) { detail::mutation_hook() = std::move(hook); }
+}  // namespace regsweep::apply
+
+namespace regsweep::apply::detail {
+
 void count_mutation() {
+  if (mutation_hook()) mutation_hook()();
 #ifdef REGSWEEP_TEST_HOOKS
   static long remaining = [] {
     const char* v = std::getenv("REGSWEEP_TEST_CRASH_AFTER");
@@ -39,18 +56,18 @@ std::string parent_of(const std::string& path) {
 
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
 // `removed`: what a dry run has counted as removed already (it is still on disk).
-Check check(storage::Dir& root, const Action& a, const std::set<std::string>* removed = nullptr) {
-  storage::FileStat st = root.stat(a.path);
+Check check(storage::Store& store, const Action& a, const std::set<std::string>* removed = nullptr) {
+  storage::FileStat st = store.stat(a.path);
   switch (a.expect) {
     case Expect::LinkIs: {
       if (!st.exists()) return Check::AlreadyGone;
       std::string content;
-      storage::ReadResult r = root.read_file(a.check_path, 4096, content);
+      storage::ReadResult r = store.read(a.check_path, 4096, content);
       auto parsed = storage::parse_link(content);
       if (!r.ok() || !parsed.ok() || !a.digest || *parsed.digest != *a.digest)
         throw SafetyRefusal("the storage changed since the plan was made: " + a.check_path + " no longer names " +
                                 (a.digest ? a.digest->str() : std::string("the planned digest")),
-                            root.child_path(a.check_path), "make the plan again (nothing after this item was removed)");
+                            store.locate(a.check_path), "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     }
     case Expect::Exists:
@@ -60,33 +77,32 @@ Check check(storage::Dir& root, const Action& a, const std::set<std::string>* re
       if (a.kind == ActionKind::RestoreFolder) {
         if (st.type == storage::FileType::Directory) return Check::AlreadyGone;
         if (st.exists())
-          throw SafetyRefusal("cannot make the folder again: something else is at its path", root.child_path(a.path),
+          throw SafetyRefusal("cannot make the folder again: something else is at its path", store.locate(a.path),
                               "make the restore plan again (nothing after this item was moved)");
         return Check::Ready;
       }
-      const bool in_trash = root.stat(a.source).exists();
+      const bool in_trash = store.stat(a.source).exists();
       if (!in_trash && st.exists()) return Check::AlreadyGone;  // moved back already
       if (!in_trash)
-        throw SafetyRefusal("the item is no longer in the trash", root.child_path(a.source),
+        throw SafetyRefusal("the item is no longer in the trash", store.locate(a.source),
                             "was the trash emptied? nothing after this item was moved");
       if (st.exists())
-        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", root.child_path(a.path),
+        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", store.locate(a.path),
                             "run restore again to see every conflict; --keep-newer keeps the newer items");
       return Check::Ready;
     }
     case Expect::BlobMissing:
       if (!st.exists()) return Check::AlreadyGone;
-      if (storage::is_blob_data(root.stat(a.check_path).type))
-        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", root.child_path(a.check_path),
+      if (storage::is_blob_data(store.stat(a.check_path).type))
+        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", store.locate(a.check_path),
                             "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     case Expect::EmptyFolder: {
       if (st.type != storage::FileType::Directory) return Check::AlreadyGone;
       bool empty = true;
-      if (auto d = root.open_dir(a.path))
-        d->list([&](std::string_view name, storage::FileType) {
-          if (!removed || !removed->count(a.path + "/" + std::string(name))) empty = false;
-        });
+      store.list_children(a.path, [&](std::string_view name, storage::FileType) {
+        if (!removed || !removed->count(a.path + "/" + std::string(name))) empty = false;
+      });
       return empty ? Check::Ready : Check::KeepFolder;
     }
   }
@@ -99,9 +115,9 @@ json journal_entry(std::size_t seq, const Action& a) {
   return j;
 }
 
-std::set<std::string> audited_paths(storage::Dir& root, const std::string& run_id) {
+std::set<std::string> audited_paths(StateStore& logs, const std::string& run_id) {
   std::set<std::string> out;
-  for_each_json_line(root, state::kAudit, [&](const json& j) {
+  logs.for_each_line(state::kAudit, [&](const json& j) {
     if (j.value("run", "") == run_id) out.insert(j.value("path", ""));
   });
   return out;
@@ -118,15 +134,21 @@ void check_paths(const Action& a) {
 bool is_restore(ActionKind k) { return k == ActionKind::RestoreFolder || k == ActionKind::RestoreItem; }
 
 // The closest folder at or above `rel` that exists (a restore may recreate the rest).
-std::string nearest_existing(storage::Dir& root, std::string rel) {
-  while (!rel.empty() && !root.stat(rel).exists()) rel = parent_of(rel);
+std::string nearest_existing(storage::Store& store, std::string rel) {
+  while (!rel.empty() && !store.stat(rel).exists()) rel = parent_of(rel);
   return rel;
 }
 
-// Journal paths of a run: what it had started to remove before it was interrupted.
-std::set<std::string> journaled_paths(storage::Dir& root, const std::string& run_id) {
-  std::set<std::string> out;
-  for_each_json_line(root, state::run_journal(run_id), [&](const json& j) { out.insert(j.value("path", "")); });
+// Journal paths of a run: what it had started to remove before it was interrupted, and of
+// those, what was copied whole to the trash already (a store without rename).
+struct Journaled {
+  std::set<std::string> started, copied;
+};
+Journaled journaled_paths(StateStore& logs, const std::string& run_id) {
+  Journaled out;
+  logs.for_each_line(state::run_journal(run_id), [&](const json& j) {
+    (j.value("copied", false) ? out.copied : out.started).insert(j.value("path", ""));
+  });
   return out;
 }
 
@@ -141,30 +163,17 @@ void write_record(RunContext& ctx, const plan::Plan& plan, const RunSummary& s, 
                  {"bytes_freed", s.bytes_freed},
                  {"bytes_in_trash", s.bytes_in_trash},
                  {"plan", plan::plan_to_json(plan)}};
-  ctx.root.write_file(state::run_record(ctx.run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  ctx.store.put(state::run_record(ctx.run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace
 
-void for_each_json_line(storage::Dir& root, const std::string& rel, const std::function<void(const json&)>& line) {
-  std::string content;
-  if (!root.read_file(rel, std::size_t(1) << 30, content).ok()) return;
-  std::size_t start = 0;
-  while (start < content.size()) {
-    std::size_t nl = content.find('\n', start);
-    if (nl == std::string::npos) nl = content.size();
-    json j = json::parse(content.begin() + static_cast<long>(start), content.begin() + static_cast<long>(nl), nullptr, false);
-    if (j.is_object()) line(j);
-    start = nl + 1;
-  }
-}
-
-std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan) {
+std::vector<std::string> plan_violations(storage::Store& store, const plan::Plan& plan) {
   std::vector<std::string> out;
   for (const Action& a : plan.actions) {
     try {
       check_paths(a);
-      check(root, a);
+      check(store, a);
     } catch (const Error& e) {
       out.push_back(std::string(e.what()) + " (" + e.path() + ")");
     }
@@ -175,9 +184,19 @@ std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& p
 namespace {
 
 // One run's moving parts: executes the actions of a plan in order.
+//
+// How an item is set aside depends on the store. Where rename is atomic (a local folder), one
+// rename(2) moves it into the run's trash: it is in place or in the trash, never half. Where
+// it is not (S3), the item's keys are copied into the trash, a "copied" line is journaled,
+// and only then are the originals deleted: a kill before that line leaves the item whole in
+// place (the copy is made again), a kill after it leaves a whole copy in the trash, and the
+// resumed run finishes the delete without checking a precondition on what is left of the
+// item. Blob folders that are not kept (gc without --trash) are deleted outright there,
+// since their copy would be purged at the end anyway.
 class Runner {
  public:
-  Runner(RunContext& ctx, const plan::Plan& plan, bool resumed) : ctx_(ctx), plan_(plan), resumed_(resumed) {
+  Runner(RunContext& ctx, const plan::Plan& plan, bool resumed)
+      : ctx_(ctx), store_(ctx.store), plan_(plan), resumed_(resumed), traits_(ctx.store.traits()) {
     s_.run_id = ctx.run_id;
     s_.command = plan.command;
     s_.arguments = plan.arguments;
@@ -186,9 +205,9 @@ class Runner {
   RunSummary run() {
     for (const Action& a : plan_.actions) check_paths(a);
     if (!ctx_.dry_run) {
-      ctx_.root.make_dirs(state::run_dir(ctx_.run_id));
+      store_.make_folder(state::run_dir(ctx_.run_id));
       if (!resumed_) write_record(ctx_, plan_, s_, "running");
-      trash_device_ = ctx_.root.device_of(state::run_dir(ctx_.run_id));
+      trash_device_ = store_.volume_of(state::run_dir(ctx_.run_id));
       // Every item first, so that a mount inside the root stops the run before anything moves.
       try {
         for (const Action& a : plan_.actions) check_same_filesystem(a);
@@ -200,8 +219,8 @@ class Runner {
     if (resumed_) {
       // After a kill, lines may be missing from the audit log for items already moved; an
       // emptied folder leaves nothing in the trash, so the journal says whether it went.
-      audited_ = audited_paths(ctx_.root, ctx_.run_id);
-      journaled_ = journaled_paths(ctx_.root, ctx_.run_id);
+      audited_ = audited_paths(ctx_.state, ctx_.run_id);
+      journaled_ = journaled_paths(ctx_.state, ctx_.run_id);
     }
     ctx_.progress.phase(ctx_.dry_run ? "checking" : "removing");
     for (std::size_t i = 0; i < plan_.actions.size(); ++i) {
@@ -219,30 +238,45 @@ class Runner {
     ctx_.progress.done();
     if (ctx_.dry_run) return s_;
     if (!plan_.trash_blobs) {
-      ctx_.root.remove_tree(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));
+      store_.remove_prefix(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));
       count_mutation();
     }
-    if (s_.removed == 0 && s_.restored == 0 && !ctx_.root.stat(state::run_journal(ctx_.run_id)).exists()) {
+    if (s_.removed == 0 && s_.restored == 0 && !ctx_.state.has(state::run_journal(ctx_.run_id))) {
       // It changed nothing (an empty plan, such as the re-run after a recovery, or items all
       // gone already): no "complete, 0 items" run is left in the trash to puzzle over.
-      if (!plan_.restores_run.empty()) mark_run(ctx_.root, plan_.restores_run, "restored");
-      ctx_.root.remove_tree(state::run_dir(ctx_.run_id));
+      if (!plan_.restores_run.empty()) mark_run(store_, plan_.restores_run, "restored");
+      store_.remove_prefix(state::run_dir(ctx_.run_id));
       s_.run_id.clear();
       return s_;
     }
     write_record(ctx_, plan_, s_, "complete");
-    if (!plan_.restores_run.empty()) mark_run(ctx_.root, plan_.restores_run, "restored");
+    if (!plan_.restores_run.empty()) mark_run(store_, plan_.restores_run, "restored");
     return s_;
   }
 
  private:
+  // Without rename, a blob not kept in the trash is deleted where it is.
+  bool deleted_outright(const Action& a) const {
+    return !traits_.atomic_rename && a.kind == ActionKind::RemoveBlob && !plan_.trash_blobs;
+  }
+
   void step(std::size_t i, const Action& a) {
     if (is_restore(a.kind)) return restore_step(i, a);
-    Check c = check(ctx_.root, a, ctx_.dry_run ? &dry_removed_ : nullptr);
+    // Where folders are only the keys below them, an emptied one is gone with its last key.
+    if (a.kind == ActionKind::RemoveEmptyFolder && !traits_.folders) return;
+    if (resumed_ && journaled_.copied.count(a.path)) {
+      // Copied whole to the trash before the kill: only the delete is left to finish.
+      delete_original(a.path);
+      removed(a);
+      if (!audited_.count(a.path)) audit(a, true);
+      return;
+    }
+    Check c = check(store_, a, ctx_.dry_run ? &dry_removed_ : nullptr);
     if (c == Check::AlreadyGone) {
-      bool moved_here = ctx_.root.stat(state::trashed(ctx_.run_id, a.path)).exists();
-      bool emptied_here = a.kind == ActionKind::RemoveEmptyFolder && journaled_.count(a.path);
-      if (resumed_ && (moved_here || emptied_here)) {
+      // (A folder is never moved: one in the trash holds other items.)
+      bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, a.path)).exists();
+      bool gone_here = (a.kind == ActionKind::RemoveEmptyFolder || deleted_outright(a)) && journaled_.started.count(a.path);
+      if (resumed_ && (moved_here || gone_here)) {
         removed(a);
         if (!audited_.count(a.path)) audit(a, true);
       } else {
@@ -260,18 +294,16 @@ class Runner {
       return;
     }
     check_same_filesystem(a);
-    ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
-    count_mutation();
+    journal(journal_entry(i, a));
     if (a.kind == ActionKind::RemoveEmptyFolder) {
-      if (!ctx_.root.remove_empty_dir(a.path)) {
+      if (!store_.remove_empty_folder(a.path)) {
         ++s_.kept_folders;
         return;
       }
+    } else if (deleted_outright(a)) {
+      delete_original(a.path);
     } else {
-      const std::string dest = state::trashed(ctx_.run_id, a.path);
-      ctx_.root.make_dirs(parent_of(dest));
-      ctx_.root.rename(a.path, dest);
-      count_mutation();
+      move(i, a.path, state::trashed(ctx_.run_id, a.path));
     }
     removed(a);
     audit(a, false);
@@ -279,9 +311,23 @@ class Runner {
 
   // A restore moves an item back from a run's trash (or makes a removed folder again).
   void restore_step(std::size_t i, const Action& a) {
-    Check c = check(ctx_.root, a);
+    if (resumed_ && journaled_.copied.count(a.path)) {
+      delete_original(a.source);
+      ++s_.restored;
+      if (!audited_.count(a.path)) audit(a, true);
+      return;
+    }
+    if (resumed_ && !traits_.atomic_rename && a.kind == ActionKind::RestoreItem && journaled_.started.count(a.path) &&
+        store_.stat(a.source).exists()) {
+      // Killed while copying it back: what is at its path is part of this copy. Copied again.
+      move(i, a.source, a.path);
+      ++s_.restored;
+      audit(a, false);
+      return;
+    }
+    Check c = check(store_, a);
     if (c == Check::AlreadyGone) {
-      if (resumed_ && journaled_.count(a.path)) {
+      if (resumed_ && journaled_.started.count(a.path)) {
         ++s_.restored;
         if (!audited_.count(a.path)) audit(a, true);
       } else {
@@ -294,37 +340,72 @@ class Runner {
       return;
     }
     check_same_filesystem(a);
-    ctx_.root.append(state::run_journal(ctx_.run_id), journal_entry(i, a).dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
-    count_mutation();
+    journal(journal_entry(i, a));
     if (a.kind == ActionKind::RestoreFolder) {
-      ctx_.root.make_dirs(a.path);
+      store_.make_folder(a.path);
+      count_mutation();
     } else {
-      ctx_.root.make_dirs(parent_of(a.path));
-      ctx_.root.rename(a.source, a.path);
+      move(i, a.source, a.path);
     }
-    count_mutation();
     ++s_.restored;
     audit(a, false);
+  }
+
+  void journal(const json& entry) {
+    ctx_.state.append(state::run_journal(ctx_.run_id), entry.dump(-1, ' ', false, json::error_handler_t::replace));
+    count_mutation();
+  }
+
+  // Moves the item at `from` (a key or a folder of keys) to `to`, as the store allows. The
+  // journal line for the item is written already. `path` in the "copied" line is the
+  // action's path, for both directions.
+  void move(std::size_t i, const std::string& from, const std::string& to) {
+    if (traits_.atomic_rename) {
+      store_.rename(from, to);
+      count_mutation();
+      return;
+    }
+    const storage::FileStat st = store_.stat(from);
+    if (st.type == storage::FileType::Directory) {
+      std::vector<std::string> keys;
+      store_.list(from, [&](const storage::KeyInfo& k) { keys.emplace_back(k.key); });
+      for (const std::string& key : keys) store_.copy(key, to + key.substr(from.size()));
+    } else {
+      store_.copy(from, to);
+    }
+    count_mutation();
+    const std::string& path = from.starts_with(state::kTrash) ? to : from;
+    journal({{"seq", i}, {"path", path}, {"copied", true}});
+    delete_original(from);
+  }
+
+  void delete_original(const std::string& key) {
+    if (store_.stat(key).type == storage::FileType::Directory)
+      store_.remove_prefix(key);
+    else
+      store_.remove({key});
+    count_mutation();
   }
 
   // rename(2) only works within one filesystem; a mount inside the root (at an item, above
   // it, or where a restore puts it back) would make it fail or copy. Checked for every item
   // before the first one moves, and again right before each. Items already gone (a resumed
-  // run) are not looked at.
+  // run) are not looked at. A store that copies has nothing to check.
   void check_same_filesystem(const Action& a) {
+    if (!traits_.atomic_rename) return;
     auto refuse = [&](const std::string& where) {
-      throw SafetyRefusal("cannot move by renaming: a different filesystem is mounted inside the root", ctx_.root.child_path(where),
+      throw SafetyRefusal("cannot move by renaming: a different filesystem is mounted inside the root", store_.locate(where),
                           "regsweep only renames; it never copies storage");
     };
     if (a.kind == ActionKind::RemoveEmptyFolder) return;
     if (is_restore(a.kind)) {
-      const std::string above = nearest_existing(ctx_.root, parent_of(a.path));
-      if (ctx_.root.device_of(above) != trash_device_) refuse(above);
-      if (!a.source.empty() && ctx_.root.stat(a.source).exists() && ctx_.root.device_of(a.source) != trash_device_) refuse(a.source);
+      const std::string above = nearest_existing(store_, parent_of(a.path));
+      if (store_.volume_of(above) != trash_device_) refuse(above);
+      if (!a.source.empty() && store_.stat(a.source).exists() && store_.volume_of(a.source) != trash_device_) refuse(a.source);
       return;
     }
-    if (!ctx_.root.stat(a.path).exists()) return;
-    if (ctx_.root.device_of(parent_of(a.path)) != trash_device_ || ctx_.root.device_of(a.path) != trash_device_) refuse(a.path);
+    if (!store_.stat(a.path).exists()) return;
+    if (store_.volume_of(parent_of(a.path)) != trash_device_ || store_.volume_of(a.path) != trash_device_) refuse(a.path);
   }
 
   void removed(const Action& a) {
@@ -339,29 +420,32 @@ class Runner {
                  {"action", plan::to_string(a.kind)}, {"path", a.path}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
-    ctx_.root.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    ctx_.state.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace));
     count_mutation();
   }
 
   RunContext& ctx_;
+  storage::Store& store_;
   const plan::Plan& plan_;
   bool resumed_;
+  storage::StoreTraits traits_;
   RunSummary s_;
   std::uint64_t trash_device_ = 0;
-  std::set<std::string> audited_, journaled_, dry_removed_;
+  std::set<std::string> audited_, dry_removed_;
+  Journaled journaled_;
 };
 
 }  // namespace
 
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed) { return Runner(ctx, plan, resumed).run(); }
 
-void mark_run(storage::Dir& root, const std::string& run_id, const std::string& status) {
+void mark_run(storage::Store& store, const std::string& run_id, const std::string& status) {
   std::string content;
-  if (!root.read_file(state::run_record(run_id), 64u << 20, content).ok()) return;
+  if (!store.read(state::run_record(run_id), 64u << 20, content).ok()) return;
   json record = json::parse(content, nullptr, false);
   if (!record.is_object()) return;
   record["status"] = status;
-  root.write_file(state::run_record(run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  store.put(state::run_record(run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace regsweep::apply::detail

@@ -6,11 +6,14 @@
 #include <string>
 
 #include "regsweep/apply/session.h"
+#include "regsweep/apply/state_store.h"
+#include "regsweep/storage/store.h"
 
 namespace regsweep::apply::detail {
 
 struct RunContext {
-  storage::Dir& root;
+  storage::Store& store;
+  StateStore& state;
   std::string run_id;
   std::string command_line;
   std::int64_t now_ns;
@@ -24,18 +27,16 @@ struct RunContext {
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed);
 
 // Marks a run's record with `status` (a recovery that cannot finish stops it for good).
-void mark_run(storage::Dir& root, const std::string& run_id, const std::string& status);
+void mark_run(storage::Store& store, const std::string& run_id, const std::string& status);
 
 // Every action whose precondition no longer holds, checked without writing (for `apply`,
 // which refuses a stale plan before its first removal).
-std::vector<std::string> plan_violations(storage::Dir& root, const plan::Plan& plan);
+std::vector<std::string> plan_violations(storage::Store& store, const plan::Plan& plan);
 
-// Calls `line` for every JSON object line of a .jsonl file (the audit log, a journal); a
-// torn last line (a kill mid-write) is skipped.
-void for_each_json_line(storage::Dir& root, const std::string& rel, const std::function<void(const nlohmann::json&)>& line);
-
-// Crash-test hook: with REGSWEEP_TEST_CRASH_AFTER=N in the environment of a build made
-// with -Dtest_hooks=true, the process kills itself (SIGKILL) after its N-th mutation.
+// Called after every mutation (journal line, move, copy, delete, audit line, purge). Crash
+// tests stop there: with REGSWEEP_TEST_CRASH_AFTER=N in the environment of a build made with
+// -Dtest_hooks=true the process kills itself (SIGKILL) after its N-th mutation, and a unit
+// test may set a hook (apply/mutation_hook.h).
 void count_mutation();
 
 }  // namespace regsweep::apply::detail

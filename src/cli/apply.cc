@@ -35,7 +35,7 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
 
   apply::SessionOptions so = session_options(ctx, m.dry_run, m.force, std::any_of(p.actions.begin(), p.actions.end(),
                                             [](const plan::Action& a) { return a.kind == plan::ActionKind::RemoveBlob; }));
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  apply::Session session(ctx.store(), so, *ctx.err);
 
   // Every recorded precondition, checked before the first removal.
   std::vector<std::string> stale = session.violations(p);

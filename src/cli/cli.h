@@ -14,6 +14,7 @@
 #include "regsweep/plan/plan.h"
 #include "regsweep/plan/simulate.h"
 #include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
 #include "regsweep/util/style.h"
@@ -37,10 +38,15 @@ struct Context {
   std::string command_line;  // as typed, for the lock, the run record and the audit log
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
+  // The local file system: for files outside the storage (a --plan-out), and the one the
+  // storage is opened on.
   std::unique_ptr<storage::FileSystem> fs;
 
   std::optional<storage::RegistryConfig> registry_config() const;
   std::string root() const;
+  // The registry's storage, opened once (on first use) from --root or --config.
+  storage::Store& store() const;
+  mutable std::unique_ptr<storage::Store> store_;
   unsigned jobs() const;
   // Walks the storage; prints the findings on stderr (text mode, not with -q).
   storage::Model load_model() const;

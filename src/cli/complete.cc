@@ -11,15 +11,14 @@ namespace {
 
 int complete_refs(Context& ctx, const std::string& prefix) {
   try {
-    const std::string root = ctx.root();
     auto colon = prefix.find(':');
-    for (const auto& repo : storage::repository_names(*ctx.fs, root)) {
+    for (const auto& repo : storage::repository_names(ctx.store())) {
       if (colon == std::string::npos) {
         if (repo.starts_with(prefix)) *ctx.out << repo << "\n";
         continue;
       }
       if (repo != prefix.substr(0, colon)) continue;
-      for (const auto& t : storage::tag_names(*ctx.fs, root, repo))
+      for (const auto& t : storage::tag_names(ctx.store(), repo))
         if ((repo + ":" + t).starts_with(prefix)) *ctx.out << repo << ":" << t << "\n";
     }
   } catch (...) {

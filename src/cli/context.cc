@@ -19,6 +19,11 @@ std::optional<storage::RegistryConfig> Context::registry_config() const {
 
 std::string Context::root() const { return storage::resolve_root(options.root, registry_config()); }
 
+storage::Store& Context::store() const {
+  if (!store_) store_ = storage::open_folder_store(*fs, root(), jobs());
+  return *store_;
+}
+
 unsigned Context::jobs() const { return options.jobs ? options.jobs : util::default_jobs(); }
 
 std::int64_t Context::now_ns() const { return util::now_ns(); }
@@ -64,7 +69,7 @@ util::Progress& Context::progress() const {
 }
 
 storage::Model Context::walk_again() const {
-  return storage::walk_storage(*fs, root(), storage::WalkOptions{jobs(), &progress()});
+  return storage::walk_storage(store(), storage::WalkOptions{jobs(), &progress()});
 }
 
 storage::Model Context::load_model() const {

@@ -28,12 +28,10 @@ struct FsckOptionsCli {
 // The mtime of every *.tmp file the walker reported: the repair keeps young ones.
 std::map<std::string, std::int64_t> temp_file_mtimes(Context& ctx, const storage::Model& model) {
   std::map<std::string, std::int64_t> out;
-  auto root = ctx.fs->open_root(model.root);
-  if (!root) return out;
   for (const auto& f : model.findings) {
     if (f.kind != storage::FindingKind::UnexpectedFile || !f.path.ends_with(".tmp")) continue;
     if (f.path.rfind(model.root + "/", 0) != 0) continue;
-    storage::FileStat st = root->stat(f.path.substr(model.root.size() + 1));
+    storage::FileStat st = ctx.store().stat(f.path.substr(model.root.size() + 1));
     if (st.type == storage::FileType::Regular) out[f.path] = st.mtime_ns;
   }
   return out;
@@ -150,11 +148,11 @@ int run_fsck(Context& ctx, const FsckOptionsCli& o) {
   if (!read_only) require_confirmation_channel(ctx, m);
 
   std::optional<apply::Session> session;
-  if (o.repair) session.emplace(*ctx.fs, ctx.root(), session_options(ctx, read_only, m.force, true), *ctx.err);
+  if (o.repair) session.emplace(ctx.store(), session_options(ctx, read_only, m.force, true), *ctx.err);
 
   storage::Model model = ctx.walk_again();
   std::optional<storage::VerifyResult> verified;
-  if (o.verify) verified = storage::verify_blobs(*ctx.fs, model, ctx.jobs(), ctx.progress());
+  if (o.verify) verified = storage::verify_blobs(ctx.store(), model, ctx.jobs(), ctx.progress());
   plan::FsckReport report = check(ctx, model, o, verified ? &*verified : nullptr);
 
   json doc = report_json(report, verified ? &*verified : nullptr);

@@ -226,7 +226,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
   std::vector<apply::LiveRegistry> readonly;
   apply::SessionOptions so = session_options(ctx, read_only, m.force, false);
   so.readonly_registries = &readonly;
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  apply::Session session(ctx.store(), so, *ctx.err);
   if (!m.force && !read_only && !readonly.empty() && !o.restart_ack)
     throw SafetyRefusal("a read-only registry serves this storage (" + apply::describe_live_registries(readonly) +
                             "): blobs swept under it stay in its blob descriptor cache, and once it is read-write a "

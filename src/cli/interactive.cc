@@ -188,7 +188,7 @@ class Menu {
   // lock file); each deletion's preconditions are checked against the storage as it is then.
   apply::Session& session() {
     if (!session_)
-      session_.emplace(*ctx_.fs, ctx_.root(), session_options(ctx_, o_.dry_run, o_.force, false), *ctx_.err);
+      session_.emplace(ctx_.store(), session_options(ctx_, o_.dry_run, o_.force, false), *ctx_.err);
     return *session_;
   }
 

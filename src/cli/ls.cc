@@ -35,7 +35,7 @@ TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bo
   if (const auto* m = model.find_manifest(*tag.current)) row.media_type = m->parsed.media_type;
   row.platforms = plan::index_platforms(model, *tag.current);
   row.size = plan::image_bytes(model, *tag.current);
-  if (with_created) row.created = storage::read_image_created(*ctx.fs, model, *tag.current);
+  if (with_created) row.created = storage::read_image_created(ctx.store(), model, *tag.current);
   return row;
 }
 

@@ -34,7 +34,7 @@ std::map<Digest, std::int64_t> created_times(Context& ctx, const storage::Model&
   for (const auto& repo : model.repositories)
     for (const auto& tag : repo.tags) {
       if (!tag.current || out.count(*tag.current)) continue;
-      auto text = storage::read_image_created(*ctx.fs, model, *tag.current);
+      auto text = storage::read_image_created(ctx.store(), model, *tag.current);
       out[*tag.current] = text ? util::parse_rfc3339(*text).value_or(0) : 0;
     }
   return out;
@@ -95,7 +95,7 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   if (!read_only) require_confirmation_channel(ctx, m);
 
   apply::SessionOptions so = session_options(ctx, read_only, m.force, o.gc);
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  apply::Session session(ctx.store(), so, *ctx.err);
 
   storage::Model model = ctx.load_model();
   std::map<Digest, std::int64_t> created;

@@ -1,6 +1,7 @@
 // `regsweep restore RUN`: put back everything a run removed, through the one executor.
 #include "cli.h"
 #include "regsweep/apply/restore.h"
+#include "regsweep/apply/state.h"
 #include "regsweep/error.h"
 
 namespace regsweep::cli {
@@ -24,7 +25,7 @@ void list(Context& ctx, const std::string& title, const std::vector<std::string>
 int run_restore(Context& ctx, const RestoreOptions& o) {
   const MutationOptions& m = o.mutation;
   if (!m.dry_run) require_confirmation_channel(ctx, m);
-  apply::Session session(*ctx.fs, ctx.root(), session_options(ctx, m.dry_run, m.force, true), *ctx.err);
+  apply::Session session(ctx.store(), session_options(ctx, m.dry_run, m.force, true), *ctx.err);
   for (const apply::RunSummary& done : session.recovered())
     if (done.command == "restore" && done.arguments == std::vector<std::string>{o.run}) {
       // This same restore was killed, and opening the session has just finished it.
@@ -32,7 +33,7 @@ int run_restore(Context& ctx, const RestoreOptions& o) {
       else if (!ctx.options.quiet) *ctx.out << "the interrupted restore of " << o.run << " (run " << done.run_id << ") was finished\n";
       return kExitOk;
     }
-  apply::RestorePlan rp = apply::plan_restore(session.root_dir(), o.run, o.keep_newer);
+  apply::RestorePlan rp = apply::plan_restore(session.store(), session.state(), o.run, o.keep_newer);
 
   json doc = {{"run", o.run},          {"dry_run", m.dry_run},          {"conflicts", rp.conflicts}, {"kept_newer", rp.kept_newer},
               {"broken", rp.broken},   {"purged", rp.purged},           {"purged_bytes", rp.purged_bytes},
@@ -46,7 +47,7 @@ int run_restore(Context& ctx, const RestoreOptions& o) {
   auto refuse = [&](const std::string& what, const std::string& hint) -> int {
     doc["refused"] = what;
     if (ctx.options.json) print_json(ctx, doc);
-    throw SafetyRefusal(what, session.root_dir().child_path("") + ".regsweep/trash/" + o.run, hint);
+    throw SafetyRefusal(what, session.store().locate(apply::state::run_dir(o.run)), hint);
   };
   if (!rp.broken.empty())
     return refuse(std::to_string(rp.broken.size()) + " restored link(s) would point at blobs that are gone; nothing was restored",

@@ -33,7 +33,7 @@ int run_rm(Context& ctx, const RmOptions& o) {
   if (!read_only) require_confirmation_channel(ctx, m);  // refuse before anything is opened
 
   apply::SessionOptions so = session_options(ctx, read_only, m.force, false);
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  apply::Session session(ctx.store(), so, *ctx.err);
 
   std::vector<std::string> arguments = o.references;
   for (const auto& r : o.repositories) arguments.push_back("--repository=" + r);

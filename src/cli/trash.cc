@@ -31,9 +31,8 @@ struct EmptyOptions {
 };
 
 int run_ls(Context& ctx) {
-  auto root = ctx.fs->open_root(ctx.root());
-  if (!root) throw Error("registry root is not a readable folder", ctx.root(), "give the storage's rootdirectory with --root or --config");
-  std::vector<apply::TrashRun> runs = apply::list_trash(*root);
+  std::unique_ptr<apply::StateStore> logs = apply::open_state_store(ctx.store());
+  std::vector<apply::TrashRun> runs = apply::list_trash(ctx.store(), *logs);
   if (ctx.options.json) {
     json list = json::array();
     std::uint64_t total = 0;
@@ -71,12 +70,12 @@ int run_empty(Context& ctx, const EmptyOptions& o) {
   if (!m.dry_run) require_confirmation_channel(ctx, m);
   apply::SessionOptions so = session_options(ctx, m.dry_run, true, false);
   so.trash_only = true;
-  apply::Session session(*ctx.fs, ctx.root(), so, *ctx.err);
+  apply::Session session(ctx.store(), so, *ctx.err);
 
-  std::vector<apply::TrashRun> all = apply::list_trash(session.root_dir()), chosen;
+  std::vector<apply::TrashRun> all = apply::list_trash(session.store(), session.state()), chosen;
   for (const std::string& id : o.runs)
     if (std::none_of(all.begin(), all.end(), [&](const auto& r) { return r.id == id; }))
-      throw Error("no such run in the trash", session.root_dir().child_path(apply::state::run_dir(id)), "regsweep trash ls lists the runs");
+      throw Error("no such run in the trash", session.store().locate(apply::state::run_dir(id)), "regsweep trash ls lists the runs");
   const std::int64_t now = ctx.now_ns();
   for (const auto& r : all) {
     if (!o.runs.empty() && std::find(o.runs.begin(), o.runs.end(), r.id) == o.runs.end()) continue;
@@ -91,7 +90,7 @@ int run_empty(Context& ctx, const EmptyOptions& o) {
   }
   apply::EmptiedTrash done;
   if (!chosen.empty() && (m.dry_run || confirm(ctx, m, "delete these for good? they cannot be restored afterwards")))
-    done = apply::empty_trash(session.root_dir(), chosen, m.dry_run, now, ctx.command_line);
+    done = apply::empty_trash(session.store(), session.state(), chosen, m.dry_run, now, ctx.command_line);
   if (ctx.options.json) {
     json runs = json::array();
     for (const auto& r : chosen) runs.push_back(run_json(r));

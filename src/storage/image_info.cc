@@ -11,10 +11,10 @@ namespace {
 
 constexpr std::size_t kMaxConfigBytes = 8 * 1024 * 1024;
 
-std::optional<std::string> config_created(Dir& root, const Model& model, const Digest& config) {
+std::optional<std::string> config_created(Store& store, const Model& model, const Digest& config) {
   if (!model.blob_present(config)) return std::nullopt;
   std::string bytes;
-  if (!root.read_file(layout::blob_data(config), kMaxConfigBytes, bytes).ok()) return std::nullopt;
+  if (!store.read(layout::blob_data(config), kMaxConfigBytes, bytes).ok()) return std::nullopt;
   auto doc = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("created");
@@ -24,18 +24,16 @@ std::optional<std::string> config_created(Dir& root, const Model& model, const D
 
 }  // namespace
 
-std::optional<std::string> read_image_created(FileSystem& fs, const Model& model, const Digest& manifest) {
-  auto root = fs.open_root(model.root);
-  if (!root) return std::nullopt;
+std::optional<std::string> read_image_created(Store& store, const Model& model, const Digest& manifest) {
   const ManifestRecord* m = model.find_manifest(manifest);
   if (!m) return std::nullopt;
-  if (m->parsed.config) return config_created(*root, model, m->parsed.config->digest);
+  if (m->parsed.config) return config_created(store, model, m->parsed.config->digest);
   std::optional<std::string> newest;
   std::int64_t newest_ns = 0;
   for (const ChildRef& c : m->parsed.children) {
     const ManifestRecord* child = model.find_manifest(c.digest);
     if (!child || !child->parsed.config) continue;
-    auto created = config_created(*root, model, child->parsed.config->digest);
+    auto created = config_created(store, model, child->parsed.config->digest);
     if (!created) continue;
     std::int64_t ns = util::parse_rfc3339(*created).value_or(0);
     if (!newest || ns > newest_ns) {

@@ -17,9 +17,7 @@ namespace {
 constexpr std::size_t kBufferBytes = 4u << 20;  // large reads: the disk, not syscalls, sets the pace
 }
 
-VerifyResult verify_blobs(FileSystem& fs, const Model& model, unsigned jobs, util::Progress& progress) {
-  auto root = fs.open_root(model.root);
-  if (!root) throw Error("registry root is not a readable folder", model.root);
+VerifyResult verify_blobs(Store& store, const Model& model, unsigned jobs, util::Progress& progress) {
   std::vector<const BlobRecord*> order;
   for (const BlobRecord& b : model.blobs)
     if (b.has_data) order.push_back(&b);
@@ -36,7 +34,7 @@ VerifyResult verify_blobs(FileSystem& fs, const Model& model, unsigned jobs, uti
     util::Sha256Stream hash;
     std::uint64_t read = 0;
     const std::string rel = layout::blob_data(blob.digest);
-    ReadResult r = root->read_chunks(rel, buffers[w].get(), kBufferBytes, [&](std::string_view piece) {
+    ReadResult r = store.read_chunks(rel, buffers[w].get(), kBufferBytes, [&](std::string_view piece) {
       hash.update(piece);
       read += piece.size();
       progress.advance(0, piece.size());
@@ -49,7 +47,7 @@ VerifyResult verify_blobs(FileSystem& fs, const Model& model, unsigned jobs, uti
       std::string why = r.status == ReadStatus::NotRegular ? "not a regular file"
                         : r.status == ReadStatus::Missing  ? "gone while verifying"
                                                            : std::string("read error: ") + std::strerror(r.error);
-      out.unreadable.push_back({blob.digest, root->child_path(rel), why});
+      out.unreadable.push_back({blob.digest, store.locate(rel), why});
       return;
     }
     Digest actual = hash.finish();

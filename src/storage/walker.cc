@@ -161,29 +161,38 @@ void throw_not_a_folder(const std::string& path, FileType type) {
 
 }  // namespace detail
 
-std::vector<std::string> repository_names(FileSystem& fs, const std::string& root) {
-  auto root_dir = fs.open_root(root);
-  auto repositories = root_dir ? root_dir->open_dir(layout::v2(layout::kRepositories)) : nullptr;
+namespace {
+
+// The walk knows where the layout puts each file and probes for it in the local folder.
+// A store without one (S3) needs a walk from a flat listing, which is not written yet.
+Dir* probing_root(Store& store) {
+  Dir* dir = store.directory();
+  if (!dir) throw Error("this storage cannot be read yet: only a local folder can be walked", store.location());
+  return dir;
+}
+
+}  // namespace
+
+std::vector<std::string> repository_names(Store& store) {
+  Dir* root_dir = probing_root(store);
+  auto repositories = root_dir->open_dir(layout::v2(layout::kRepositories));
   if (!repositories) return {};
   FindingSink ignored;
   return detail::discover_repositories(*repositories, ignored);
 }
 
-std::vector<std::string> tag_names(FileSystem& fs, const std::string& root, const std::string& repository) {
-  auto root_dir = fs.open_root(root);
-  auto tags = root_dir ? root_dir->open_dir(layout::repo_dir(repository) + "/_manifests/tags") : nullptr;
+std::vector<std::string> tag_names(Store& store, const std::string& repository) {
   std::vector<std::string> out;
-  if (tags)
-    tags->list([&](std::string_view name, FileType type) {
-      if (type == FileType::Directory) out.emplace_back(name);
-    });
+  store.list_children(layout::repo_dir(repository) + "/_manifests/tags", [&](std::string_view name, FileType type) {
+    if (type == FileType::Directory) out.emplace_back(name);
+  });
   std::sort(out.begin(), out.end());
   return out;
 }
 
-Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options) {
-  auto root_dir = fs.open_root(root);
-  if (!root_dir) throw Error("registry root is not a readable folder", root, "give the storage's rootdirectory with --root or --config");
+Model walk_storage(Store& store, const WalkOptions& options) {
+  Dir* root_dir = probing_root(store);
+  const std::string& root = store.location();
   auto v2 = root_dir->open_dir(layout::kV2);
   if (!v2) {
     // Say which of docker/, registry/, v2/ is missing or not a folder (a symlink is not

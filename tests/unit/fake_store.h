@@ -19,10 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "regsweep/storage/fake_filesystem.h"
+#include "fake_filesystem.h"
 #include "regsweep/storage/layout.h"
 #include "regsweep/storage/manifest.h"
 #include "regsweep/storage/model.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/sha256.h"
 
@@ -55,9 +56,15 @@ struct Platform {
   std::string variant;
 };
 
+// Walks the storage at `root` on `fs`, as the command line does (a folder store).
+inline storage::Model walk_on(storage::FileSystem& fs, const std::string& root, const storage::WalkOptions& options = {}) {
+  std::unique_ptr<storage::Store> store = storage::open_folder_store(fs, root);
+  return storage::walk_storage(*store, options);
+}
+
 class FakeStore {
  public:
-  storage::FakeFileSystem fs;
+  FakeFileSystem fs;
   const std::string root = "/r";
 
   FakeStore() {
@@ -214,7 +221,12 @@ class FakeStore {
     fs.add_dir(dir + "/hashstates/sha256");
   }
 
-  storage::Model walk(unsigned jobs = 1) { return storage::walk_storage(fs, root, storage::WalkOptions{jobs}); }
+  // The tree as the product sees it: a folder store on the fake file system.
+  storage::Store& store() {
+    if (!store_) store_ = storage::open_folder_store(fs, root);
+    return *store_;
+  }
+  storage::Model walk(unsigned jobs = 1) { return storage::walk_storage(store(), storage::WalkOptions{jobs}); }
 
   // --- looking at the tree (paths relative to the root) ----------------------------------
 
@@ -244,6 +256,9 @@ class FakeStore {
       out[path] = std::to_string(static_cast<int>(node.type)) + " " + std::to_string(node.mtime_ns) + " " + node.content;
     return out;
   }
+
+ private:
+  std::unique_ptr<storage::Store> store_;
 };
 
 // A FileSystem in front of another that counts every read_file by full path, and can make

@@ -27,6 +27,7 @@
 #include "regsweep/storage/finding.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/real_filesystem.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/walker.h"
 #include "model_dump.h"
 
@@ -156,7 +157,7 @@ class FixtureTree : public ::testing::Test {
 
   Model walk(const std::string& root, unsigned jobs) {
     storage::RealFileSystem real;
-    return storage::walk_storage(real, root, storage::WalkOptions{jobs});
+    return storage::walk_storage(*storage::open_folder_store(real, root), storage::WalkOptions{jobs});
   }
 
   // A finding's path relative to the root (its path unchanged when it is not under it).

@@ -151,7 +151,7 @@ TEST(Fsck, VerifyFindsAFlippedByteAndTheRepairSetsItAside) {
   s.add_image("app", "v2", {"other"});
   s.add_blob_at(a.layers[0], "layer-contenT");  // same size, different bytes
   storage::Model m = s.walk();
-  storage::VerifyResult v = storage::verify_blobs(s.fs, m, 2, util::no_progress());
+  storage::VerifyResult v = storage::verify_blobs(s.store(), m, 2, util::no_progress());
   ASSERT_EQ(v.corrupt.size(), 1u);
   EXPECT_EQ(v.corrupt[0].digest, a.layers[0]);
   EXPECT_EQ(v.corrupt[0].actual, util::sha256("layer-contenT"));

@@ -452,7 +452,7 @@ TEST_F(EmptyRepos, PrunedDeepestFirstAndTheNestedOneSurvives) {
   apply::SessionOptions o;
   o.force = true;
   o.now_ns = kNow;
-  apply::Session session(s.fs, s.root, o, log);
+  apply::Session session(s.store(), o, log);
   apply::RunSummary done = session.execute(gc.plan);
   EXPECT_FALSE(s.has(layout::repo_dir("gone")));
   EXPECT_FALSE(s.has(layout::repo_dir("left")));

@@ -67,7 +67,7 @@ apply::RunSummary execute(FakeStore& s, const Plan& p) {
   o.force = true;  // no look for a live registry in /proc
   o.now_ns = 1'790'000'000'000'000'000;
   std::ostringstream log;
-  apply::Session session(s.fs, s.root, o, log);
+  apply::Session session(s.store(), o, log);
   return session.execute(p);
 }
 

@@ -41,7 +41,7 @@ std::vector<json> jsonl(const std::string& text) {
 }
 
 // The writes (FakeFileSystem::writes()) that start with `prefix`.
-std::vector<std::string> writes_starting(const storage::FakeFileSystem& fs, const std::string& prefix) {
+std::vector<std::string> writes_starting(const test::FakeFileSystem& fs, const std::string& prefix) {
   std::vector<std::string> out;
   for (const std::string& w : fs.writes())
     if (w.starts_with(prefix)) out.push_back(w);
@@ -114,7 +114,7 @@ struct SessionTest : ::testing::Test {
 
 TEST_F(SessionTest, MovesEveryItemIntoTheTrashAtItsOwnPath) {
   Plan p = rm_v1();
-  Session session(s.fs, s.root, options(), log);
+  Session session(s.store(), options(), log);
   RunSummary done = session.execute(p);
   const std::string run = run_id();
   EXPECT_EQ(done.run_id, run);
@@ -145,7 +145,7 @@ TEST_F(SessionTest, MovesEveryItemIntoTheTrashAtItsOwnPath) {
 
 TEST_F(SessionTest, AuditHasOneLinePerRemovedPath) {
   Plan p = rm_v1();
-  Session(s.fs, s.root, options(), log).execute(p);
+  Session(s.store(), options(), log).execute(p);
   std::vector<json> lines = audit();
   ASSERT_EQ(lines.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
@@ -163,7 +163,7 @@ TEST_F(SessionTest, AuditHasOneLinePerRemovedPath) {
 
 TEST_F(SessionTest, RunRecordEndsCompleteAndJournalListsEveryItem) {
   Plan p = rm_v1();
-  Session(s.fs, s.root, options(), log).execute(p);
+  Session(s.store(), options(), log).execute(p);
   json r = record(run_id());
   EXPECT_EQ(r.at("status"), "complete");
   EXPECT_EQ(r.at("id"), run_id());
@@ -189,7 +189,7 @@ TEST_F(SessionTest, RunRecordEndsCompleteAndJournalListsEveryItem) {
 
 TEST_F(SessionTest, JournalLinePrecedesItsRenameAndAuditFollowsIt) {
   Plan p = rm_v1();
-  Session(s.fs, s.root, options(), log).execute(p);
+  Session(s.store(), options(), log).execute(p);
   const std::string journal = "append " + s.at(state::run_journal(run_id()));
   const std::string audit_line = "append " + s.at(state::kAudit);
   // Journal, rename, audit for each item, one item after the other.
@@ -225,7 +225,7 @@ struct BlobPurge : SessionTest {
 };
 
 TEST_F(BlobPurge, BlobFoldersAreDeletedFromTheTrashAtTheEnd) {
-  RunSummary done = Session(s.fs, s.root, options(), log).execute(gc);
+  RunSummary done = Session(s.store(), options(), log).execute(gc);
   const std::string run = run_id();
   EXPECT_FALSE(s.has(layout::blob_dir(orphan)));
   EXPECT_FALSE(s.has(state::trashed(run, layout::blob_dir(orphan))));
@@ -247,7 +247,7 @@ TEST_F(BlobPurge, BlobFoldersAreDeletedFromTheTrashAtTheEnd) {
 
 TEST_F(BlobPurge, TrashBlobsKeepsThemInTheTrash) {
   gc.trash_blobs = true;
-  RunSummary done = Session(s.fs, s.root, options(), log).execute(gc);
+  RunSummary done = Session(s.store(), options(), log).execute(gc);
   const std::string run = run_id();
   EXPECT_FALSE(s.has(layout::blob_dir(orphan)));
   EXPECT_EQ(s.content(state::trashed(run, layout::blob_data(orphan))), "nobody references me");
@@ -259,7 +259,7 @@ TEST_F(BlobPurge, TrashBlobsKeepsThemInTheTrash) {
 TEST_F(BlobPurge, BlobThatGainedALinkAfterPlanningIsKept) {
   // A push reuses the orphan as a layer after gc planned to sweep it.
   s.add_layer_link("pusher", orphan);
-  EXPECT_THROW(Session(s.fs, s.root, options(), log).execute(gc), SafetyRefusal);
+  EXPECT_THROW(Session(s.store(), options(), log).execute(gc), SafetyRefusal);
   EXPECT_TRUE(s.has(layout::blob_data(orphan)));
 }
 
@@ -267,7 +267,7 @@ TEST_F(BlobPurge, BlobThatGainedALinkAfterPlanningIsKept) {
 
 TEST_F(SessionTest, ViolationsListsStalePreconditionsWithoutWriting) {
   Plan p = rm_v1();
-  Session session(s.fs, s.root, options(), log);
+  Session session(s.store(), options(), log);
   EXPECT_TRUE(session.violations(p).empty());
   s.set_tag("app", "latest", b.manifest);
   Action outside = p.actions[0];
@@ -285,7 +285,7 @@ TEST_F(SessionTest, ViolationsListsStalePreconditionsWithoutWriting) {
 TEST_F(SessionTest, ChangedPreconditionStopsTheRun) {
   Plan p = rm_v1();
   s.set_tag("app", "v1", b.manifest);  // pushed after the plan was made
-  Session session(s.fs, s.root, options(), log);
+  Session session(s.store(), options(), log);
   try {
     session.execute(p);
     FAIL() << "the moved tag was removed";
@@ -307,10 +307,10 @@ TEST_F(SessionTest, StoppedRunIsNotResumedByTheNextSession) {
   Plan p = rm_v1();
   s.set_tag("app", "v1", b.manifest);
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), SafetyRefusal);
   }
-  Session next(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  Session next(s.store(), options(kNow + 60 * kSecond), log);
   EXPECT_TRUE(next.recovered().empty());
   EXPECT_EQ(s.content(layout::revision_link("app", a.manifest)), a.manifest.str());
 }
@@ -319,14 +319,14 @@ TEST_F(SessionTest, ItemsAlreadyGoneAreCountedNotErrors) {
   Plan p = rm_v1();
   s.fs.remove(s.at(layout::tag_dir("app", "latest")));                 // removed by someone else
   s.fs.remove(s.at(layout::revision_link("app", a.manifest)));
-  RunSummary done = Session(s.fs, s.root, options(), log).execute(p);
+  RunSummary done = Session(s.store(), options(), log).execute(p);
   EXPECT_EQ(done.removed, 1u);
   EXPECT_EQ(done.already_gone, 2u);
   EXPECT_EQ(audited_paths(), (std::multiset<std::string>{layout::tag_dir("app", "v1")}));
   EXPECT_EQ(record(run_id()).at("status"), "complete");
 
   // The same plan again, later: everything is gone already.
-  RunSummary again = Session(s.fs, s.root, options(kNow + 60 * kSecond), log).execute(p);
+  RunSummary again = Session(s.store(), options(kNow + 60 * kSecond), log).execute(p);
   EXPECT_EQ(again.removed, 0u);
   EXPECT_EQ(again.already_gone, 3u);
   EXPECT_EQ(audit().size(), 1u);
@@ -337,7 +337,7 @@ TEST_F(SessionTest, DryRunWritesNothingButCounts) {
   const auto before = s.snapshot();
   RunSummary done;
   {
-    Session session(s.fs, s.root, dry_run(), log);
+    Session session(s.store(), dry_run(), log);
     done = session.execute(p);
   }
   EXPECT_TRUE(s.fs.writes().empty()) << ::testing::PrintToString(s.fs.writes());
@@ -349,7 +349,7 @@ TEST_F(SessionTest, DryRunWritesNothingButCounts) {
 TEST_F(SessionTest, DryRunStillRefusesAChangedPrecondition) {
   Plan p = rm_v1();
   s.set_tag("app", "latest", b.manifest);
-  Session session(s.fs, s.root, dry_run(), log);
+  Session session(s.store(), dry_run(), log);
   EXPECT_THROW(session.execute(p), SafetyRefusal);
   EXPECT_TRUE(s.fs.writes().empty());
 }
@@ -359,32 +359,32 @@ TEST_F(SessionTest, DryRunCountsFoldersARealRunWouldRemove) {
   r.repositories = {"app"};
   Plan p = plan::plan_rm(s.walk(), r);
   ASSERT_EQ(p.actions.size(), 3u);  // _manifests, _layers, the folder
-  RunSummary dry = Session(s.fs, s.root, dry_run(), log).execute(p);
-  RunSummary real = Session(s.fs, s.root, options(), log).execute(p);
+  RunSummary dry = Session(s.store(), dry_run(), log).execute(p);
+  RunSummary real = Session(s.store(), options(), log).execute(p);
   EXPECT_EQ(real.removed, 3u);
   EXPECT_EQ(dry.removed, real.removed);
   EXPECT_EQ(dry.kept_folders, real.kept_folders);
 }
 
 TEST_F(SessionTest, SecondSessionIsRefusedWhileTheFirstHoldsTheLock) {
-  auto first = std::make_unique<Session>(s.fs, s.root, options(), log);
+  auto first = std::make_unique<Session>(s.store(), options(), log);
   try {
-    Session second(s.fs, s.root, options(), log);
+    Session second(s.store(), options(), log);
     FAIL() << "two sessions at once";
   } catch (const SafetyRefusal& e) {
     EXPECT_EQ(e.path(), s.at(state::kLock));
     EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid())), std::string::npos) << e.what();
   }
   // A dry run takes no lock and is not refused.
-  EXPECT_NO_THROW(Session(s.fs, s.root, dry_run(), log));
+  EXPECT_NO_THROW(Session(s.store(), dry_run(), log));
   first.reset();
-  EXPECT_NO_THROW(Session(s.fs, s.root, options(), log));
+  EXPECT_NO_THROW(Session(s.store(), options(), log));
 }
 
 TEST_F(SessionTest, RootMustHoldARegistryStorage) {
   s.fs.add_dir("/elsewhere");
-  EXPECT_THROW(Session(s.fs, "/elsewhere", options(), log), Error);
-  EXPECT_THROW(Session(s.fs, "/missing", options(), log), Error);
+  EXPECT_THROW(Session(*storage::open_folder_store(s.fs, "/elsewhere"), options(), log), Error);
+  EXPECT_THROW(Session(*storage::open_folder_store(s.fs, "/missing"), options(), log), Error);
   EXPECT_TRUE(s.fs.writes().empty());
 }
 
@@ -410,7 +410,7 @@ TEST_F(SessionTest, PlanNamingAPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
     evil.path = bad;
     evil.expect = Expect::Exists;
     p.actions.insert(p.actions.begin() + 1, evil);
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     const std::size_t writes = s.fs.writes().size();
     EXPECT_THROW(session.execute(p), Error);
     EXPECT_EQ(s.fs.writes().size(), writes) << s.fs.writes().back();
@@ -421,7 +421,7 @@ TEST_F(SessionTest, PlanNamingAPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
 TEST_F(SessionTest, PlanNamingACheckPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
   Plan p = rm_v1();
   p.actions[0].check_path = "docker/registry/v2/../../../etc/shadow";
-  Session session(s.fs, s.root, options(), log);
+  Session session(s.store(), options(), log);
   const std::size_t writes = s.fs.writes().size();
   EXPECT_THROW(session.execute(p), Error);
   EXPECT_EQ(s.fs.writes().size(), writes);
@@ -432,7 +432,7 @@ TEST_F(SessionTest, PlanNamingACheckPathOutsideTheStorageIsRefusedBeforeAnyWrite
 TEST_F(SessionTest, MountInsideTheRootIsRefusedBeforeAnythingMoves) {
   Plan p = rm_v1();
   s.fs.set_device(s.at(layout::repo_dir("app") + "/_manifests/revisions"), 2);
-  Session session(s.fs, s.root, options(), log);
+  Session session(s.store(), options(), log);
   try {
     session.execute(p);
     FAIL() << "moved across a mount";
@@ -453,11 +453,11 @@ TEST_F(SessionTest, MountRefusalIsRecordedAsStopped) {
   Plan p = rm_v1();
   s.fs.set_device(s.at(layout::repo_dir("app") + "/_manifests/revisions"), 2);
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), SafetyRefusal);
   }
   EXPECT_EQ(record(run_id()).at("status"), "stopped");
-  Session next(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  Session next(s.store(), options(kNow + 60 * kSecond), log);
   EXPECT_TRUE(next.recovered().empty());
 }
 
@@ -465,11 +465,11 @@ TEST_F(SessionTest, ItemThatIsItselfAMountPointIsRefused) {
   Plan p = rm_v1();
   s.fs.set_device(s.at(layout::tag_dir("app", "v1")), 2);
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), SafetyRefusal);
   }
   EXPECT_EQ(s.content(layout::tag_current_link("app", "v1")), a.manifest.str());
-  EXPECT_NO_THROW(Session(s.fs, s.root, options(kNow + 60 * kSecond), log));
+  EXPECT_NO_THROW(Session(s.store(), options(kNow + 60 * kSecond), log));
 }
 
 // --- recovery ----------------------------------------------------------------------------------
@@ -480,7 +480,7 @@ TEST_F(SessionTest, InterruptedRunIsFinishedByTheNextSession) {
   // The second rename fails (as a kill there would stop it).
   s.fs.fail_writes_matching("rename " + s.at(layout::tag_dir("app", "v1")) + " ");
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), Error);
   }
   EXPECT_TRUE(s.has(state::trashed(run, layout::tag_dir("app", "latest"))));
@@ -488,7 +488,7 @@ TEST_F(SessionTest, InterruptedRunIsFinishedByTheNextSession) {
   EXPECT_EQ(record(run).at("status"), "running");
   EXPECT_EQ(audit().size(), 1u);
 
-  auto next = std::make_unique<Session>(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  auto next = std::make_unique<Session>(s.store(), options(kNow + 60 * kSecond), log);
   ASSERT_EQ(next->recovered().size(), 1u);
   const RunSummary done = next->recovered()[0];
   EXPECT_EQ(done.run_id, run);
@@ -507,7 +507,7 @@ TEST_F(SessionTest, InterruptedRunIsFinishedByTheNextSession) {
 
   // And the session after that has nothing to finish.
   next.reset();
-  next = std::make_unique<Session>(s.fs, s.root, options(kNow + 120 * kSecond), log);
+  next = std::make_unique<Session>(s.store(), options(kNow + 120 * kSecond), log);
   EXPECT_TRUE(next->recovered().empty());
   EXPECT_EQ(audit().size(), 3u);
 }
@@ -517,13 +517,13 @@ TEST_F(SessionTest, KillBetweenRenameAndAuditIsAuditedOnRecovery) {
   const std::string run = run_id();
   s.fs.fail_writes_matching("append " + s.at(state::kAudit));  // the first item moved, its audit line is lost
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), Error);
   }
   EXPECT_TRUE(s.has(state::trashed(run, layout::tag_dir("app", "latest"))));
   EXPECT_TRUE(audit().empty());
 
-  Session next(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  Session next(s.store(), options(kNow + 60 * kSecond), log);
   ASSERT_EQ(next.recovered().size(), 1u);
   EXPECT_EQ(next.recovered()[0].removed, 3u);
   EXPECT_EQ(audited_paths(), paths_of(p));
@@ -536,13 +536,13 @@ TEST_F(BlobPurge, KillDuringThePurgeIsFinishedOnRecovery) {
   const std::string run = run_id();
   s.fs.fail_writes_matching("remove " + s.at(state::trashed(run, "docker/registry/v2/blobs")));
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(gc), Error);
   }
   EXPECT_TRUE(s.has(state::trashed(run, layout::blob_data(orphan))));
   EXPECT_EQ(record(run).at("status"), "running");
 
-  Session next(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  Session next(s.store(), options(kNow + 60 * kSecond), log);
   ASSERT_EQ(next.recovered().size(), 1u);
   EXPECT_EQ(next.recovered()[0].removed, 2u);
   EXPECT_EQ(next.recovered()[0].bytes_freed, orphan_bytes);
@@ -559,11 +559,11 @@ TEST_F(SessionTest, FolderRemovedJustBeforeAKillIsAuditedOnRecovery) {
                              "empty", "", "repository folder left empty", 0});
   s.fs.fail_writes_matching("append " + s.at(state::kAudit));
   {
-    Session session(s.fs, s.root, options(), log);
+    Session session(s.store(), options(), log);
     EXPECT_THROW(session.execute(p), Error);
   }
   EXPECT_FALSE(s.has(layout::repo_dir("empty")));
-  Session next(s.fs, s.root, options(kNow + 60 * kSecond), log);
+  Session next(s.store(), options(kNow + 60 * kSecond), log);
   ASSERT_EQ(next.recovered().size(), 1u);
   EXPECT_EQ(next.recovered()[0].removed, 1u);
   EXPECT_EQ(audited_paths(), paths_of(p));

@@ -61,7 +61,7 @@ class WalkerTest : public ::testing::Test {
 TEST_F(WalkerTest, RootWithoutV2Throws) {
   s.fs.add_dir("/empty/docker/registry");  // v2/ missing
   try {
-    storage::walk_storage(s.fs, "/empty", {});
+    walk_on(s.fs, "/empty", {});
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_EQ(e.path(), "/empty");
@@ -70,7 +70,7 @@ TEST_F(WalkerTest, RootWithoutV2Throws) {
 
 TEST_F(WalkerTest, MissingRootThrows) {
   try {
-    storage::walk_storage(s.fs, "/nowhere", {});
+    walk_on(s.fs, "/nowhere", {});
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_EQ(e.path(), "/nowhere");
@@ -315,7 +315,7 @@ TEST_F(WalkerTest, ManifestBlobReadOnceForThreeRepositories) {
   }
   for (unsigned jobs : {1u, 3u}) {
     InstrumentedFileSystem fs(s.fs);
-    Model m = storage::walk_storage(fs, s.root, storage::WalkOptions{jobs});
+    Model m = walk_on(fs, s.root, storage::WalkOptions{jobs});
     EXPECT_EQ(fs.reads_of(at(layout::blob_data(img.manifest))), 1) << "jobs " << jobs;
     // Layers and configs are only stat'ed by the walk.
     EXPECT_EQ(fs.reads_of(at(layout::blob_data(img.config))), 0) << "jobs " << jobs;
@@ -338,7 +338,7 @@ TEST_F(WalkerTest, IndexChildrenReadAlthoughNotTagged) {
   s.add_revision("app", outer);
   s.set_tag("app", "v1", outer);
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
 
   for (const Digest& d : {outer, inner, amd.manifest, arm.manifest}) {
     const storage::ManifestRecord* rec = m.find_manifest(d);
@@ -365,7 +365,7 @@ TEST_F(WalkerTest, IndexThatContainsItselfDoesNotLoop) {
   s.add_revision("app", self);
   s.set_tag("app", "loop", self);
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   ASSERT_EQ(m.manifests.size(), 1u);
   EXPECT_EQ(m.manifests[0].digest, self);
   EXPECT_EQ(fs.reads_of(at(layout::blob_data(self))), 1);
@@ -385,7 +385,7 @@ TEST_F(WalkerTest, TwoIndexesThatContainEachOtherDoNotLoop) {
   s.add_revision("app", a);
   s.set_tag("app", "loop", a);
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, storage::WalkOptions{3});
+  Model m = walk_on(fs, s.root, storage::WalkOptions{3});
   EXPECT_EQ(m.manifests.size(), 2u);
   EXPECT_EQ(fs.reads_of(at(layout::blob_data(a))), 1);
   EXPECT_EQ(fs.reads_of(at(layout::blob_data(b))), 1);
@@ -506,7 +506,7 @@ TEST_F(WalkerTest, ManifestTooLarge) {
   Digest d = s.add_blob(big);
   s.add_revision("app", d);
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   // Reported, and still read (up to 64 MiB) so that what it references is known: here it
   // is not JSON at all.
   EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::ManifestTooLarge, at(layout::blob_data(d))),
@@ -638,7 +638,7 @@ TEST_F(WalkerTest, UnreadableManifestAndLink) {
   InstrumentedFileSystem fs(s.fs);
   fs.fail_reads_of(at(layout::blob_data(img.manifest)));
   fs.fail_reads_of(at(layout::revision_link("app", other.manifest)));
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::Unreadable, at(layout::blob_data(img.manifest))),
                                      line(FindingKind::Unreadable, at(layout::revision_link("app", other.manifest))),
                                      // v2's revision could not be read, so the tag names a revision it lacks.
@@ -657,7 +657,7 @@ TEST_F(WalkerTest, SymlinkInsideRepositoriesIsReportedNotFollowed) {
   s.fs.add_node(at(layout::repo_dir("team")) + "/linked", FileType::Symlink);
 
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   EXPECT_EQ(repo_names(m), std::vector<std::string>{"app"});
   EXPECT_EQ(finding_lines(m), (Lines{line(FindingKind::Symlink, link),
                                      line(FindingKind::Symlink, at(layout::repo_dir("team")) + "/linked")}));
@@ -726,14 +726,14 @@ TEST_F(WalkerTest, EveryFindingKindHasADamage) {
   InstrumentedFileSystem fs(s.fs);
   fs.fail_reads_of(at(layout::blob_data(a.manifest)));                                   // Unreadable
 
-  Model one = storage::walk_storage(fs, s.root, storage::WalkOptions{1});
+  Model one = walk_on(fs, s.root, storage::WalkOptions{1});
   std::set<FindingKind> kinds;
   for (const auto& f : one.findings) kinds.insert(f.kind);
   for (int k = 0; k <= static_cast<int>(FindingKind::Symlink); ++k)
     EXPECT_TRUE(kinds.count(static_cast<FindingKind>(k)))
         << "no " << storage::to_string(static_cast<FindingKind>(k)) << " finding";
 
-  Model three = storage::walk_storage(fs, s.root, storage::WalkOptions{3});
+  Model three = walk_on(fs, s.root, storage::WalkOptions{3});
   EXPECT_EQ(dump_model(one), dump_model(three));
   EXPECT_EQ(findings_any_order(one), findings_any_order(three));
 }
@@ -775,7 +775,7 @@ TEST_F(WalkerTest, SymlinkedCurrentIsNotFollowed) {
   s.fs.add_node(current, FileType::Symlink);
   s.fs.add_file(current + "/link", other.manifest.str());  // what is behind it
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   EXPECT_EQ(finding_lines(m), Lines{line(FindingKind::Symlink, current)});
   EXPECT_EQ(severity_at(m, current), storage::Severity::Error);
   EXPECT_EQ(fs.reads_of(current + "/link"), 0);
@@ -796,7 +796,7 @@ TEST_F(WalkerTest, SymlinkedFoldersOnTheWayAreNotFollowed) {
   s.fs.add_node(index, FileType::Symlink);
   s.fs.add_file(at(layout::repo_dir("app") + "/_layers"), "a file");
   InstrumentedFileSystem fs(s.fs);
-  Model m = storage::walk_storage(fs, s.root, {});
+  Model m = walk_on(fs, s.root, {});
   EXPECT_EQ(fs.reads_of(at(layout::revision_link("app", img.manifest))), 0);
   const storage::Repository& repo = m.repositories[0];
   EXPECT_TRUE(repo.revisions.empty());
@@ -818,7 +818,7 @@ TEST_F(WalkerTest, StructuralFoldersThatAreNotFoldersStopTheWalk) {
       t.fs.remove(t.at(rel));
       t.fs.add_node(t.at(rel), type);
       try {
-        storage::walk_storage(t.fs, t.root, {});
+        walk_on(t.fs, t.root, {});
         ADD_FAILURE() << rel << ": no exception";
       } catch (const Error& e) {
         EXPECT_EQ(e.path(), t.at(rel)) << e.what();
@@ -830,7 +830,7 @@ TEST_F(WalkerTest, StructuralFoldersThatAreNotFoldersStopTheWalk) {
   FakeStore empty;
   empty.fs.remove(empty.at(layout::v2("blobs")));
   empty.fs.remove(empty.at(layout::v2("repositories")));
-  EXPECT_NO_THROW(storage::walk_storage(empty.fs, empty.root, {}));
+  EXPECT_NO_THROW(walk_on(empty.fs, empty.root, {}));
 }
 
 // Blob data that is not a regular file: a FIFO or a symlink is something the registry stats
@@ -966,7 +966,7 @@ TEST_F(RealFileSystemTest, WalkRefusesASymlinkedBlobsFolderAndReadsNothingThroug
   std::filesystem::remove_all(root + "/docker/registry/v2/blobs");
   std::filesystem::create_symlink(outside + "/blobs", root + "/docker/registry/v2/blobs");
   try {
-    storage::walk_storage(fs, root, {});
+    walk_on(fs, root, {});
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_EQ(e.path(), root + "/docker/registry/v2/blobs");
@@ -974,7 +974,7 @@ TEST_F(RealFileSystemTest, WalkRefusesASymlinkedBlobsFolderAndReadsNothingThroug
   // With blobs/ a folder again, the symlinked current/ is a finding, and its link unread.
   std::filesystem::remove(root + "/docker/registry/v2/blobs");
   std::filesystem::create_directories(root + "/docker/registry/v2/blobs/sha256");
-  Model m = storage::walk_storage(fs, root, {});
+  Model m = walk_on(fs, root, {});
   ASSERT_EQ(m.repositories.size(), 1u);
   ASSERT_EQ(m.repositories[0].tags.size(), 1u);
   EXPECT_FALSE(m.repositories[0].tags[0].current);

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "regsweep/plan/plan.h"
-#include "regsweep/storage/filesystem.h"
+#include "regsweep/apply/state_store.h"
+#include "regsweep/storage/store.h"
 
 namespace regsweep::apply {
 
@@ -24,6 +25,6 @@ struct RestorePlan {
 
 // Throws Error for an unknown run, SafetyRefusal for one that cannot be restored (still
 // running, being emptied, already restored).
-RestorePlan plan_restore(storage::Dir& root, const std::string& run, bool keep_newer);
+RestorePlan plan_restore(storage::Store& store, StateStore& logs, const std::string& run, bool keep_newer);
 
 }  // namespace regsweep::apply

@@ -15,7 +15,8 @@
 
 #include "regsweep/apply/live_registry.h"
 #include "regsweep/plan/plan.h"
-#include "regsweep/storage/filesystem.h"
+#include "regsweep/apply/state_store.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
 #include "regsweep/util/progress.h"
@@ -52,7 +53,8 @@ struct RunSummary {
 
 class Session {
  public:
-  Session(storage::FileSystem& fs, std::string root, SessionOptions options, std::ostream& log);
+  // `store` is the registry's storage (its location is what a serving registry is looked for by).
+  Session(storage::Store& store, SessionOptions options, std::ostream& log);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -68,8 +70,9 @@ class Session {
   // The actions of `plan` whose precondition no longer holds (nothing is written).
   std::vector<std::string> violations(const plan::Plan& plan);
 
-  // The root, for planners that read regsweep's own state (restore, trash); read-only in dry-run.
-  storage::Dir& root_dir() { return *root_dir_; }
+  // The store, for planners that read regsweep's own state (restore, trash); read-only in dry-run.
+  storage::Store& store() { return *store_; }
+  StateStore& state() { return *state_; }
   const SessionOptions& options() const { return options_; }
 
   // Runs found interrupted and finished when the session opened.
@@ -79,13 +82,13 @@ class Session {
   void check_live_registry();
   void recover_interrupted_runs();
 
-  storage::FileSystem& fs_;
-  std::string root_;
+  storage::Store& real_store_;
   SessionOptions options_;
   std::ostream& log_;
-  std::unique_ptr<storage::FileSystem> read_only_;
-  std::unique_ptr<storage::Dir> root_dir_;
-  std::unique_ptr<storage::FileLock> lock_;
+  std::unique_ptr<storage::Store> read_only_;
+  storage::Store* store_ = nullptr;
+  std::unique_ptr<StateStore> state_;
+  std::unique_ptr<StateLock> lock_;
   std::vector<RunSummary> recovered_;
   int runs_ = 0;
 };

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "regsweep/storage/filesystem.h"
+#include "regsweep/apply/state_store.h"
+#include "regsweep/storage/store.h"
 
 namespace regsweep::apply {
 
@@ -25,7 +26,7 @@ struct TrashRun {
 };
 
 // Every run in the trash, oldest first.
-std::vector<TrashRun> list_trash(storage::Dir& root);
+std::vector<TrashRun> list_trash(storage::Store& store, StateStore& logs);
 
 struct EmptiedTrash {
   std::vector<std::string> runs;
@@ -35,7 +36,7 @@ struct EmptiedTrash {
 // Deletes the trash folders of `runs` for good: the record is marked "emptying" first, so a
 // kill leaves a run that `trash ls` shows as such and the same command finishes. An audit
 // line per run. Refuses (SafetyRefusal) a run still "running". Dry-run: counts only.
-EmptiedTrash empty_trash(storage::Dir& root, const std::vector<TrashRun>& runs, bool dry_run, std::int64_t now_ns,
+EmptiedTrash empty_trash(storage::Store& store, StateStore& logs, const std::vector<TrashRun>& runs, bool dry_run, std::int64_t now_ns,
                          const std::string& command_line);
 
 }  // namespace regsweep::apply

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/util/progress.h"
 
@@ -32,6 +32,6 @@ struct VerifyResult {
   double bytes_per_second() const { return seconds > 0 ? static_cast<double>(bytes) / seconds : 0; }
 };
 
-VerifyResult verify_blobs(FileSystem& fs, const Model& model, unsigned jobs, util::Progress& progress);
+VerifyResult verify_blobs(Store& store, const Model& model, unsigned jobs, util::Progress& progress);
 
 }  // namespace regsweep::storage

@@ -2,7 +2,7 @@
 // Reads a registry's storage into a Model. Read only: it never writes.
 #include <string>
 
-#include "regsweep/storage/filesystem.h"
+#include "regsweep/storage/store.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/util/progress.h"
 
@@ -13,14 +13,15 @@ struct WalkOptions {
   util::Progress* progress = &util::no_progress();
 };
 
-// Throws Error when `root` is not a directory holding docker/registry/v2. Everything else
-// that is wrong becomes a Finding in the model.
-Model walk_storage(FileSystem& fs, const std::string& root, const WalkOptions& options);
+// Throws Error when the store holds no docker/registry/v2. Everything else that is wrong
+// becomes a Finding in the model. On a local folder the walk probes the names the layout
+// says are there (one fstatat per blob, not a listing of every folder).
+Model walk_storage(Store& store, const WalkOptions& options);
 
 // Only the repository names, sorted (what shell completion needs: no blobs, no manifests).
 // Empty when the root is not a registry storage.
-std::vector<std::string> repository_names(FileSystem& fs, const std::string& root);
+std::vector<std::string> repository_names(Store& store);
 // Only the tag names of one repository, sorted.
-std::vector<std::string> tag_names(FileSystem& fs, const std::string& root, const std::string& repository);
+std::vector<std::string> tag_names(Store& store, const std::string& repository);
 
 }  // namespace regsweep::storage

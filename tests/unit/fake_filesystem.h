@@ -1,5 +1,5 @@
 #pragma once
-// An in-memory tree for unit tests (after ninja's VirtualFileSystem): build a store by hand,
+// An in-memory folder tree for unit tests (after ninja's VirtualFileSystem): build a store by hand,
 // run storage/plan/apply code on it, and assert which paths were read.
 #include <map>
 #include <mutex>
@@ -9,7 +9,13 @@
 
 #include "regsweep/storage/filesystem.h"
 
-namespace regsweep::storage {
+namespace regsweep::test {
+
+using storage::Dir;
+using storage::FileLock;
+using storage::FileStat;
+using storage::FileSystem;
+using storage::FileType;
 
 class FakeFileSystem : public FileSystem {
  public:
@@ -57,4 +63,4 @@ class FakeFileSystem : public FileSystem {
   friend class FakeLock;
 };
 
-}  // namespace regsweep::storage
+}  // namespace regsweep::test

@@ -1,4 +1,4 @@
-#include "regsweep/storage/fake_filesystem.h"
+#include "fake_filesystem.h"
 
 #include "regsweep/error.h"
 
@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <limits>
 
-namespace regsweep::storage {
+namespace regsweep::test {
+
+using namespace storage;
 
 bool FakeFileSystem::below_denied(const std::string& path) const {
   for (const std::string& d : denied_)
@@ -214,4 +216,4 @@ std::unique_ptr<Dir> FakeFileSystem::open_root(const std::string& path) {
   return std::make_unique<FakeDir>(*this, path);
 }
 
-}  // namespace regsweep::storage
+}  // namespace regsweep::test

@@ -1,0 +1,46 @@
+#pragma once
+// regsweep's own state beside the registry's data (state.h names the keys): the lock, the
+// run journals and the audit log. Behind one small interface, because a disk and a bucket
+// keep them differently:
+//   - a store with flock and append (a local folder): an flock'ed lock file, and each log a
+//     file appended to with one write(2) per line, as before;
+//   - any other store (S3): a lock object per holder (after restic: written, then the
+//     others listed; another one's object means "held"), and each log a folder of one
+//     object per line, named so that a listing returns them in the order written.
+// Run records and the trash are plain keys of the store (put is atomic everywhere).
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "regsweep/storage/store.h"
+
+namespace regsweep::apply {
+
+// Held while it lives.
+class StateLock {
+ public:
+  virtual ~StateLock() = default;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // The exclusive lock of the storage, `holder` (pid and command) recorded for the message
+  // another regsweep prints. nullptr when someone else holds it; `other` then says who.
+  virtual std::unique_ptr<StateLock> lock(std::string_view holder, std::string& other) = 0;
+  // Appends one line (no newline) to the log `log` (state::kAudit, state::run_journal(run)).
+  // Once it returns, the line survives a kill.
+  virtual void append(std::string_view log, std::string_view line) = 0;
+  // Every line of `log` that is a JSON object, in the order written; a torn line is skipped.
+  virtual void for_each_line(std::string_view log, const std::function<void(const nlohmann::json&)>& line) = 0;
+  // Whether `log` has been written to.
+  virtual bool has(std::string_view log) = 0;
+};
+
+// The state store that suits `store` (from its traits). It lives no longer than `store`.
+std::unique_ptr<StateStore> open_state_store(storage::Store& store);
+
+}  // namespace regsweep::apply

@@ -1,0 +1,117 @@
+#pragma once
+// A store of keys with nothing but keys (after restic's mem backend): no folders, no rename,
+// no append, no lock; what a bucket offers. Folders exist only as the keys below them. It
+// records every write, so a test asserts exactly what the executor did to it.
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "regsweep/error.h"
+#include "regsweep/storage/store.h"
+
+namespace regsweep::test {
+
+class FakeKeyStore : public storage::Store {
+ public:
+  struct Object {
+    std::string content;
+    std::int64_t mtime_ns = 0;
+  };
+
+  FakeKeyStore() { traits_.connections = 4; }
+
+  std::map<std::string, Object>& objects() { return objects_; }
+  const std::map<std::string, Object>& objects() const { return objects_; }
+  const std::vector<std::string>& writes() const { return writes_; }
+
+  storage::StoreTraits traits() const override { return traits_; }
+  const std::string& location() const override { return location_; }
+  std::string locate(std::string_view key) const override { return location_ + "/" + std::string(key); }
+
+  void list(std::string_view prefix, storage::KeyVisitor visit) override {
+    const std::string folder = std::string(prefix) + "/";
+    for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it)
+      visit(storage::KeyInfo{it->first, storage::FileType::Regular, it->second.content.size(), it->second.mtime_ns});
+  }
+  void list_children(std::string_view prefix, storage::ChildVisitor visit) override {
+    const std::string folder = prefix.empty() ? std::string() : std::string(prefix) + "/";
+    std::string last;
+    for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it) {
+      std::string_view rest = std::string_view(it->first).substr(folder.size());
+      const auto slash = rest.find('/');
+      std::string name(rest.substr(0, slash));
+      if (name == last) continue;
+      last = name;
+      visit(name, slash == std::string_view::npos ? storage::FileType::Regular : storage::FileType::Directory);
+    }
+  }
+  storage::FileStat stat(std::string_view key) override {
+    storage::FileStat st;
+    if (auto it = objects_.find(std::string(key)); it != objects_.end()) {
+      st.type = storage::FileType::Regular;
+      st.size = it->second.content.size();
+      st.mtime_ns = it->second.mtime_ns;
+      return st;
+    }
+    const std::string folder = std::string(key) + "/";
+    auto it = objects_.lower_bound(folder);
+    if (it != objects_.end() && it->first.starts_with(folder)) st.type = storage::FileType::Directory;
+    return st;
+  }
+  storage::ReadResult read(std::string_view key, std::size_t max_bytes, std::string& out) override {
+    storage::ReadResult r;
+    r.stat = stat(key);
+    if (r.stat.type != storage::FileType::Regular) {
+      r.status = r.stat.exists() ? storage::ReadStatus::NotRegular : storage::ReadStatus::Missing;
+      return r;
+    }
+    const std::string& content = objects_.at(std::string(key)).content;
+    if (content.size() > max_bytes) {
+      r.status = storage::ReadStatus::TooLarge;
+      return r;
+    }
+    out = content;
+    r.status = storage::ReadStatus::Ok;
+    return r;
+  }
+  storage::ReadResult read_chunks(std::string_view key, char*, std::size_t, util::FunctionRef<void(std::string_view)> chunk) override {
+    std::string content;
+    storage::ReadResult r = read(key, std::size_t(1) << 30, content);
+    if (r.ok()) chunk(content);
+    return r;
+  }
+
+  void put(std::string_view key, std::string_view content) override {
+    write("put " + std::string(key));
+    objects_[std::string(key)] = Object{std::string(content), 0};
+  }
+  void remove(const std::vector<std::string>& keys) override {
+    for (const std::string& k : keys) {
+      write("remove " + k);
+      objects_.erase(k);
+    }
+  }
+  void remove_prefix(std::string_view prefix) override {
+    write("remove-prefix " + std::string(prefix));
+    const std::string folder = std::string(prefix) + "/";
+    auto it = objects_.lower_bound(folder);
+    while (it != objects_.end() && it->first.starts_with(folder)) it = objects_.erase(it);
+  }
+  void copy(std::string_view from, std::string_view to) override {
+    write("copy " + std::string(from) + " -> " + std::string(to));
+    auto it = objects_.find(std::string(from));
+    if (it == objects_.end()) throw Error("cannot copy: no such key", locate(from));
+    objects_[std::string(to)] = it->second;
+  }
+
+ private:
+  void write(std::string what) { writes_.push_back(std::move(what)); }
+
+  storage::StoreTraits traits_;
+  std::string location_ = "fake://bucket";
+  std::map<std::string, Object> objects_;
+  std::vector<std::string> writes_;
+};
+
+}  // namespace regsweep::test

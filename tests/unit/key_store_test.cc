@@ -1,0 +1,255 @@
+// apply on a store that has nothing but keys (no rename, folders, append or lock: a bucket).
+// An item is copied into the run's trash, a "copied" line journaled, then deleted; the lock,
+// the journal and the audit log are objects. A run stopped after each of its mutations in
+// turn is finished by the next session, ending exactly as an uninterrupted run does, and
+// nothing the plan did not name is lost.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+#include "fake_key_store.h"
+#include "fake_store.h"
+#include "regsweep/apply/mutation_hook.h"
+#include "regsweep/apply/restore.h"
+#include "regsweep/apply/session.h"
+#include "regsweep/apply/state.h"
+#include "regsweep/apply/state_store.h"
+#include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
+#include "regsweep/plan/rm.h"
+#include "regsweep/util/reference.h"
+
+namespace regsweep::test {
+namespace {
+
+namespace state = apply::state;
+using apply::RunSummary;
+using apply::Session;
+using apply::SessionOptions;
+using plan::Plan;
+using Objects = std::map<std::string, FakeKeyStore::Object>;
+
+// Thrown by the mutation hook: the run stops right there, as a kill would stop it.
+struct Stopped {};
+
+class StopAfter {
+ public:
+  explicit StopAfter(int n) : left_(n) {
+    apply::set_mutation_hook([this] {
+      if (left_ > 0 && --left_ == 0) throw Stopped{};
+    });
+  }
+  ~StopAfter() { apply::set_mutation_hook({}); }
+
+ private:
+  int left_;
+};
+
+struct KeyStoreRun : ::testing::Test {
+  FakeStore tree;  // the registry's tree, built by hand; copied key by key into a bucket
+  Image a, b, loose;
+  Digest orphan;
+  std::ostringstream log;
+
+  void SetUp() override {
+    a = tree.add_image("app", "v1", {"shared layer", "a's layer"});
+    tree.set_tag("app", "latest", a.manifest);
+    b = tree.add_image("app", "v2", {"shared layer", "b's layer"});
+    loose = tree.add_image("old", "gone", {"old layer"});
+    tree.fs.remove(tree.at(layout::tag_dir("old", "gone")));  // untagged: gc -m takes it
+    orphan = tree.add_blob("nobody references me");
+    tree.add_upload("app", "stale", std::nullopt, "12345", 0);
+  }
+
+  Objects bucket() const {
+    Objects out;
+    for (const auto& [path, node] : tree.fs.nodes())
+      if (node.type == storage::FileType::Regular) out[path.substr(tree.root.size() + 1)] = {node.content, node.mtime_ns};
+    return out;
+  }
+
+  SessionOptions options() const {
+    SessionOptions o;
+    o.force = true;
+    o.now_ns = kNow;
+    o.command_line = "regsweep test";
+    return o;
+  }
+
+  Plan rm_v1() {
+    plan::RmRequest r;
+    r.references.push_back(util::parse_image_reference("app:v1"));
+    Plan p = plan::plan_rm(tree.walk(), r);
+    p.command = "rm";
+    return p;
+  }
+  Plan gc_m(bool trash_blobs) {
+    plan::GcRequest r;
+    r.delete_untagged = true;
+    r.prune_empty_repos = true;
+    r.trash_blobs = trash_blobs;
+    r.now_ns = kNow;
+    Plan p = plan::plan_gc(tree.walk(), r).plan;
+    p.command = "gc";
+    return p;
+  }
+
+  // Runs `p` on a fresh bucket, stopped after its `stop`-th mutation (0: not stopped), then
+  // opens the next session, which finishes it. Returns the bucket.
+  Objects run(const Plan& p, int stop, bool* stopped = nullptr) {
+    FakeKeyStore keys;
+    keys.objects() = bucket();
+    storage::Model model = tree.walk();  // the same tree: the walk before a blob sweep
+    {
+      StopAfter hook(stop);
+      try {
+        Session(keys, options(), log).execute(p, &model);
+        if (stopped) *stopped = false;
+      } catch (const Stopped&) {
+        if (stopped) *stopped = true;
+      }
+    }
+    Session next(keys, options(), log);  // finishes what was interrupted
+    return keys.objects();
+  }
+
+  // The keys of `o` outside regsweep's state, or inside it but not the logs and lock.
+  static Objects storage_keys(const Objects& o) {
+    Objects out;
+    for (const auto& [k, v] : o)
+      if (!k.starts_with(".regsweep/")) out[k] = v;
+    return out;
+  }
+  static Objects trash_keys(const Objects& o) {
+    Objects out;
+    for (const auto& [k, v] : o)
+      if (k.starts_with(".regsweep/trash/") && k.find("/journal.jsonl.d/") == std::string::npos) out[k] = v;
+    return out;
+  }
+  // The audit log's paths, each with how often it was audited.
+  static std::multiset<std::string> audited(const Objects& o) {
+    std::multiset<std::string> out;
+    for (const auto& [k, v] : o)
+      if (k.starts_with(std::string(state::kAudit) + ".d/")) out.insert(json::parse(v.content).at("path").get<std::string>());
+    return out;
+  }
+};
+
+// Equal keys and contents; the difference is printed.
+::testing::AssertionResult same(const Objects& x, const Objects& y) {
+  std::string diff;
+  for (const auto& [k, v] : x)
+    if (auto it = y.find(k); it == y.end() || it->second.content != v.content) diff += " -" + k;
+  for (const auto& [k, v] : y)
+    if (!x.count(k)) diff += " +" + k;
+  if (diff.empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "differ:" << diff;
+}
+
+std::string run_record_key() { return state::run_record(state::new_run_id(kNow, ::getpid())); }
+
+TEST_F(KeyStoreRun, CopiesIntoTheTrashThenDeletesAndKeepsStateInObjects) {
+  FakeKeyStore keys;
+  keys.objects() = bucket();
+  Plan p = rm_v1();
+  ASSERT_EQ(p.actions.size(), 3u);
+  RunSummary done = Session(keys, options(), log).execute(p);
+  EXPECT_EQ(done.removed, 3u);
+  const std::string run = state::new_run_id(kNow, ::getpid());
+  const std::string current = layout::tag_current_link("app", "v1");
+  EXPECT_EQ(keys.objects().count(current), 0u);
+  ASSERT_EQ(keys.objects().count(state::trashed(run, current)), 1u);
+  EXPECT_EQ(keys.objects().at(state::trashed(run, current)).content, a.manifest.str());
+  EXPECT_EQ(json::parse(keys.objects().at(state::run_record(run)).content).at("status"), "complete");
+  // Per item: the copy, the "copied" journal line, then the delete; never a rename.
+  std::vector<std::string> order;
+  for (const std::string& w : keys.writes())
+    if (w.starts_with("copy " + current) || w.starts_with("remove-prefix " + layout::tag_dir("app", "v1"))) order.push_back(w);
+  ASSERT_EQ(order.size(), 2u);
+  EXPECT_TRUE(order[0].starts_with("copy "));
+  EXPECT_EQ(audited(keys.objects()).size(), 3u);
+  // The lock object is gone with the session; the journal has a "copied" line per item.
+  for (const auto& [k, v] : keys.objects()) EXPECT_FALSE(k.starts_with(".regsweep/locks/")) << k;
+  FakeKeyStore& store = keys;
+  auto logs = apply::open_state_store(store);
+  int copied = 0;
+  logs->for_each_line(state::run_journal(run), [&](const json& j) { copied += j.value("copied", false) ? 1 : 0; });
+  EXPECT_EQ(copied, 3);
+}
+
+TEST_F(KeyStoreRun, ASecondSessionIsRefusedWhileTheLockObjectIsThere) {
+  FakeKeyStore keys;
+  keys.objects() = bucket();
+  Session first(keys, options(), log);
+  EXPECT_THROW(Session(keys, options(), log), SafetyRefusal);
+}
+
+// The heart of it: every mutation point of three plans (a tag removal, gc -m with blobs
+// deleted outright, gc -m with blobs kept in the trash).
+TEST_F(KeyStoreRun, StoppedAfterAnyMutationTheNextSessionFinishesTheRunAndLosesNothing) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE("plan " + std::to_string(variant));
+    const Plan p = variant == 0 ? rm_v1() : gc_m(variant == 2);
+    ASSERT_FALSE(p.actions.empty());
+    const Objects before = bucket();
+    const Objects whole = run(p, 0);
+    // What the plan names, and nothing else, left the storage.
+    for (const auto& [k, v] : before) {
+      bool named = false;
+      for (const plan::Action& x : p.actions) named = named || k == x.path || k.starts_with(x.path + "/");
+      if (!named) EXPECT_EQ(whole.count(k), 1u) << k << " was not in the plan and went";
+      else EXPECT_EQ(whole.count(k), 0u) << k << " was in the plan and stayed";
+    }
+    int points = 0;
+    for (int stop = 1;; ++stop) {
+      SCOPED_TRACE("stopped after mutation " + std::to_string(stop));
+      bool stopped = false;
+      const Objects after = run(p, stop, &stopped);
+      if (!stopped) break;
+      ++points;
+      EXPECT_TRUE(same(storage_keys(after), storage_keys(whole)));
+      EXPECT_TRUE(same(trash_keys(after), trash_keys(whole)));
+      EXPECT_EQ(audited(after), audited(whole));
+      ASSERT_EQ(after.count(run_record_key()), 1u);
+      EXPECT_EQ(json::parse(after.at(run_record_key()).content).at("status"), "complete");
+    }
+    EXPECT_GT(points, static_cast<int>(p.actions.size()));
+  }
+}
+
+TEST_F(KeyStoreRun, ARestoreStoppedAnywhereIsFinishedAndPutsEverythingBack) {
+  const Plan p = gc_m(/*trash_blobs=*/true);
+  const Objects before = bucket();
+  FakeKeyStore removed;
+  removed.objects() = bucket();
+  storage::Model model = tree.walk();
+  Session(removed, options(), log).execute(p, &model);
+  const std::string run = state::new_run_id(kNow, ::getpid());
+  for (int stop = 0;; ++stop) {
+    SCOPED_TRACE("stopped after mutation " + std::to_string(stop));
+    FakeKeyStore keys;
+    keys.objects() = removed.objects();
+    SessionOptions later = options();
+    later.now_ns = kNow + 60 * kSecond;
+    bool stopped = false;
+    {
+      StopAfter hook(stop);
+      try {
+        Session session(keys, later, log);
+        apply::RestorePlan rp = apply::plan_restore(session.store(), session.state(), run, false);
+        ASSERT_TRUE(rp.conflicts.empty());
+        session.execute(rp.plan);
+      } catch (const Stopped&) {
+        stopped = true;
+      }
+    }
+    Session next(keys, later, log);
+    EXPECT_TRUE(same(storage_keys(keys.objects()), storage_keys(before)));
+    if (stop > 0 && !stopped) break;
+  }
+}
+
+}  // namespace
+}  // namespace regsweep::test
