@@ -228,8 +228,6 @@ for _name, _rel in SYMLINKED:
 
 
 if __name__ == "__main__":
-    if not os.environ.get("REGSWEEP"):
-        tap.bail_out("REGSWEEP is not set")
-    if os.geteuid() != 0:
-        tap.bail_out("the fail-closed suite needs root (it runs regsweep as an unprivileged user with setpriv)")
+    rt.require_binary()
+    rt.require_root("the fail-closed suite needs root (it runs regsweep as an unprivileged user with setpriv)")
     tap.main()

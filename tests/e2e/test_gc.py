@@ -32,6 +32,7 @@ Fails (TAP "Bail out!") when REGSWEEP is unset or not an executable.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -53,13 +54,8 @@ import scenarios  # noqa: E402
 import tap  # noqa: E402
 
 TIMEOUT = 120  # seconds for one regsweep run on these small trees
-CRASH_ENV = rt.CRASH_ENV
 REAL_REGISTRY = "/usr/bin/docker-registry"
-REPOS_DIR = os.path.join(rt.V2, "repositories")
-
-
-def log(msg: str) -> None:
-    print(f"[e2e-gc] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e-gc")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,25 +155,15 @@ def delete(reg: rt.Registry, repo: str, key: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Base:
-    _instance = None
-
-    @classmethod
-    def get(cls) -> "Base":
-        if cls._instance is None:
-            cls._instance = Base()
-        return cls._instance
-
+class Base(rt.Workspace):
     def __init__(self):
         t0 = time.monotonic()
-        self.tmp = tempfile.mkdtemp(prefix="regsweep-e2e-gc-", dir=gt.fast_tmpdir())
+        super().__init__("regsweep-e2e-gc-", dir=gt.fast_tmpdir())
         self.scratch = os.path.join(self.tmp, "scratch")
         os.makedirs(self.scratch)
-        self._n = 0
-        self.root = os.path.join(self.tmp, "base")
-        with gt.serve(self.root) as reg:
+        with rt.serve(self.root) as reg:
             populate_base(reg, self.scratch)
-            self.pull_problems = gt.pull_every(reg, [("art/app", D["REF"])])
+            self.pull_problems = rt.pull_every_tag(reg, [("art/app", D["REF"])])
         self.snapshot = rt.tree_snapshot(self.root)
         self._garbage = None
         self._m_tree = None
@@ -188,7 +174,7 @@ class Base:
         if self._garbage is None:
             t0 = time.monotonic()
             root = os.path.join(self.tmp, "garbage")
-            with gt.serve(root) as reg:
+            with rt.serve(root) as reg:
                 self.garbage_info = scenarios.populate_garbage(reg, self.scratch)
             self._garbage = root
             self.garbage_snapshot = rt.tree_snapshot(root)
@@ -200,19 +186,12 @@ class Base:
         listed in tags/v2/index/) and all/gone@G1 deleted through the API."""
         if self._m_tree is None:
             root = self.copy("m-tree")
-            with gt.serve(root) as reg:
+            with rt.serve(root) as reg:
                 reg.push_manifest("one/app", I["A3"], "v2")
                 delete(reg, "all/gone", "G1")
             self._m_tree = root
             self.m_snapshot = rt.tree_snapshot(root)
         return self._m_tree
-
-    def copy(self, label: str, src: str | None = None) -> str:
-        self._n += 1
-        return rt.copy_tree(src or self.root, os.path.join(self.tmp, f"{self._n:03d}-{label}"))
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,31 +199,16 @@ class Base:
 # ---------------------------------------------------------------------------------------------
 
 
-def regsweep(root: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null)."""
-    return rt.run_regsweep(root, *args, env=env, timeout=TIMEOUT, log=log)
-
-
-def show(p: subprocess.CompletedProcess) -> str:
-    return rt.show_run(p)
-
-
-def json_of(p: subprocess.CompletedProcess) -> dict:
-    if p.returncode != 0:
-        raise AssertionError(f"regsweep failed:\n{show(p)}")
-    try:
-        return json.loads(p.stdout)
-    except ValueError as e:
-        raise AssertionError(f"stdout is not one JSON document ({e}):\n{show(p)}") from None
+# `regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null)
+regsweep = functools.partial(rt.run_regsweep, timeout=TIMEOUT, log=log)
 
 
 def repo_path(root: str, repo: str, *parts: str) -> str:
-    return os.path.join(root, REPOS_DIR, repo, *parts)
+    return os.path.join(root, rt.repo_dir(repo, *parts))
 
 
 def revision_dir(root: str, repo: str, key_or_digest: str) -> str:
-    d = D.get(key_or_digest, key_or_digest)
-    return repo_path(root, repo, "_manifests", "revisions", "sha256", d.split(":", 1)[1])
+    return os.path.join(root, rt.revision_dir(repo, D.get(key_or_digest, key_or_digest)))
 
 
 def revision_linked(root: str, repo: str, key: str) -> bool:
@@ -255,15 +219,10 @@ def tag_index_entry(root: str, repo: str, tag: str, key: str) -> str:
     return repo_path(root, repo, "_manifests", "tags", tag, "index", "sha256", D[key].split(":", 1)[1])
 
 
-class Case(unittest.TestCase):
-    maxDiff = None
-
+class Case(rt.RegsweepCase):
     @classmethod
     def setUpClass(cls):
         cls.b = Base.get()
-
-    def assertExit(self, p: subprocess.CompletedProcess, code: int):
-        self.assertEqual(p.returncode, code, show(p))
 
     def assertSameBlobs(self, want: set, got: set, what: str):
         if want != got:
@@ -352,14 +311,14 @@ class GcVsRegistry(Case):
         src = b.garbage() if source == "garbage" else b.root
         root = b.copy(name, src)
         if action is not None:
-            with gt.serve(root) as reg:
+            with rt.serve(root) as reg:
                 action(reg)
         dry = gt.registry_gc(root, dry_run=True)
         if expect is not None:
             with self.subTest(check="the registry's dry-run lists what the scenario leaves"):
                 self.assertSameBlobs(expect, dry.eligible, "expected garbage vs garbage-collect --dry-run")
         with self.subTest(check="gc --dry-run --json summary == garbage-collect --dry-run"):
-            doc = json_of(regsweep(root, "--json", "-v", "gc", "--dry-run", "--min-age", "0s"))
+            doc = rt.json_of(regsweep(root, "--json", "-v", "gc", "--dry-run", "--min-age", "0s"))
             s = doc["summary"]
             planned = {a.get("digest") for a in (doc.get("plan") or {}).get("actions", [])
                        if a.get("action") == "remove-blob"}
@@ -424,12 +383,12 @@ class MResults:
         self.blobs_a = gt.blob_set(self.a)
         self.blobs_b = gt.blob_set(self.bb)
         self.pull_a = {}
-        with gt.serve(self.a) as reg:
+        with rt.serve(self.a) as reg:
             for repo in ("multi/oci", "multi/docker", "child/idx"):
                 self.pull_a[repo] = reg.pull_all(repo, "1")
             self.pull_a["art/app@REF"] = reg.pull_all("art/app", D["REF"])
-        with gt.serve(self.bb) as reg:
-            self.pull_b = gt.pull_every(reg, [("art/app", D["REF"])])
+        with rt.serve(self.bb) as reg:
+            self.pull_b = rt.pull_every_tag(reg, [("art/app", D["REF"])])
             self.tags_b = {r: reg.tags(r) for r in reg.catalog()}
             self.ref_status = reg.request("GET", f"/v2/art/app/manifests/{D['REF']}",
                                           headers={"Accept": rt.ACCEPT_ALL}).status
@@ -447,8 +406,8 @@ class DeleteUntagged(Case):
 
     def test_a_exit(self):
         """gc --yes -m --min-age 0s --json exits 0 and counts one untagged manifest (one/app A2)"""
-        doc = json_of(self.p)
-        self.assertEqual(doc["summary"]["untagged_manifests"], 1, show(self.p))
+        doc = rt.json_of(self.p)
+        self.assertEqual(doc["summary"]["untagged_manifests"], 1, rt.show_run(self.p))
 
     def test_b_superset_of_registry(self):
         """every blob garbage-collect -m keeps, regsweep gc -m keeps"""
@@ -517,20 +476,20 @@ class MinAge(Case):
         """an orphan blob (uploaded, no manifest) is kept by the default --min-age 1h, removed at 2h old"""
         root = self.b.copy("min-age")
         data = b"an orphan blob: uploaded through the API, never named by a manifest\n"
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             orphan = reg.upload_blob("one/app", data)
         before = gt.blob_set(root)
         self.assertTrue(orphan in before)
         link = repo_path(root, "one/app", "_layers", "sha256", orphan.split(":", 1)[1], "link")
         self.assertTrue(os.path.isfile(link))
-        doc = json_of(regsweep(root, "--json", "gc", "--yes"))
+        doc = rt.json_of(regsweep(root, "--json", "gc", "--yes"))
         self.assertEqual(gt.blob_set(root), before, "nothing is swept while the orphan is young")
         self.assertEqual(doc["summary"]["young_blobs_kept"]["count"], 1, doc)
         self.assertEqual(doc["summary"]["young_blobs_kept"]["bytes"], len(data), doc)
         self.assertEqual(doc["summary"]["blobs"]["count"], 0, doc)
         two_hours_ago = clock.now() - 2 * 3600
         os.utime(rt.blob_data_path(root, orphan), (two_hours_ago, two_hours_ago))
-        doc = json_of(regsweep(root, "--json", "gc", "--yes"))
+        doc = rt.json_of(regsweep(root, "--json", "gc", "--yes"))
         self.assertEqual(gt.blob_set(root), before - {orphan})
         self.assertEqual(doc["summary"]["blobs"], {"count": 1, "bytes": len(data)})
         self.assertFalse(os.path.exists(link), "its _layers link goes with it")
@@ -545,7 +504,7 @@ class Uploads(Case):
     def test_uploads_by_startedat(self):
         """an abandoned upload is kept; at startedat 200h ago it goes; one without startedat but recent files stays"""
         root = self.b.copy("uploads")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             u_old = reg.start_upload("one/app", b"abandoned upload, soon 200 hours old")
             u_new = reg.start_upload("one/app", b"abandoned upload, recent")
             u_nodate = reg.start_upload("shared/x", b"abandoned upload without startedat")
@@ -555,14 +514,14 @@ class Uploads(Case):
         blobs = gt.blob_set(root)
 
         p = regsweep(root, "--json", "gc", "--yes")
-        doc = json_of(p)
+        doc = rt.json_of(p)
         self.assertEqual({os.path.basename(x) for x in gt.upload_dirs(root)}, {u_old, u_new, u_nodate},
                          "fresh uploads are kept by the default --uploads-older-than 168h")
         self.assertEqual(doc["summary"]["uploads"]["count"], 0)
 
         text = gt.set_upload_started(ups[u_old], 200)
         size = os.path.getsize(os.path.join(ups[u_old], "data"))
-        doc = json_of(regsweep(root, "--json", "gc", "--yes"))
+        doc = rt.json_of(regsweep(root, "--json", "gc", "--yes"))
         self.assertEqual({os.path.basename(x) for x in gt.upload_dirs(root)}, {u_new, u_nodate},
                          f"the upload with startedat {text} is removed, the others stay")
         self.assertEqual(doc["summary"]["uploads"]["count"], 1, doc)
@@ -579,26 +538,26 @@ class PruneEmptyRepos(Case):
     def test_prune_parent_keep_nested(self):
         """team/app with no tag left: its parts go, the catalog drops it, team/app/sub still pulls"""
         root = self.b.copy("prune")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             for t in reg.tags("team/app"):
                 rt_digest = reg.manifest_digest("team/app", t)
                 self.assertEqual(reg.delete_manifest("team/app", rt_digest), 202)
             self.assertEqual(reg.tags("team/app"), [])
             self.assertIn("team/app", reg.catalog())
         p = regsweep(root, "--json", "gc", "--yes", "-m", "--prune-empty-repos", "--min-age", "0s")
-        doc = json_of(p)
-        self.assertEqual(doc["summary"]["empty_repositories"], 1, show(p))
+        doc = rt.json_of(p)
+        self.assertEqual(doc["summary"]["empty_repositories"], 1, rt.show_run(p))
         for part in ("_manifests", "_layers", "_uploads"):
             self.assertFalse(os.path.exists(repo_path(root, "team/app", part)), f"team/app/{part} still there")
         self.assertTrue(os.path.isdir(repo_path(root, "team/app/sub", "_manifests")))
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             cat = reg.catalog()
             self.assertNotIn("team/app", cat)
             self.assertIn("team/app/sub", cat)
             self.assertEqual(reg.tags("team/app/sub"), ["1", "2"])
             for t in ("1", "2"):
                 self.assertEqual(reg.pull_all("team/app/sub", t), [])
-            self.assertEqual(gt.pull_every(reg, [("art/app", D["REF"])]), {})
+            self.assertEqual(rt.pull_every_tag(reg, [("art/app", D["REF"])]), {})
         left = gt.blob_set(root)
         self.assertFalse(NAMES["layer t1"] in left, "team/app's own layer t1 is swept")
         self.assertTrue(NAMES["layer t_base"] in left, "t_base (used by team/app/sub) is kept")
@@ -615,33 +574,33 @@ class LinkAfterPlan(Case):
         stale plan before any removal; a1 stays and one/app:reuse pulls; gc again == garbage-collect"""
         b = self.b
         root = b.copy("plan-push")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             delete(reg, "one/app", "A1")
         a1 = NAMES["layer a1"]
         plan = os.path.join(b.tmp, "plan-push.json")
-        before = gt.snapshot(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "gc", "--plan-out", plan, "--min-age", "0s")
         self.assertExit(p, 0)
-        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "--plan-out changes nothing")
+        self.assertEqual(rt.diff_text(before, rt.tree_snapshot_excluding(root)), "", "--plan-out changes nothing")
         with open(plan) as f:
             planned = {a.get("digest") for a in json.load(f)["actions"] if a.get("action") == "remove-blob"}
         self.assertEqual(planned, names("A1", "cfg A1", "layer a1"), "the plan sweeps A1's blobs")
 
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertTrue(reg.blob_exists("one/app", a1), "the registry still serves the orphan")
             reg.push_manifest("one/app", I["REUSE"], "reuse")  # HEAD a1: 200, so it is not uploaded
-        before = gt.snapshot(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "apply", "--yes", plan)
         with self.subTest(check="apply refuses the stale plan (exit 3, names the blob)"):
             self.assertExit(p, 3)
             self.assertIn("stale plan", p.stderr)
             self.assertIn(a1, p.stderr)
         with self.subTest(check="nothing removed"):
-            self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "a refused plan removes nothing")
+            self.assertEqual(rt.diff_text(before, rt.tree_snapshot_excluding(root)), "", "a refused plan removes nothing")
         with self.subTest(check="the reused layer a1 is still there"):
             self.assertTrue(a1 in gt.blob_set(root), f"layer a1 ({a1}) swept though one/app:reuse uses it")
         with self.subTest(check="one/app:reuse pulls"):
-            with gt.serve(root) as reg:
+            with rt.serve(root) as reg:
                 self.assertEqual(reg.pull_all("one/app", "reuse"), [])
         if p.returncode != 3:
             return  # the tree is not the one the rest of this test is about
@@ -666,7 +625,7 @@ class LinkDuringPlan(Case):
                           "walk and the sweep of one gc run (LinkAfterPlan covers --plan-out + apply)")
         b = self.b
         src = b.copy("link-src")
-        with gt.serve(src) as reg:
+        with rt.serve(src) as reg:
             delete(reg, "one/app", "A1")
         a1 = NAMES["layer a1"]
         a1_blobs = names("A1", "cfg A1", "layer a1")
@@ -681,7 +640,7 @@ class LinkDuringPlan(Case):
         oracle = {}
 
         def push_reuse():
-            with gt.serve(root) as reg:
+            with rt.serve(root) as reg:
                 reg.push_manifest("one/app", I["REUSE"], "reuse")  # a1 exists: not uploaded again
             oracle["root"] = b.copy("link-oracle", root)
             shutil.rmtree(os.path.join(oracle["root"], ".regsweep"), ignore_errors=True)
@@ -696,9 +655,9 @@ class LinkDuringPlan(Case):
         gt.registry_gc(oracle["root"], dry_run=False)
         self.assertSameBlobs(gt.blob_set(oracle["root"]), left,
                              "garbage-collect on the tree as it was after the push (first) vs regsweep gc")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.pull_all("one/app", "reuse"), [])
-            self.assertEqual(gt.pull_every(reg, [("art/app", D["REF"])]), {})
+            self.assertEqual(rt.pull_every_tag(reg, [("art/app", D["REF"])]), {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -724,7 +683,7 @@ class CrashSafety(Case):
         res = cl.run(spec, log=log)
         self.assertEqual(res.ref_problem, "", res.ref_problem)
         if not res.hooks:
-            self.skipTest(f"{CRASH_ENV}=1 had no effect: regsweep built without -Dtest_hooks=true")
+            self.skipTest(f"{rt.CRASH_ENV}=1 had no effect: regsweep built without -Dtest_hooks=true")
         sys.stdout.write(f"# crash: {res.mutations} mutations in a full run of gc -m; {res.passed}/{res.tried} kill "
                          f"points passed every check, {res.served} served by the registry\n")
         sys.stdout.flush()
@@ -740,16 +699,13 @@ class CrashSafety(Case):
 
 def age_blobs(root: str, seconds: float, keep_young=()) -> None:
     """Every blob's data file made `seconds` old (relative to clock.now()), but those in keep_young."""
-    then = clock.now() - seconds
-    for d in gt.blob_set(root):
-        if d not in keep_young:
-            os.utime(rt.blob_data_path(root, d), (then, then))
+    rt.set_blob_mtimes(root, clock.now() - seconds, keep=keep_young)
 
 
 def registry_gc_doc(p: subprocess.CompletedProcess) -> dict:
-    doc = json_of(p)
+    doc = rt.json_of(p)
     if "registry_gc" not in doc:
-        raise AssertionError(f"no registry_gc in the --json document:\n{show(p)}")
+        raise AssertionError(f"no registry_gc in the --json document:\n{rt.show_run(p)}")
     return doc["registry_gc"]
 
 
@@ -797,13 +753,13 @@ class RegistryBin(Case):
         naming it and the way on, and nothing is swept; --dry-run reports what the registry lists (not
         "freed 0 B") and warns; once the orphan is 2h old the sweep runs and every tag still pulls"""
         root = self.b.copy("regbin-young")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             delete(reg, "one/app", "A1")
             orphan = reg.upload_blob("one/app", b"an orphan blob pushed a moment ago: its manifest may be on its way\n")
         age_blobs(root, 2 * 3600, keep_young={orphan})
         garbage = names("A1", "cfg A1", "layer a1")
         self.assertTrue(garbage | {orphan} <= gt.blob_set(root))
-        before = gt.snapshot(root)
+        before = rt.tree_snapshot_excluding(root)
 
         p = regsweep(root, "gc", "--yes", "--registry-bin", REAL_REGISTRY)
         self.assertExit(p, 3)
@@ -811,7 +767,7 @@ class RegistryBin(Case):
         self.assertIn("--min-age 1h", p.stderr)
         self.assertIn("--min-age 0s", p.stderr, "the hint says how to go on")
         self.assertNotIn("regsweep: running", p.stderr, "the registry's collector is not run")
-        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "a refusal changes nothing")
+        self.assertEqual(rt.diff_text(before, rt.tree_snapshot_excluding(root)), "", "a refusal changes nothing")
 
         listed = gt.registry_gc(root, dry_run=True).eligible
         self.assertEqual(listed, garbage | {orphan}, "the registry's own dry-run lists the young orphan too")
@@ -826,14 +782,14 @@ class RegistryBin(Case):
         self.assertExit(p, 0)
         self.assertIn(f"lists {len(listed)} blobs eligible for deletion", p.stdout)
         self.assertNotIn("freed 0 B", p.stdout)
-        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "", "dry runs change nothing")
+        self.assertEqual(rt.diff_text(before, rt.tree_snapshot_excluding(root)), "", "dry runs change nothing")
 
         age_blobs(root, 2 * 3600)
         reg = registry_gc_doc(regsweep(root, "--json", "gc", "--yes", "--registry-bin", REAL_REGISTRY))
         self.assertEqual(set(reg["deleted"]["digests"]), garbage | {orphan}, reg)
         self.assertFalse((garbage | {orphan}) & gt.blob_set(root))
-        with gt.serve(root) as reg_:
-            self.assertEqual(gt.pull_every(reg_, [("art/app", D["REF"])]), {})
+        with rt.serve(root) as reg_:
+            self.assertEqual(rt.pull_every_tag(reg_, [("art/app", D["REF"])]), {})
 
     def test_temporary_config(self):
         """without --config: the config goes to a fresh file in $TMPDIR, mode 0600, never through a
@@ -861,7 +817,7 @@ class RegistryBin(Case):
         script = ('ln -s "$VICTIM" "$TMPDIR/regsweep-gc-$$.yml" && exec "$REGSWEEP" --root "$ROOT" gc --yes '
                   '--min-age 0s --registry-bin "$REGISTRY"')
         env = dict(os.environ, TMPDIR=planted, VICTIM=victim, ROOT=root, REGISTRY=REAL_REGISTRY)
-        env.pop(CRASH_ENV, None)
+        env.pop(rt.CRASH_ENV, None)
         p = subprocess.run(["sh", "-c", script], cwd=work, env=env, stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=TIMEOUT)
         with open(victim) as f:
@@ -927,7 +883,7 @@ class PlanOut(Case):
         """gc --plan-out over an existing file: it is replaced (a temporary file beside it, renamed), so
         a reader of the old plan sees it whole and nothing is left beside the new one"""
         root = self.b.copy("plan-out")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             delete(reg, "one/app", "A1")
         out_dir = tempfile.mkdtemp(dir=self.b.tmp)
         path = os.path.join(out_dir, "plan.json")
@@ -989,59 +945,40 @@ class NoTerminal(Case):
     def test_no_terminal_without_yes(self):
         """gc without --yes and without a terminal: exit 2, nothing changed"""
         root = self.b.copy("no-tty")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             delete(reg, "one/app", "A1")
         before = rt.tree_snapshot(root)
         p = regsweep(root, "gc", "--min-age", "0s")
         self.assertExit(p, 2)
-        self.assertEqual(gt.diff_text(before, gt.snapshot(root)), "")
+        self.assertEqual(rt.diff_text(before, rt.tree_snapshot_excluding(root)), "")
 
 
 class ZZ(Case):
     def test_no_leftover_registry(self):
         """every registry started was stopped"""
-        self.assertFalse(any(r.proc for r in rt._LIVE))
+        self.assertFalse(rt.registries_running())
 
     def test_shared_storages_untouched(self):
         """the base storages were never written"""
         b = self.b
-        self.assertEqual(gt.diff_text(b.snapshot, rt.tree_snapshot(b.root)), "")
+        self.assertEqual(rt.diff_text(b.snapshot, rt.tree_snapshot(b.root)), "")
         if b._garbage:
-            self.assertEqual(gt.diff_text(b.garbage_snapshot, rt.tree_snapshot(b._garbage)), "")
+            self.assertEqual(rt.diff_text(b.garbage_snapshot, rt.tree_snapshot(b._garbage)), "")
         if b._m_tree:
-            self.assertEqual(gt.diff_text(b.m_snapshot, rt.tree_snapshot(b._m_tree)), "")
+            self.assertEqual(rt.diff_text(b.m_snapshot, rt.tree_snapshot(b._m_tree)), "")
 
 
 def main():
-    exe = os.environ.get("REGSWEEP")
-    if not exe:
-        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-    # A private copy: the build folder may be relinked while this runs (a parallel `ninja`),
-    # and every test must exercise the same binary.
+    rt.require_binary()
+    rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
     bin_dir = tempfile.mkdtemp(prefix="regsweep-e2e-gc-bin-")
-    os.environ["REGSWEEP"] = shutil.copy2(os.path.abspath(exe), os.path.join(bin_dir, "regsweep"))
-    for tool in (rt.registry_bin(), rt.skopeo_bin()):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
+    rt.use_private_copy(bin_dir)
     classes = (GcVsRegistry, DeleteUntagged, Registry282BreaksMultiArch, MinAge, Uploads,
                PruneEmptyRepos, LinkAfterPlan, LinkDuringPlan, CrashSafety, RegistryBin, PlanOut,
                SmallerDefects, NoTerminal, ZZ)
-    only = sys.argv[1:]  # e.g. `test_gc.py MinAge CrashSafety` while working on one part
-    for cls in classes:
-        if not only or cls.__name__ in only:
-            suite.addTests(loader.loadTestsFromTestCase(cls))
-    try:
-        ok = tap.run(suite)
-    finally:
-        rt._stop_all()
-        if Base._instance is not None:
-            Base._instance.cleanup()
-        shutil.rmtree(bin_dir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    tap.run_classes(classes, only=sys.argv[1:],  # e.g. `test_gc.py MinAge CrashSafety` while working on one part
+                    cleanup=(rt.stop_all_registries, Base.cleanup_instance,
+                             lambda: shutil.rmtree(bin_dir, ignore_errors=True)))
 
 
 if __name__ == "__main__":

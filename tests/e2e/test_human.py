@@ -237,17 +237,15 @@ class Menu(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="regsweep-menu-")
-        cls.base = clock.unpack_fixture(os.path.join(SRC, "fixtures", "sample.tar.gz"), os.path.join(cls.tmp, "sample"))
-        cls.n = 0
+        cls.ws = regtest.Workspace("regsweep-menu-")
+        cls.base = clock.unpack_fixture(os.path.join(SRC, "fixtures", "sample.tar.gz"), cls.ws.root)
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.ws.cleanup()
 
     def copy(self):
-        Menu.n += 1
-        return regtest.copy_tree(self.base, os.path.join(self.tmp, f"copy{Menu.n}"))
+        return self.ws.copy("copy")
 
     def menu(self, root, answers):
         return regtest.run_regsweep(root, "interactive", stdin=answers)

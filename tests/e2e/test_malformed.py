@@ -57,6 +57,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
 import malformed as mf  # noqa: E402
 import tap  # noqa: E402
+import trees  # noqa: E402
 
 TIMEOUT = 30  # seconds for one regsweep run; a hang fails the test
 JOBS = "2"
@@ -67,8 +68,7 @@ STRICT = os.environ.get("MALFORMED_STRICT") == "1"
 QUICK = os.environ.get("MALFORMED_QUICK") == "1"
 
 
-def log(msg: str) -> None:
-    print(f"[e2e-malformed] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e-malformed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ class CaseTest(unittest.TestCase):
         out_after = mf.sentinel_state(outside)
         if out_after != out_before:
             problems.append("the sentinel outside the root was read or changed:\n"
-                            + mf.show_diff(mf.diff(out_before, out_after)))
+                            + trees.format_diff(trees.diff_snapshots(out_before, out_after), 30))
         if not in_place:
             subprocess.run(["rm", "-rf", "--", os.path.dirname(root)], check=False)
         if os.environ.get("MALFORMED_VERBOSE"):
@@ -329,7 +329,7 @@ class CaseTest(unittest.TestCase):
             problems[-1] = f"--plan-out run: {problems[-1]}"
         after = mf.snapshot(root, exclude=())
         if after != before:
-            problems.append("--plan-out changed the tree:\n" + mf.show_diff(mf.diff(before, after)))
+            problems.append("--plan-out changed the tree:\n" + trees.format_diff(trees.diff_snapshots(before, after), 30))
         if mf.sentinel_state(outside) != out_before:
             problems.append("--plan-out read or changed the sentinel outside the root")
         if p.rc not in expected_exit(self.case, cmd) or not os.path.exists(plan_file):
@@ -341,17 +341,17 @@ class CaseTest(unittest.TestCase):
     def check_tree(self, cmd: str, before: dict, after: dict, allowed: list, problems: list) -> None:
         if cmd in READ_ONLY:
             if after != before:
-                problems.append("a read-only command changed the tree:\n" + mf.show_diff(mf.diff(before, after)))
+                problems.append("a read-only command changed the tree:\n" + trees.format_diff(trees.diff_snapshots(before, after), 30))
             return
 
         def strip(snap):
             return {k: v for k, v in snap.items() if not mf.under(k, [b".regsweep"])}
-        d = mf.diff(strip(before), strip(after))
+        d = trees.diff_snapshots(strip(before), strip(after))
         if d["added"] or d["changed"]:
-            problems.append("added or changed paths:\n" + mf.show_diff({"added": d["added"], "changed": d["changed"]}))
+            problems.append("added or changed paths:\n" + trees.format_diff({"added": d["added"], "changed": d["changed"]}, 30))
         outside_plan = [] if allowed is None else [p for p in d["removed"] if not mf.under(p, allowed)]
         if outside_plan:
-            problems.append("removed paths its plan did not list:\n" + mf.show_diff({"removed": outside_plan}))
+            problems.append("removed paths its plan did not list:\n" + trees.format_diff({"removed": outside_plan}, 30))
         may = [mf.decode_path(p) for p in self.case.get("may_remove", {}).get(cmd, [])]
         asked = cmd in ("rm-damaged", "fsck-repair")  # asked to remove the damaged tag; to repair
         if asked:
@@ -359,7 +359,7 @@ class CaseTest(unittest.TestCase):
         damaged = [mf.decode_path(p) for p in self.case.get("damaged", [])]
         hit = [p for p in d["removed"] if mf.under(p, damaged) and not mf.under(p, may)]
         if hit:
-            problems.append("removed a damaged path it was not asked to remove:\n" + mf.show_diff({"removed": hit}))
+            problems.append("removed a damaged path it was not asked to remove:\n" + trees.format_diff({"removed": hit}, 30))
         if cmd != "rm-damaged" and cmd not in self.case.get("protect_skip", []):
             protect = [mf.decode_path(p) for p in self.case.get("protect", [])]
             # fsck --repair may set a damaged item aside, with the folder that holds it
@@ -367,7 +367,7 @@ class CaseTest(unittest.TestCase):
                     and not (asked and (mf.under(p, damaged) or any(mf.under(x, [p]) for x in damaged)))]
             if lost:
                 problems.append("removed what the registry's garbage-collect would keep (protected):\n"
-                                + mf.show_diff({"removed": lost}))
+                                + trees.format_diff({"removed": lost}, 30))
 
 
 def _make_test(cmd: str):

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -34,29 +32,18 @@ import tap  # noqa: E402
 TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
 
 
-def log(msg: str) -> None:
-    print(f"[e2e] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e")
 
 
-class World:
+class World(rt.Workspace):
     """The store, built once per process: populated through the registry, then stopped."""
-    _instance = None
-
-    @classmethod
-    def get(cls) -> "World":
-        if cls._instance is None:
-            cls._instance = World()
-        return cls._instance
 
     def __init__(self):
         t0 = time.monotonic()
-        self.tmp = tempfile.mkdtemp(prefix="regsweep-e2e-")
-        self.root = os.path.join(self.tmp, "root")
+        super().__init__("regsweep-e2e-", base="root")
         scratch = os.path.join(self.tmp, "scratch")
         os.makedirs(scratch)
-        reg = rt.Registry(self.root)
-        try:
-            reg.start()
+        with rt.serve(self.root) as reg:
             self.info = scenarios.populate_sample(reg, scratch)
             self.api = reg.describe()
             refs = [(r, t) for r, x in self.api["repositories"].items() for t in x["tags"]]
@@ -64,16 +51,11 @@ class World:
             self.pull_problems = {f"{r}:{t}": p for r, t in refs if (p := reg.pull_all(r, t))}
             reg.stop()
             self.gc = rt.garbage_collect(reg.config_path, dry_run=True)
-        finally:
-            reg.cleanup()
         self.blob_sizes = rt.blobs_on_disk(self.root)
         self.uploads = rt.uploads_on_disk(self.root)
         self.snapshot = rt.tree_snapshot(os.path.join(self.root, "docker"))
         self._runs: dict = {}
         log(f"store built in {time.monotonic() - t0:.1f}s at {self.root}")
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def tags_with_digests(self, repo: str) -> dict:
         return {t: v["digest"] for t, v in self.api["repositories"][repo]["tags"].items()}
@@ -306,29 +288,15 @@ class SelfTest(unittest.TestCase):
 
     def test_no_leftover_registry(self):
         """the registry was stopped"""
-        self.assertFalse(any(r.proc for r in rt._LIVE))
+        self.assertFalse(rt.registries_running())
 
 
 def main():
     selftest = "--selftest" in sys.argv[1:]
     if not selftest:
-        exe = os.environ.get("REGSWEEP")
-        if not exe:
-            tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-            tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-        os.environ["REGSWEEP"] = os.path.abspath(exe)
-    for tool in (rt.registry_bin(), rt.skopeo_bin()):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
-    loader = unittest.TestLoader()
-    suite = loader.loadTestsFromTestCase(SelfTest if selftest else ModelVsApi)
-    try:
-        ok = tap.run(suite)
-    finally:
-        if World._instance is not None:
-            World._instance.cleanup()
-    sys.exit(0 if ok else 1)
+        rt.require_binary()
+    rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
+    tap.run_classes((SelfTest if selftest else ModelVsApi,), cleanup=(World.cleanup_instance,))
 
 
 if __name__ == "__main__":

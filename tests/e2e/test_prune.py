@@ -25,6 +25,7 @@ set (mtime of current/link) and every blob aged two days; each test works on a c
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -33,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -42,7 +42,6 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 import clock  # noqa: E402
 import gctest as gt  # noqa: E402
 import prunetest as pt  # noqa: E402
-import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -52,8 +51,7 @@ TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
 WORK = {"dir": None}  # the private folder (binary copy, base storage, copies)
 
 
-def log(msg: str) -> None:
-    print(f"[e2e-prune] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e-prune")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,22 +59,12 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Base:
-    _instance = None
-
-    @classmethod
-    def get(cls) -> "Base":
-        if cls._instance is None:
-            cls._instance = Base()
-        return cls._instance
-
+class Base(rt.Workspace):
     def __init__(self):
         t0 = time.monotonic()
-        self.tmp = WORK["dir"] or tempfile.mkdtemp(prefix="regsweep-e2e-prune-", dir=gt.fast_tmpdir())
-        self.root = os.path.join(self.tmp, "base")
+        super().__init__("regsweep-e2e-prune-", dir=gt.fast_tmpdir(), tmp=WORK["dir"])
         scratch = os.path.join(self.tmp, "scratch")
         os.makedirs(scratch, exist_ok=True)
-        self._n = 0
         info = pt.build_base(self.root, scratch)
         self.t0 = info["t0"]
         self.pull_problems = info["pull_problems"]
@@ -85,13 +73,6 @@ class Base:
         self.tags = rt.tags_on_disk(self.root)
         self.blobs = rt.blobs_on_disk(self.root)
         log(f"base storage built in {time.monotonic() - t0:.1f}s at {self.root}")
-
-    def copy(self, label: str) -> str:
-        self._n += 1
-        return rt.copy_tree(self.root, os.path.join(self.tmp, f"{self._n:03d}-{label}"))
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,22 +127,7 @@ def regsweep(root: str, *args: str, stdin: str | None = None) -> subprocess.Comp
     return p
 
 
-def show(p: subprocess.CompletedProcess) -> str:
-    return rt.show_run(p, 4000)
-
-
-def snap(root: str) -> dict:
-    """The tree below root without regsweep's own folder."""
-    return rt.tree_snapshot_excluding(root, (".regsweep",))
-
-
-def snap_ignoring_lock(root: str) -> dict:
-    """The whole tree, ignoring only the lock file (and the .regsweep folder that holds it)."""
-    lock = os.path.join(".regsweep", "lock")
-    return {p: v for p, v in rt.tree_snapshot(root).items() if p not in (".regsweep", lock)}
-
-
-read_audit = cl.read_audit  # tests/lib/crashloop.py
+show = functools.partial(rt.show_run, tail=4000)
 
 
 def policy_args(p: Policy) -> list:
@@ -189,30 +155,16 @@ def deleted_of(expected: dict) -> dict:
             for repo, tags in expected.items() if any(v == "deleted" for v, _ in tags.values())}
 
 
-def served_tags(reg: rt.Registry) -> dict:
+def listed_tags(reg: rt.Registry) -> dict:
     return {repo: reg.tags(repo) for repo in reg.catalog()}
 
 
-class Case(unittest.TestCase):
-    maxDiff = None
+class Case(rt.RegsweepCase):
+    show_tail = 4000
 
     @classmethod
     def setUpClass(cls):
         cls.b = Base.get()
-
-    def assertSameTree(self, before: dict, after: dict, what: str):
-        d = rt.diff_snapshots(before, after)
-        if d != {"removed": [], "added": [], "changed": []}:
-            self.fail(f"{what}:\n{rt.format_diff(d)}")
-
-    def assertExit(self, p: subprocess.CompletedProcess, code: int):
-        self.assertEqual(p.returncode, code, show(p))
-
-    def json_of(self, p: subprocess.CompletedProcess) -> dict:
-        try:
-            return json.loads(p.stdout)
-        except ValueError as e:
-            self.fail(f"stdout is not JSON ({e}):\n{show(p)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +248,7 @@ class PolicyTable(Case):
             self.assertEqual(sorted(self.b.api["repositories"][repo]["tags"]), sorted(tags), repo)
             for t, spec in tags.items():
                 self.assertEqual(self.b.tags[repo][t], D[spec.image], f"{repo}:{t}")
-                st = os.stat(os.path.join(self.b.root, pt.current_link(repo, t)))
+                st = os.stat(os.path.join(self.b.root, rt.tag_link(repo, t)))
                 self.assertEqual(int(st.st_mtime), self.b.t0 - spec.age, f"{repo}:{t} mtime")
         self.assertIn(D["E_OLD"], rt.revisions_on_disk(self.b.root, "multi/app"))
         self.assertNotIn(D["GT"], rt.revisions_on_disk(self.b.root, "gc/app"))
@@ -315,7 +267,7 @@ class PolicyTable(Case):
             with self.subTest(row=name):
                 p = regsweep(root, "--json", "prune", "--dry-run", *policy_args(pol))
                 self.assertExit(p, 0)
-                self.check_row(pol, want, self.json_of(p))
+                self.check_row(pol, want, rt.json_of(p))
                 self.assertSameTree(before, rt.tree_snapshot(root), f"prune --dry-run ({name}) changed the tree")
                 self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), ".regsweep created by a dry run")
         shutil.rmtree(root, ignore_errors=True)
@@ -353,10 +305,10 @@ class PolicyTable(Case):
         # the plan: a tag folder per deleted tag; a revision link per digest no staying tag names
         actions = doc["plan"]["actions"]
         tag_paths = sorted(a["path"] for a in actions if a["action"] == "remove-tag")
-        self.assertEqual(tag_paths, sorted(pt.tag_dir(r, t) for r, ts in want.items() for t in ts))
+        self.assertEqual(tag_paths, sorted(rt.tag_dir(r, t) for r, ts in want.items() for t in ts))
         rev_paths = sorted(a["path"] for a in actions if a["action"] == "remove-revision")
         want_revs = {(r, D[TAGS[r][t].image]) for r, ts in want.items() for t, u in ts.items() if not u}
-        self.assertEqual(rev_paths, sorted(pt.revision_link(r, d) for r, d in want_revs))
+        self.assertEqual(rev_paths, sorted(rt.revision_link(r, d) for r, d in want_revs))
         self.assertEqual(sorted({a["action"] for a in actions} - {"remove-tag", "remove-revision"}), [])
         self.assertEqual(doc["plan"].get("command"), "prune")
 
@@ -370,28 +322,28 @@ class SharedDigest(Case):
     def test_v1_untagged_stable_pulls(self):
         """v1 and stable on one digest, prune --match ^v1$ --yes: only tags/v1/ goes; served: stable pulls, v1 not listed"""
         root = self.b.copy("shared")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "--json", "prune", "--yes", "--repo", "team/app", "--match", "^v1$")
         self.assertExit(p, 0)
-        doc = self.json_of(p)
+        doc = rt.json_of(p)
         v1 = [d for d in doc["decisions"] if d["tag"] == "v1"]
         self.assertEqual(len(v1), 1)
         self.assertEqual((v1[0]["verdict"], v1[0]["untag_only"]), ("deleted", True), v1[0])
-        d = rt.diff_snapshots(before, snap(root))
-        prefix = pt.tag_dir("team/app", "v1")
+        d = rt.diff_snapshots(before, rt.tree_snapshot_excluding(root))
+        prefix = rt.tag_dir("team/app", "v1")
         self.assertIn(prefix, d["removed"])
         self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
                          rt.format_diff(d))
         self.assertEqual(d["added"] + d["changed"], [], rt.format_diff(d))
         self.assertIn(D["A1"], rt.revisions_on_disk(root, "team/app"))
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             tags = reg.tags("team/app")
             self.assertNotIn("v1", tags)
             self.assertEqual(sorted(tags), sorted(APP_ALL - {"v1"}))
             self.assertEqual(reg.manifest_digest("team/app", "stable"), D["A1"])
             self.assertEqual(reg.pull_all("team/app", "stable"), [])
             self.assertIsNone(reg.manifest_digest("team/app", "v1"))
-            self.assertEqual(gt.pull_every(reg), {})
+            self.assertEqual(rt.pull_every_tag(reg), {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,16 +355,16 @@ class Untagged(Case):
     def test_untagged_keeps_index_children(self):
         """--untagged --keep .*: the re-pushed tag's old revision (and its referrer) go; index children and a kept manifest's referrer stay"""
         root = self.b.copy("untagged")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "--json", "prune", "--yes", "--repo", "multi/app", "--untagged", "--keep", ".*")
         self.assertExit(p, 0)
-        doc = self.json_of(p)
+        doc = rt.json_of(p)
         self.assertEqual(sorted((x["tag"], x["verdict"]) for x in doc["decisions"]),
                          [("edge", "kept"), ("multi", "kept")])
         self.assertEqual(doc.get("untagged_manifests"), 2, "E_OLD and its referrer SBOM_OLD")
-        d = rt.diff_snapshots(before, snap(root))
-        gone_dirs = [pt.revision_dir("multi/app", D["E_OLD"]), pt.revision_dir("multi/app", D["SBOM_OLD"]),
-                     os.path.join(pt.tag_dir("multi/app", "edge"), "index", "sha256", D["E_OLD"].split(":")[1])]
+        d = rt.diff_snapshots(before, rt.tree_snapshot_excluding(root))
+        gone_dirs = [rt.revision_dir("multi/app", D["E_OLD"]), rt.revision_dir("multi/app", D["SBOM_OLD"]),
+                     os.path.join(rt.tag_dir("multi/app", "edge"), "index", "sha256", D["E_OLD"].split(":")[1])]
         for g in gone_dirs:
             self.assertIn(g, d["removed"], rt.format_diff(d))
         stray = [x for x in d["removed"] if not any(x == g or x.startswith(g + os.sep) for g in gone_dirs)]
@@ -421,13 +373,13 @@ class Untagged(Case):
         revs = rt.revisions_on_disk(root, "multi/app")
         for k in ("IDX", "M_amd64", "M_arm64", "E_NEW", "SBOM_NEW"):
             self.assertIn(D[k], revs, f"{k} revision removed")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.tags("multi/app"), ["edge", "multi"])
             self.assertEqual(reg.pull_all("multi/app", "multi"), [])
             self.assertEqual(reg.pull_all("multi/app", D["SBOM_NEW"]), [])
             self.assertIsNone(reg.manifest_digest("multi/app", D["E_OLD"]))
             self.assertIsNone(reg.manifest_digest("multi/app", D["SBOM_OLD"]))
-            self.assertEqual(gt.pull_every(reg, [("multi/app", D["M_amd64"]), ("multi/app", D["M_arm64"])]), {})
+            self.assertEqual(rt.pull_every_tag(reg, [("multi/app", D["M_amd64"]), ("multi/app", D["M_arm64"])]), {})
 
     def test_tag_on_index_child(self):
         """a deleted tag names a child of a kept, tagged index (multi/probe:amd64): the index must still pull"""
@@ -438,7 +390,7 @@ class Untagged(Case):
         problems = []
         if D["M_amd64"] not in rt.revisions_on_disk(root, "multi/probe"):
             problems.append("the revision link of the child (needed by the kept index multi/probe:multi) was removed")
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.tags("multi/probe"), ["multi"])
             pulled = reg.pull_all("multi/probe", "multi")
             if pulled:
@@ -456,20 +408,16 @@ class Untagged(Case):
 REAL = Policy(keep_last=2)  # every repository: the two newest non-latest tags stay
 
 
-def blob_bytes(blobs: dict, digests) -> int:
-    return sum(blobs.get(d, 0) for d in digests)
-
-
 class RealRun(Case):
     def check_served(self, root: str, want_deleted: dict):
         base_tags = self.b.tags
-        with gt.serve(root) as reg:
-            tags = served_tags(reg)
+        with rt.serve(root) as reg:
+            tags = listed_tags(reg)
             self.assertEqual(sorted(tags), sorted(TAGS), "catalog")
             for repo, ts in TAGS.items():
                 kept = sorted(t for t in ts if t not in want_deleted.get(repo, {}))
                 self.assertEqual(tags[repo], kept, f"{repo} tags/list")
-            self.assertEqual(gt.pull_every(reg), {})
+            self.assertEqual(rt.pull_every_tag(reg), {})
             for repo, ts in want_deleted.items():
                 for t, untag in ts.items():
                     if not untag:
@@ -484,7 +432,7 @@ class RealRun(Case):
         before_gc = gt.registry_gc(root, dry_run=True)
         p = regsweep(root, "--json", "prune", "--yes", *policy_args(REAL))
         self.assertExit(p, 0)
-        doc = self.json_of(p)
+        doc = rt.json_of(p)
         got = {}
         for d in doc["decisions"]:
             if d["verdict"] == "deleted":
@@ -496,7 +444,7 @@ class RealRun(Case):
         self.assertEqual(rt.dangling_tags(root), [])
         self.assertEqual(rt.blobs_on_disk(root), self.b.blobs, "prune without --gc removed blobs")
         after_gc = gt.registry_gc(root, dry_run=True)
-        freed = blob_bytes(self.b.blobs, after_gc.eligible) - blob_bytes(self.b.blobs, before_gc.eligible)
+        freed = gt.blob_bytes(self.b.root, after_gc.eligible) - gt.blob_bytes(self.b.root, before_gc.eligible)
         self.assertGreater(freed, 0)
         self.assertEqual(doc.get("gc_would_free"), freed,
                          "gc_would_free vs the bytes registry garbage-collect --dry-run finds newly eligible")
@@ -542,27 +490,27 @@ class ReferrerKeep(Case):
         revisions = rt.revisions_on_disk(root, "sign/app")
         self.assertIn(D["SIG_Z"], revisions, "the signature manifest prod names was deleted")
         self.assertNotIn(D["Z"], revisions)
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.tags("sign/app"), sorted(left))
             self.assertEqual(reg.manifest_digest("sign/app", "prod"), D["SIG_Z"])
             self.assertEqual(reg.pull_all("sign/app", "prod"), [], "prod does not pull after the --gc")
             self.assertIsNone(reg.manifest_digest("sign/app", D["Z"]))
-            self.assertEqual(gt.pull_every(reg), {})
+            self.assertEqual(rt.pull_every_tag(reg), {})
 
     def test_tag_on_the_signature_of_a_kept_image(self):
         """prune --match ^prod$ --yes, z kept: only tags/prod/ goes; z's cosign tag and the signature stay and pull"""
         root = self.b.copy("referrer-prod")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "prune", "--yes", "--repo", "sign/app", "--match", "^prod$")
         self.assertExit(p, 0)
-        d = rt.diff_snapshots(before, snap(root))
-        prefix = pt.tag_dir("sign/app", "prod")
+        d = rt.diff_snapshots(before, rt.tree_snapshot_excluding(root))
+        prefix = rt.tag_dir("sign/app", "prod")
         self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
                          rt.format_diff(d))
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.manifest_digest("sign/app", pt.SIG_Z_TAG), D["SIG_Z"])
             self.assertEqual(reg.pull_all("sign/app", pt.SIG_Z_TAG), [])
-            self.assertEqual(gt.pull_every(reg), {})
+            self.assertEqual(rt.pull_every_tag(reg), {})
 
 
 class Options(Case):
@@ -585,7 +533,7 @@ class Options(Case):
         root = self.b.copy("durations")
         p = regsweep(root, "--json", "prune", "--dry-run", "--repo", "other/x", "--older-than", "0")
         self.assertExit(p, 0)
-        self.assertEqual(sorted(d["tag"] for d in self.json_of(p)["decisions"] if d["verdict"] == "deleted"), ["1", "2"])
+        self.assertEqual(sorted(d["tag"] for d in rt.json_of(p)["decisions"] if d["verdict"] == "deleted"), ["1", "2"])
         p = regsweep(root, "gc", "--dry-run", "--min-age", "0")
         self.assertExit(p, 0)
         for args, option in ((["prune", "--older-than", "1"], "--older-than"), (["gc", "--min-age", "1"], "--min-age")):
@@ -614,13 +562,13 @@ class PlanApply(Case):
         return path
 
     def assertRefused(self, root: str, plan: str, what: str):
-        before = snap(root)
-        audit = read_audit(root)
+        before = rt.tree_snapshot_excluding(root)
+        audit = rt.read_audit(root)
         p = regsweep(root, "apply", "--yes", plan)
         self.assertExit(p, 3)
         self.assertIn("stale plan", p.stderr)
-        self.assertSameTree(before, snap(root), f"refused apply ({what}) changed the tree")
-        self.assertEqual(read_audit(root), audit, "refused apply wrote audit lines")
+        self.assertSameTree(before, rt.tree_snapshot_excluding(root), f"refused apply ({what}) changed the tree")
+        self.assertEqual(rt.read_audit(root), audit, "refused apply wrote audit lines")
         return p
 
     def test_plan_changes_nothing(self):
@@ -634,7 +582,7 @@ class PlanApply(Case):
         self.assertEqual(doc["command"], "prune")
         want = deleted_of(pt.expected_prune(PLANNED))["team/app"]
         self.assertEqual(sorted(a["path"] for a in doc["actions"] if a["action"] == "remove-tag"),
-                         sorted(pt.tag_dir("team/app", t) for t in want))
+                         sorted(rt.tag_dir("team/app", t) for t in want))
         p = regsweep(root, "apply", "--dry-run", path)
         self.assertExit(p, 0)
         self.assertSameTree(before, rt.tree_snapshot(root), "apply --dry-run changed the tree")
@@ -643,22 +591,22 @@ class PlanApply(Case):
         """a planned tag (v1) re-pushed to another image through the API: apply exits 3, nothing changed"""
         root = self.b.copy("moved-api")
         path = self.plan(root, "prune", "prune", *policy_args(PLANNED))
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             reg.push_manifest("team/app", pt.IMAGES["A5"], "v1")
             self.assertEqual(reg.manifest_digest("team/app", "v1"), D["A5"])
         p = self.assertRefused(root, path, "v1 re-pushed")
-        self.assertIn(pt.current_link("team/app", "v1"), p.stderr)
-        with gt.serve(root) as reg:
-            self.assertEqual(gt.pull_every(reg), {})
+        self.assertIn(rt.tag_link("team/app", "v1"), p.stderr)
+        with rt.serve(root) as reg:
+            self.assertEqual(rt.pull_every_tag(reg), {})
 
     def test_apply_refused_after_link_rewritten(self):
         """a planned tag's current/link rewritten to another valid revision (rc-1 -> v5's digest): exit 3, nothing changed"""
         root = self.b.copy("moved-link")
         path = self.plan(root, "prune", "prune", *policy_args(PLANNED))
-        with open(os.path.join(root, pt.current_link("team/app", "rc-1")), "w") as f:
+        with open(os.path.join(root, rt.tag_link("team/app", "rc-1")), "w") as f:
             f.write(D["A5"])
         p = self.assertRefused(root, path, "rc-1 moved")
-        self.assertIn(pt.current_link("team/app", "rc-1"), p.stderr)
+        self.assertIn(rt.tag_link("team/app", "rc-1"), p.stderr)
 
     def test_apply_equals_direct(self):
         """apply of an unchanged plan gives the same tree (without .regsweep) as the direct prune on a copy"""
@@ -669,9 +617,9 @@ class PlanApply(Case):
         self.assertExit(p, 0)
         p = regsweep(b, "prune", "--yes", *policy_args(PLANNED))
         self.assertExit(p, 0)
-        self.assertSameTree(snap(b), snap(a), "apply vs direct prune ('-' only in the direct run, '+' only in apply)")
-        self.assertNotEqual(snap(a), self.b.snapshot)
-        self.assertEqual(sorted(x["path"] for x in read_audit(a)), sorted(x["path"] for x in read_audit(b)))
+        self.assertSameTree(rt.tree_snapshot_excluding(b), rt.tree_snapshot_excluding(a), "apply vs direct prune ('-' only in the direct run, '+' only in apply)")
+        self.assertNotEqual(rt.tree_snapshot_excluding(a), self.b.snapshot)
+        self.assertEqual(sorted(x["path"] for x in rt.read_audit(a)), sorted(x["path"] for x in rt.read_audit(b)))
 
     def test_apply_equals_direct_with_gc(self):
         """prune --gc --plan-out, then apply: the same tree as prune --gc --yes on a copy (or --plan-out with --gc refused, exit 2)"""
@@ -690,7 +638,7 @@ class PlanApply(Case):
         self.assertExit(p, 0)
         with open(path) as f:
             kinds = sorted({x["action"] for x in json.load(f)["actions"]})
-        self.assertSameTree(snap(b), snap(a), "apply of a prune --gc plan vs prune --gc --yes "
+        self.assertSameTree(rt.tree_snapshot_excluding(b), rt.tree_snapshot_excluding(a), "apply of a prune --gc plan vs prune --gc --yes "
                             f"('-' only in the direct run, '+' only in apply; the plan has {kinds})")
 
     def test_apply_gc_plan(self):
@@ -704,7 +652,7 @@ class PlanApply(Case):
         p = regsweep(a, "apply", "--yes", path)
         self.assertExit(p, 0)
         self.assertExit(regsweep(b, "gc", "--yes"), 0)
-        self.assertSameTree(snap(b), snap(a), "apply of a gc plan vs gc --yes")
+        self.assertSameTree(rt.tree_snapshot_excluding(b), rt.tree_snapshot_excluding(a), "apply of a gc plan vs gc --yes")
         self.assertNotIn(pt.GT_LAYER, rt.blobs_on_disk(a))
 
     def test_apply_refused_stale_gc_plan(self):
@@ -713,11 +661,11 @@ class PlanApply(Case):
             with self.subTest(pushed_to=repo):
                 root = self.b.copy("gc-stale")
                 path = self.plan(root, "gc", "gc")
-                with gt.serve(root) as reg:
+                with rt.serve(root) as reg:
                     reg.push_manifest(repo, pt.IMAGES["G_NEW"], "new")
                 self.assertRefused(root, path, f"G_NEW pushed to {repo}")
                 self.assertIn(pt.GT_LAYER, rt.blobs_on_disk(root))
-                with gt.serve(root) as reg:
+                with rt.serve(root) as reg:
                     self.assertEqual(reg.pull_all(repo, "new"), [])
                 shutil.rmtree(root, ignore_errors=True)
 
@@ -739,17 +687,17 @@ class Interactive(Case):
     def test_q_only(self):
         """regsweep -i with q: the numbered repositories, exit 0, nothing changed"""
         root = self.b.copy("i-q")
-        before = snap_ignoring_lock(root)
+        before = rt.tree_snapshot_ignoring_lock(root)
         p = regsweep(root, "-i", stdin="q\n")
         self.assertExit(p, 0)
         self.repo_number(p.stdout, IA)
-        self.assertSameTree(before, snap_ignoring_lock(root), "-i with q changed the storage")
+        self.assertSameTree(before, rt.tree_snapshot_ignoring_lock(root), "-i with q changed the storage")
         self.assertFalse(os.path.exists(os.path.join(root, ".regsweep")), "browsing must not even create the lock file")
 
     def test_bad_selections(self):
         """99 and x at the repository prompt and at the tag prompt: a message each, exit 0, nothing changed"""
         root = self.b.copy("i-bad")
-        before = snap_ignoring_lock(root)
+        before = rt.tree_snapshot_ignoring_lock(root)
         n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, IA)
         # "b" after each bad selection: back to the list whether the menu asks for tags again
         # after a bad selection or returns to the list by itself (then "b" is one more bad number)
@@ -759,12 +707,12 @@ class Interactive(Case):
                     "not a selection: x", "not a selection: 1,99"):
             self.assertIn(msg, p.stdout + p.stderr, show(p))
         self.assertNotIn("will remove", p.stdout)
-        self.assertSameTree(before, snap_ignoring_lock(root), "bad selections changed the storage")
+        self.assertSameTree(before, rt.tree_snapshot_ignoring_lock(root), "bad selections changed the storage")
 
     def test_index_child_refused(self):
         """the menu, asked to delete a tag on a child of a tagged index (multi/probe:amd64): refused naming multi:multi's platform, nothing changed"""
         root = self.b.copy("i-index-child")
-        before = snap_ignoring_lock(root)
+        before = rt.tree_snapshot_ignoring_lock(root)
         n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, "multi/probe")
         listing = regsweep(root, "interactive", stdin=f"{n}\nb\nq\n").stdout
         rows = pt.parse_table(listing[listing.find("\nmulti/probe:\n"):], "#")
@@ -775,19 +723,19 @@ class Interactive(Case):
         self.assertIn("multi/probe:multi (platforms: linux/amd64)", p.stderr, show(p))
         self.assertNotIn("delete these?", p.stdout)
         self.assertIn("nothing was changed", p.stdout)
-        self.assertSameTree(before, snap_ignoring_lock(root), "a refused menu deletion changed the storage")
-        with gt.serve(root) as reg:
+        self.assertSameTree(before, rt.tree_snapshot_ignoring_lock(root), "a refused menu deletion changed the storage")
+        with rt.serve(root) as reg:
             self.assertEqual(reg.tags("multi/probe"), ["amd64", "multi"])
             self.assertEqual(reg.pull_all("multi/probe", "multi"), [])
 
     def test_session(self):
         """piped: repository by number, two tags by a range, y, then g and y, then q: siblings and referrers shown, tags gone, blobs swept, the rest pulls"""
         root = self.b.copy("i-session")
-        before = snap_ignoring_lock(root)
+        before = rt.tree_snapshot_ignoring_lock(root)
         n = self.repo_number(regsweep(root, "-i", stdin="q\n").stdout, IA)
         p = regsweep(root, "interactive", stdin=f"{n}\nb\nq\n")
         self.assertExit(p, 0)
-        self.assertSameTree(before, snap_ignoring_lock(root), "looking at a repository changed the storage")
+        self.assertSameTree(before, rt.tree_snapshot_ignoring_lock(root), "looking at a repository changed the storage")
         at = p.stdout.find(f"\n{IA}:\n")
         self.assertNotEqual(at, -1, f"the repository chosen by number {n} is not {IA}:\n{p.stdout}")
         listing = p.stdout[at:]
@@ -819,11 +767,11 @@ class Interactive(Case):
         # the oracle: the same digests deleted through the API, then registry garbage-collect
         oracle = self.b.copy("i-oracle")
         oracle_free_before = gt.registry_gc(oracle, dry_run=True).eligible
-        with gt.serve(oracle) as reg:
+        with rt.serve(oracle) as reg:
             for d in sorted(gone_digests):
                 self.assertEqual(reg.delete_manifest(IA, d), 202)
         eligible_after = gt.registry_gc(oracle, dry_run=True).eligible
-        would_free = blob_bytes(self.b.blobs, eligible_after) - blob_bytes(self.b.blobs, oracle_free_before)
+        would_free = gt.blob_bytes(self.b.root, eligible_after) - gt.blob_bytes(self.b.root, oracle_free_before)
         gt.registry_gc(oracle, dry_run=False)
         oracle_blobs = set(rt.blobs_on_disk(oracle))
         oracle_tags = rt.tags_on_disk(oracle)
@@ -846,9 +794,9 @@ class Interactive(Case):
         self.assertLess(len(blobs), len(self.b.blobs))
         self.assertEqual(sorted(blobs ^ oracle_blobs), [], "blobs vs API deletes + registry garbage-collect")
         self.assertEqual(rt.dangling_tags(root), [])
-        with gt.serve(root) as reg:
+        with rt.serve(root) as reg:
             self.assertEqual(reg.tags(IA), sorted(set(tags_of) - set(gone_tags)))
-            self.assertEqual(gt.pull_every(reg), {})
+            self.assertEqual(rt.pull_every_tag(reg), {})
             for d in gone_digests:
                 self.assertIsNone(reg.manifest_digest(IA, d))
 
@@ -864,7 +812,7 @@ class ZZ(Case):
 
     def test_no_leftover_registry(self):
         """every registry started was stopped"""
-        self.assertFalse(any(r.proc for r in rt._LIVE))
+        self.assertFalse(rt.registries_running())
 
     def test_base_untouched(self):
         """the shared base storage was never written"""
@@ -872,28 +820,12 @@ class ZZ(Case):
 
 
 def main():
-    exe = os.environ.get("REGSWEEP")
-    if not exe:
-        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-    for tool in (rt.registry_bin(), rt.skopeo_bin()):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
+    rt.require_binary()
+    rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
     WORK["dir"] = tempfile.mkdtemp(prefix="regsweep-e2e-prune-", dir=gt.fast_tmpdir())
-    private = os.path.join(WORK["dir"], "regsweep")
-    shutil.copy2(exe, private)  # others may relink the build while this runs
-    os.environ["REGSWEEP"] = private
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    for cls in (PolicyTable, SharedDigest, Untagged, RealRun, ReferrerKeep, Options, PlanApply, Interactive, ZZ):
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    try:
-        ok = tap.run(suite)
-    finally:
-        rt._stop_all()
-        shutil.rmtree(WORK["dir"], ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    rt.use_private_copy(WORK["dir"])  # others may relink the build while this runs
+    tap.run_classes((PolicyTable, SharedDigest, Untagged, RealRun, ReferrerKeep, Options, PlanApply, Interactive, ZZ),
+                    cleanup=(rt.stop_all_registries, lambda: shutil.rmtree(WORK["dir"], ignore_errors=True)))
 
 
 if __name__ == "__main__":

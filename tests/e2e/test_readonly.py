@@ -40,6 +40,7 @@ redis-cli is missing (bash scripts/setup.sh installs them).
 from __future__ import annotations
 
 import atexit
+import functools
 import http.client
 import json
 import os
@@ -50,7 +51,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
@@ -64,8 +64,7 @@ REPO = "team/app"
 REDIS_DB = 3
 
 
-def log(msg: str) -> None:
-    print(f"[e2e-readonly] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e-readonly")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,25 +81,12 @@ V1_CONFIG = V1.refs[0].digest
 SWEPT = {U1.digest, V1_CONFIG, V1.digest}
 
 
-def regsweep(root: str, *args: str) -> subprocess.CompletedProcess:
-    return rt.run_regsweep(root, *args, timeout=120, log=log)
-
-
-def snapshot(root: str) -> dict:
-    return rt.tree_snapshot_excluding(root, (".regsweep",))
+regsweep = functools.partial(rt.run_regsweep, timeout=120, log=log)
 
 
 def last_line(text: str) -> str:
     lines = [l for l in text.splitlines() if l.strip()]
     return lines[-1] if lines else ""
-
-
-def read_audit(root: str) -> str:
-    try:
-        with open(os.path.join(root, ".regsweep", "audit.jsonl")) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 def blob_on_disk(root: str, digest: str) -> bool:
@@ -132,14 +118,13 @@ def pull_problems(reg: rt.Registry, repo: str, tag: str) -> list:
         return [f"pull of {repo}:{tag} broke off: {type(e).__name__}: {e}"]
 
 
-class Base:
+class Base(rt.Workspace):
     """team/app:v1 and :v2 pushed, then v1 removed with regsweep rm while no registry runs."""
 
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="regsweep-e2e-readonly-")
+        super().__init__("regsweep-e2e-readonly-")
         self.layout = os.path.join(self.tmp, "layout")
         rt.make_oci_layout(self.layout, {"v1": V1, "v2": V2})
-        self.root = os.path.join(self.tmp, "base")
         with rt.Registry(self.root) as reg:
             rt.push(self.layout, "v1", reg, REPO, "v1")
             rt.push(self.layout, "v2", reg, REPO, "v2")
@@ -147,26 +132,6 @@ class Base:
         if p.returncode != 0:
             raise RuntimeError("regsweep rm failed:\n" + rt.show_run(p))
         self.snapshot = rt.tree_snapshot(self.root)
-        self.n = 0
-
-    def copy(self, name: str) -> str:
-        self.n += 1
-        dst = os.path.join(self.tmp, f"{self.n:02d}-{name}")
-        rt.copy_tree(self.root, dst)
-        return dst
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-_BASE: Base | None = None
-
-
-def base() -> Base:
-    global _BASE
-    if _BASE is None:
-        _BASE = Base()
-    return _BASE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,15 +210,8 @@ def redis_config(r: Redis) -> dict:
             "redis": {"addr": f"127.0.0.1:{r.port}", "db": REDIS_DB}}
 
 
-class Case(unittest.TestCase):
-    maxDiff = None
-
-    def assertExit(self, p, code):
-        self.assertEqual(p.returncode, code, rt.show_run(p))
-
-    def assertSameTree(self, before, after, what):
-        d = rt.diff_snapshots(before, after)
-        self.assertFalse(d["removed"] or d["added"] or d["changed"], what + ":\n" + rt.format_diff(d))
+class Case(rt.RegsweepCase):
+    pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +225,7 @@ class RedisCache(Case):
 
     @classmethod
     def setUpClass(cls):
-        cls.b = base()
+        cls.b = Base.get()
         cls.root = cls.b.copy("redis")
         cls.redis = Redis().start()
         cls.reg = None
@@ -299,16 +257,16 @@ class RedisCache(Case):
         self.assertIn("blobs::" + U1.digest, keys, "the registry did not cache u1's descriptor in redis")
         self.assertIn(f"repository::{REPO}::blobs", keys)
         reg = self.serve(readonly=True)
-        before = snapshot(self.root)
-        audit = read_audit(self.root)  # the rm of the base storage's making
+        before = rt.tree_snapshot_excluding(self.root)
+        audit = rt.read_audit(self.root)  # the rm of the base storage's making
 
         p = regsweep(self.root, "gc", "--yes", "--min-age", "0s")
         self.assertExit(p, 3)
         self.assertIn("read-only registry", p.stderr)
         self.assertIn(FLAG, p.stderr, "the refusal must name the flag")
         self.assertIn(str(reg.proc.pid), p.stderr, "the refusal must name the registry")
-        self.assertSameTree(before, snapshot(self.root), "a refused gc changed the storage")
-        self.assertEqual(read_audit(self.root), audit, "a refused gc wrote to the audit log")
+        self.assertSameTree(before, rt.tree_snapshot_excluding(self.root), "a refused gc changed the storage")
+        self.assertEqual(rt.read_audit(self.root), audit, "a refused gc wrote to the audit log")
 
         p = regsweep(self.root, "gc", "--dry-run", "--json", "--min-age", "0s")
         self.assertExit(p, 0)
@@ -320,7 +278,7 @@ class RedisCache(Case):
         with open(plan_file) as f:
             planned = {a.get("digest") for a in json.load(f)["actions"] if a.get("action") == "remove-blob"}
         self.assertEqual(planned, SWEPT)
-        self.assertSameTree(before, snapshot(self.root), "--dry-run/--plan-out changed the storage")
+        self.assertSameTree(before, rt.tree_snapshot_excluding(self.root), "--dry-run/--plan-out changed the storage")
         for d in SWEPT:
             self.assertTrue(blob_on_disk(self.root, d))
         self.done.add(1)
@@ -383,20 +341,18 @@ class RedisCache(Case):
 class InMemoryCache(Case):
     @classmethod
     def setUpClass(cls):
-        cls.b = base()
+        cls.b = Base.get()
 
     def test_refusal_flag_and_last_line(self):
         """in-memory cache: refused without the flag; with it the last line says restart, no redis-cli; stale until restarted"""
         root = self.b.copy("inmemory")
-        reg = rt.Registry(root, readonly=True)
-        try:
-            reg.start()
+        with rt.serve(root, readonly=True) as reg:
             self.assertTrue(reg.blob_exists(REPO, U1.digest))  # cached in its memory
-            before = snapshot(root)
+            before = rt.tree_snapshot_excluding(root)
             p = regsweep(root, "gc", "--yes", "--min-age", "0s")
             self.assertExit(p, 3)
             self.assertIn(FLAG, p.stderr)
-            self.assertSameTree(before, snapshot(root), "a refused gc changed the storage")
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a refused gc changed the storage")
             p = regsweep(root, "gc", "--yes", "--min-age", "0s", FLAG)
             self.assertExit(p, 0)
             self.assertFalse(blob_on_disk(root, U1.digest))
@@ -410,8 +366,6 @@ class InMemoryCache(Case):
             reg.start()
             self.assertFalse(reg.blob_exists(REPO, U1.digest), "after a restart u1 is unknown")
             self.assertEqual(pull_problems(reg, REPO, "v2"), [])
-        finally:
-            reg.cleanup()
 
     def test_interactive_menu_does_not_sweep(self):
         """the interactive menu's gc (g) does not sweep under a read-only registry; stopped, it does"""
@@ -420,28 +374,22 @@ class InMemoryCache(Case):
         for d, _, fs in os.walk(os.path.join(root, "docker/registry/v2/blobs")):
             for f in fs:
                 os.utime(os.path.join(d, f), (old, old))
-        reg = rt.Registry(root, readonly=True)
-        try:
-            reg.start()
-            before = snapshot(root)
+        with rt.serve(root, readonly=True) as reg:
+            before = rt.tree_snapshot_excluding(root)
             p = rt.run_regsweep(root, "interactive", stdin="g\ny\nq\n", timeout=120, log=log)
             self.assertExit(p, 0)
             self.assertIn("read-only registry", p.stderr)
-            self.assertSameTree(before, snapshot(root), "the menu swept under a read-only registry")
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "the menu swept under a read-only registry")
             self.assertTrue(blob_on_disk(root, U1.digest))
             reg.stop()
             p = rt.run_regsweep(root, "interactive", stdin="g\ny\nq\n", timeout=120, log=log)
             self.assertExit(p, 0)
             self.assertFalse(blob_on_disk(root, U1.digest), "stopped, the menu's gc sweeps")
-        finally:
-            reg.cleanup()
 
     def test_json_document_and_stderr_last(self):
         """--json: registry_restart in the document; the advice is stderr's last line"""
         root = self.b.copy("json")
-        reg = rt.Registry(root, readonly=True)
-        try:
-            reg.start()
+        with rt.serve(root, readonly=True) as reg:
             p = regsweep(root, "--json", "gc", "--yes", "--min-age", "0s", FLAG)
             self.assertExit(p, 0)
             doc = json.loads(p.stdout)
@@ -453,47 +401,37 @@ class InMemoryCache(Case):
             self.assertIsNone(r["registries"][0]["redis_flush"])
             self.assertEqual(last_line(p.stderr), r["message"])
             self.assertFalse(blob_on_disk(root, U1.digest))
-        finally:
-            reg.cleanup()
 
     def test_nothing_to_sweep_still_needs_the_flag(self):
         """the rule does not depend on the plan: nothing to sweep still needs the flag; then no restart needed"""
         root = self.b.copy("young")
-        reg = rt.Registry(root, readonly=True)
-        try:
-            reg.start()
-            before = snapshot(root)
+        with rt.serve(root, readonly=True):
+            before = rt.tree_snapshot_excluding(root)
             p = regsweep(root, "gc", "--yes")  # --min-age 1h: every blob is younger
             self.assertExit(p, 3)
             p = regsweep(root, "gc", "--yes", FLAG)
             self.assertExit(p, 0)
-            self.assertSameTree(before, snapshot(root), "nothing old enough, yet the storage changed")
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "nothing old enough, yet the storage changed")
             last = last_line(p.stdout)
             self.assertIn("no blob was swept", last)
             self.assertIn("need not be restarted", last)
-        finally:
-            reg.cleanup()
 
 
 class ReadWrite(Case):
     def test_readwrite_registry_refused_even_with_the_flag(self):
         """a read-write registry: refused with the flag too (exit 3, unchanged); --force overrides"""
-        b = base()
+        b = Base.get()
         root = b.copy("readwrite")
-        reg = rt.Registry(root)
-        try:
-            reg.start()
-            before = snapshot(root)
+        with rt.serve(root) as reg:
+            before = rt.tree_snapshot_excluding(root)
             p = regsweep(root, "gc", "--yes", "--min-age", "0s", FLAG)
             self.assertExit(p, 3)
             self.assertIn(str(reg.proc.pid), p.stderr)
-            self.assertSameTree(before, snapshot(root), "a refused gc changed the storage")
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a refused gc changed the storage")
             p = regsweep(root, "gc", "--yes", "--min-age", "0s", "--force")
             self.assertExit(p, 0)
             self.assertFalse(blob_on_disk(root, U1.digest))
             self.assertNotIn("restart the read-only", p.stdout)
-        finally:
-            reg.cleanup()
 
 
 class FakeRegistry:
@@ -525,7 +463,7 @@ class FakeRegistry:
 class Detection(Case):
     def test_registry_on_another_driver_is_not_counted(self):
         """a real docker-registry serving s3 (its config readable): not taken to serve this root; rm proceeds"""
-        b = base()
+        b = Base.get()
         root = b.copy("s3")
         s3 = {"filesystem": None, "s3": {"region": "us-east-1", "bucket": "regsweep-none", "accesskey": "x",
                                          "secretkey": "y", "regionendpoint": "http://127.0.0.1:1"}}
@@ -548,7 +486,7 @@ class Detection(Case):
     def test_every_registry_named_with_why(self):
         """the real registry, a fake naming the root through a symbolic link, a fake naming another root: exit 3
         naming the first two (pid, config, rootdirectory; the fake's executable), not the third; --force goes on"""
-        b = base()
+        b = Base.get()
         root = b.copy("named")
         other = b.copy("other-root")
         alias = os.path.join(b.tmp, "alias-of-named")
@@ -562,7 +500,7 @@ class Detection(Case):
             fakes.append(FakeRegistry(fake_config))  # started first: the lower pid, named first before
             reg.start()
             fakes.append(FakeRegistry(other_config))
-            before = snapshot(root)
+            before = rt.tree_snapshot_excluding(root)
             p = regsweep(root, "rm", "--yes", f"{REPO}:v2")
             self.assertExit(p, 3)
             err = p.stderr
@@ -574,7 +512,7 @@ class Detection(Case):
             self.assertIn("[executable ", err)
             self.assertNotIn(f"pid {fakes[1].pid}", err)
             self.assertIn("use --force", err)
-            self.assertSameTree(before, snapshot(root), "a refused rm changed the storage")
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a refused rm changed the storage")
             p = regsweep(root, "rm", "--yes", "--force", f"{REPO}:v2")
             self.assertExit(p, 0)
         finally:
@@ -586,39 +524,20 @@ class Detection(Case):
 class ZZ(Case):
     def test_nothing_left_running(self):
         """every registry and redis-server started was stopped; the base storage was never written"""
-        self.assertFalse(any(r.proc for r in rt._LIVE))
+        self.assertFalse(rt.registries_running())
         self.assertFalse(_REDIS)
-        b = base()
+        b = Base.get()
         self.assertSameTree(b.snapshot, rt.tree_snapshot(b.root), "the base storage changed")
 
 
 def main():
-    exe = os.environ.get("REGSWEEP")
-    if not exe:
-        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-    for tool in (rt.registry_bin(), rt.skopeo_bin(), "redis-server", "redis-cli"):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
-    # A private copy: the build folder may be relinked while this runs.
+    rt.require_binary()
+    rt.require_tools(rt.registry_bin(), rt.skopeo_bin(), "redis-server", "redis-cli")
     bin_dir = tempfile.mkdtemp(prefix="regsweep-e2e-readonly-bin-")
-    os.environ["REGSWEEP"] = shutil.copy2(os.path.abspath(exe), os.path.join(bin_dir, "regsweep"))
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    only = sys.argv[1:]
-    for cls in (RedisCache, InMemoryCache, ReadWrite, Detection, ZZ):
-        if not only or cls.__name__ in only:
-            suite.addTests(loader.loadTestsFromTestCase(cls))
-    try:
-        ok = tap.run(suite)
-    finally:
-        rt._stop_all()
-        _stop_redis()
-        if _BASE is not None:
-            _BASE.cleanup()
-        shutil.rmtree(bin_dir, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    rt.use_private_copy(bin_dir)
+    tap.run_classes((RedisCache, InMemoryCache, ReadWrite, Detection, ZZ), only=sys.argv[1:],
+                    cleanup=(rt.stop_all_registries, _stop_redis, Base.cleanup_instance,
+                             lambda: shutil.rmtree(bin_dir, ignore_errors=True)))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -22,73 +21,56 @@ FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures"))
 REFUSED = 3
 
 
-def snapshot(root):
-    """paths, types, sizes, sha256 and file mtimes; regsweep's own .regsweep left out. Folder
-    mtimes are not compared: adding or removing any entry changes them."""
-    out = {}
-    for rel, (kind, size, sha) in rt.tree_snapshot_excluding(root).items():
-        mtime = None if kind == "dir" else os.lstat(os.path.join(root, rel)).st_mtime_ns
-        out[rel] = (kind, size, sha, mtime)
-    return out
-
-
-def run(root, *args, **kw):
-    return rt.run_regsweep(root, *args, **kw)
-
-
 def run_json(root, *args):
-    p = run(root, *args, "--json")
+    p = rt.run_regsweep(root, *args, "--json")
     return p, (json.loads(p.stdout) if p.stdout.strip().startswith("{") else None)
 
 
 class Restore(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="regsweep-restore-")
-        cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), os.path.join(cls.tmp, "base"))
+        cls.ws = rt.Workspace("regsweep-restore-")
+        cls.tmp = cls.ws.tmp
+        cls.base = clock.unpack_fixture(os.path.join(FIXTURES, "sample.tar.gz"), cls.ws.root)
         cls.base_served, broken = rt.served_tags(cls.base)
         assert not broken, broken
-        cls.n = 0
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.ws.cleanup()
 
     def copy(self):
-        Restore.n += 1
-        return rt.copy_tree(self.base, os.path.join(self.tmp, f"t{Restore.n}"))
+        return self.ws.copy("t")
 
     def last_run(self, root):
-        p, doc = run_json(root, "trash", "ls")
-        self.assertEqual(p.returncode, 0, rt.show_run(p))
-        return doc["runs"][-1]
+        return rt.trash_runs(root)[-1]
 
     def round_trip(self, *command, plan_file=None):
         root = self.copy()
-        before = snapshot(root)
+        before = rt.tree_snapshot_with_mtimes(root)
         if plan_file:
-            p = run(root, *command[:-1], "--plan-out", os.path.join(root, "..", plan_file))
+            p = rt.run_regsweep(root, *command[:-1], "--plan-out", os.path.join(root, "..", plan_file))
             self.assertEqual(p.returncode, 0, rt.show_run(p))
             command = ("apply", os.path.join(root, "..", plan_file), "-y")
-        p = run(root, *command)
+        p = rt.run_regsweep(root, *command)
         self.assertEqual(p.returncode, 0, rt.show_run(p))
-        self.assertNotEqual(snapshot(root), before, f"{command} changed nothing")
+        self.assertNotEqual(rt.tree_snapshot_with_mtimes(root), before, f"{command} changed nothing")
         r = self.last_run(root)
         self.assertEqual(r["status"], "complete")
         self.assertGreater(r["items"], 0)
-        dry = run(root, "restore", r["run"], "--dry-run")
+        dry = rt.run_regsweep(root, "restore", r["run"], "--dry-run")
         self.assertEqual(dry.returncode, 0, rt.show_run(dry))
         self.assertIn("would restore", dry.stdout)
-        rp = run(root, "restore", r["run"], "-y")
+        rp = rt.run_regsweep(root, "restore", r["run"], "-y")
         self.assertEqual(rp.returncode, 0, rt.show_run(rp))
-        diff = rt.diff_snapshots(before, snapshot(root))
-        self.assertEqual(snapshot(root), before, rt.format_diff(diff))
+        diff = rt.diff_snapshots(before, rt.tree_snapshot_with_mtimes(root))
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before, rt.format_diff(diff))
         tags, broken = rt.served_tags(root)
         self.assertEqual((tags, broken), (self.base_served, {}))
         # the original run now says it was restored; restoring it again is refused
         runs = {x["run"]: x for x in run_json(root, "trash", "ls")[1]["runs"]}
         self.assertEqual(runs[r["run"]]["status"], "restored")
-        self.assertEqual(run(root, "restore", r["run"], "-y").returncode, REFUSED)
+        self.assertEqual(rt.run_regsweep(root, "restore", r["run"], "-y").returncode, REFUSED)
         return root
 
     def test_round_trip_rm_several_references(self):
@@ -121,67 +103,67 @@ class Restore(unittest.TestCase):
         link = os.path.join(root, "docker/registry/v2/repositories/team/app/_manifests/tags/v1/current/link")
         with open(link, "w") as f:
             f.write("garbage")
-        before = snapshot(root)
-        p = run(root, "fsck", "--repair", "-y")
+        before = rt.tree_snapshot_with_mtimes(root)
+        p = rt.run_regsweep(root, "fsck", "--repair", "-y")
         self.assertIn(p.returncode, (0, 4), rt.show_run(p))
         self.assertFalse(os.path.exists(link))
         r = self.last_run(root)
         self.assertEqual(r["command"], "fsck")
-        self.assertEqual(run(root, "restore", r["run"], "-y").returncode, 0)
-        self.assertEqual(snapshot(root), before)
+        self.assertEqual(rt.run_regsweep(root, "restore", r["run"], "-y").returncode, 0)
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
 
     def test_gc_without_trash_cannot_be_restored(self):
         """gc without --trash deletes blobs for good: restoring its links would break tags, so restore refuses (exit 3) and changes nothing"""
         root = self.copy()
-        p = run(root, "rm", "-y", "team/app:v1", "team/app:latest")
+        p = rt.run_regsweep(root, "rm", "-y", "team/app:v1", "team/app:latest")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         rm_run = self.last_run(root)["run"]
         p, doc = run_json(root, "gc", "-y", "--min-age", "0s")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         self.assertGreater(doc["result"]["bytes_freed"], 0)
         self.assertEqual(doc["result"]["bytes_in_trash"], 0)
-        before = snapshot(root)
-        p = run(root, "restore", rm_run, "-y")
+        before = rt.tree_snapshot_with_mtimes(root)
+        p = rt.run_regsweep(root, "restore", rm_run, "-y")
         self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
         self.assertIn("gone", p.stderr)
-        self.assertEqual(snapshot(root), before)
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
 
     def test_gc_with_trash_then_rm_restore_both(self):
         """rm, then gc --trash: restoring the gc run then the rm run gives the original tree"""
         root = self.copy()
-        before = snapshot(root)
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
+        before = rt.tree_snapshot_with_mtimes(root)
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
         rm_run = self.last_run(root)["run"]
         p, doc = run_json(root, "gc", "-y", "--trash", "--min-age", "0s")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         self.assertGreater(doc["result"]["bytes_in_trash"], 0)
         gc_run = doc["result"]["run"]
-        self.assertEqual(run(root, "restore", rm_run, "-y").returncode, REFUSED)  # its blobs are in gc's trash
-        self.assertEqual(run(root, "restore", gc_run, "-y").returncode, 0)
-        self.assertEqual(run(root, "restore", rm_run, "-y").returncode, 0)
-        self.assertEqual(snapshot(root), before)
+        self.assertEqual(rt.run_regsweep(root, "restore", rm_run, "-y").returncode, REFUSED)  # its blobs are in gc's trash
+        self.assertEqual(rt.run_regsweep(root, "restore", gc_run, "-y").returncode, 0)
+        self.assertEqual(rt.run_regsweep(root, "restore", rm_run, "-y").returncode, 0)
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
 
     def test_conflict_after_a_re_push(self):
         """rm a tag, push it again (skopeo copy), restore: exit 3 naming the tag and --keep-newer; --force is not
         --keep-newer; --keep-newer keeps the new tag and restores the rest"""
         root = self.copy()
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "library/alpine:3.19").returncode, 0)
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1", "library/alpine:3.19").returncode, 0)
         rm_run = self.last_run(root)["run"]
         with rt.Registry(root) as reg:
             new_digest = reg.manifest_digest("team/app/sub", "1.0")
             subprocess.run([rt.skopeo_bin(), "copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
                             f"docker://{reg.host}/team/app/sub:1.0", f"docker://{reg.host}/team/app:v1"],
                            check=True, capture_output=True, timeout=120)
-        before = snapshot(root)
-        p = run(root, "restore", rm_run, "-y")
+        before = rt.tree_snapshot_with_mtimes(root)
+        p = rt.run_regsweep(root, "restore", rm_run, "-y")
         self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
         self.assertIn("team/app/_manifests/tags/v1", p.stderr)
         self.assertIn("--keep-newer", p.stderr)
-        self.assertEqual(snapshot(root), before)
-        p = run(root, "restore", rm_run, "-y", "--force")  # only about a live registry
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
+        p = rt.run_regsweep(root, "restore", rm_run, "-y", "--force")  # only about a live registry
         self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
-        self.assertEqual(snapshot(root), before)
-        p = run(root, "restore", rm_run, "-y", "--keep-newer")
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
+        p = rt.run_regsweep(root, "restore", rm_run, "-y", "--keep-newer")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         tags, broken = rt.served_tags(root)
         self.assertEqual(broken, {})
@@ -192,37 +174,33 @@ class Restore(unittest.TestCase):
         """restore while a registry serves the root: exit 3 naming it, with a hint (--force) that restore
         accepts; nothing moves; restore --force then puts everything back"""
         root = self.copy()
-        before = snapshot(root)
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        before = rt.tree_snapshot_with_mtimes(root)
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1").returncode, 0)
         rm_run = self.last_run(root)["run"]
-        after_rm = snapshot(root)
-        reg = rt.Registry(root)
-        try:
-            reg.start()
-            p = run(root, "restore", rm_run, "-y")
+        after_rm = rt.tree_snapshot_with_mtimes(root)
+        with rt.serve(root) as reg:
+            p = rt.run_regsweep(root, "restore", rm_run, "-y")
             self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
             self.assertIn(f"pid {reg.proc.pid}", p.stderr)
             self.assertIn("use --force", p.stderr)
-            self.assertEqual(snapshot(root), after_rm)
-            p = run(root, "restore", rm_run, "-y", "--force")
+            self.assertEqual(rt.tree_snapshot_with_mtimes(root), after_rm)
+            p = rt.run_regsweep(root, "restore", rm_run, "-y", "--force")
             self.assertEqual(p.returncode, 0, rt.show_run(p))
-        finally:
-            reg.cleanup()
-        self.assertEqual(snapshot(root), before)
+        self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
 
     def test_trash_ls_counts_a_killed_run_and_recovery_leaves_no_empty_run(self):
         """a run killed after moving two items: trash ls says 2 items, running; the next command finishes it
         and leaves no empty "complete, 0 items" run of its own"""
         root = self.copy()
         # mutations: journal, rename, audit per item: killed right after the second rename
-        p = run(root, "rm", "-y", "team/app:v1", "team/app/sub:1.0", "library/alpine:3.19", env={rt.CRASH_ENV: "5"})
+        p = rt.run_regsweep(root, "rm", "-y", "team/app:v1", "team/app/sub:1.0", "library/alpine:3.19", env={rt.CRASH_ENV: "5"})
         self.assertEqual(p.returncode, -9, rt.show_run(p))
         p, doc = run_json(root, "trash", "ls")
         self.assertEqual([(r["status"], r["items"]) for r in doc["runs"]], [("running", 2)], rt.show_run(p))
         killed = doc["runs"][0]["run"]
-        text = run(root, "trash", "ls").stdout
+        text = rt.run_regsweep(root, "trash", "ls").stdout
         self.assertIn("running: ", text)
-        p = run(root, "gc", "-y", "--min-age", "1000d")  # nothing of its own to sweep
+        p = rt.run_regsweep(root, "gc", "-y", "--min-age", "1000d")  # nothing of its own to sweep
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         self.assertIn(f"finishing run {killed}", p.stderr)
         self.assertIn("nothing was removed", p.stdout)
@@ -234,12 +212,12 @@ class Restore(unittest.TestCase):
         """after a gc without --trash, the summary says the blobs were deleted for good, never that the removed
         items are kept in the trash"""
         root = self.copy()
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
-        p = run(root, "gc", "-y", "--min-age", "0s")
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1", "team/app:latest").returncode, 0)
+        p = rt.run_regsweep(root, "gc", "-y", "--min-age", "0s")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         self.assertNotIn("removed items are kept", p.stdout)
         self.assertRegex(p.stdout, r"\d+ blob folder\(s\) were deleted for good")
-        p = run(root, "gc", "-y", "--min-age", "0s", "-m", "--trash")
+        p = rt.run_regsweep(root, "gc", "-y", "--min-age", "0s", "-m", "--trash")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         self.assertNotIn("deleted for good", p.stdout)
         self.assertIn("removed items are kept in .regsweep/trash/", p.stdout)
@@ -247,7 +225,7 @@ class Restore(unittest.TestCase):
     def test_trash_empty_frees_exactly_the_bytes_reported(self):
         """trash ls reports bytes per run; trash empty frees exactly that (du of the root before/after)"""
         root = self.copy()
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1").returncode, 0)
         p, doc = run_json(root, "gc", "-y", "-m", "--trash", "--min-age", "0s")
         self.assertEqual(p.returncode, 0, rt.show_run(p))
         runs = self.last_run(root)
@@ -257,9 +235,9 @@ class Restore(unittest.TestCase):
         def du():
             return sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(root) for f in fs
                        if not os.path.join(d, f).endswith(("audit.jsonl", os.path.join(".regsweep", "lock"))))
-        text = run(root, "trash", "ls")
+        text = rt.run_regsweep(root, "trash", "ls")
         self.assertIn(runs["run"], text.stdout)
-        dry = run(root, "trash", "empty", runs["run"], "--dry-run")
+        dry = rt.run_regsweep(root, "trash", "empty", runs["run"], "--dry-run")
         self.assertEqual(dry.returncode, 0, rt.show_run(dry))
         size0 = du()
         p, doc = run_json(root, "trash", "empty", runs["run"], "-y")
@@ -279,12 +257,12 @@ class Restore(unittest.TestCase):
     def test_trash_empty_older_than(self):
         """trash empty --older-than keeps young runs; unknown run ids are errors"""
         root = self.copy()
-        self.assertEqual(run(root, "rm", "-y", "team/app:v1").returncode, 0)
+        self.assertEqual(rt.run_regsweep(root, "rm", "-y", "team/app:v1").returncode, 0)
         p, doc = run_json(root, "trash", "empty", "--older-than", "1d", "-y")
         self.assertEqual((p.returncode, doc["emptied"]), (0, []), rt.show_run(p))
         self.assertEqual(len(run_json(root, "trash", "ls")[1]["runs"]), 1)
-        self.assertEqual(run(root, "trash", "empty", "20990101T000000Z-1", "-y").returncode, 1)
-        self.assertEqual(run(root, "trash", "empty", "--older-than", "soon", "-y").returncode, 2)
+        self.assertEqual(rt.run_regsweep(root, "trash", "empty", "20990101T000000Z-1", "-y").returncode, 1)
+        self.assertEqual(rt.run_regsweep(root, "trash", "empty", "--older-than", "soon", "-y").returncode, 2)
 
     def test_mount_inside_the_root_is_refused_before_anything_moves(self):
         """a tmpfs mounted inside the root (at a tag): rm of it and another tag is refused (exit 3) and nothing moves"""
@@ -297,11 +275,11 @@ class Restore(unittest.TestCase):
             self.skipTest("this machine does not allow a mount: " + m.stderr.strip())
         try:
             shutil.copytree(saved, target, dirs_exist_ok=True)
-            before = snapshot(root)
-            p = run(root, "rm", "-y", "library/alpine:latest", "team/app:v1")
+            before = rt.tree_snapshot_with_mtimes(root)
+            p = rt.run_regsweep(root, "rm", "-y", "library/alpine:latest", "team/app:v1")
             self.assertEqual(p.returncode, REFUSED, rt.show_run(p))
             self.assertIn("different filesystem", p.stderr)
-            self.assertEqual(snapshot(root), before)
+            self.assertEqual(rt.tree_snapshot_with_mtimes(root), before)
             trash = os.path.join(root, ".regsweep", "trash")
             moved = [os.path.join(d, f) for d, _, fs in os.walk(trash) for f in fs if f not in ("run.json", "journal.jsonl")]
             self.assertEqual(moved, [])
@@ -311,7 +289,7 @@ class Restore(unittest.TestCase):
     def test_unknown_run(self):
         """restore of a run that is not in the trash: exit 1, naming the path"""
         root = self.copy()
-        p = run(root, "restore", "20990101T000000Z-1", "-y")
+        p = rt.run_regsweep(root, "restore", "20990101T000000Z-1", "-y")
         self.assertEqual(p.returncode, 1, rt.show_run(p))
         self.assertIn(".regsweep/trash/20990101T000000Z-1", p.stderr)
 

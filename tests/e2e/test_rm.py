@@ -24,31 +24,24 @@ Fails (TAP "Bail out!") when REGSWEEP is unset or not an executable.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 
-import crashloop as cl  # noqa: E402
 import regtest as rt  # noqa: E402
 import scenarios  # noqa: E402
 import tap  # noqa: E402
 
 TIMEOUT = 60  # seconds for one regsweep run on this tiny tree
 
-REPOS_DIR = os.path.join(rt.V2, "repositories")
-
-
-def log(msg: str) -> None:
-    print(f"[e2e-rm] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("e2e-rm")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,42 +109,21 @@ def populate_signed(reg: rt.Registry) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class Base:
-    _instance = None
-
-    @classmethod
-    def get(cls) -> "Base":
-        if cls._instance is None:
-            cls._instance = Base()
-        return cls._instance
-
+class Base(rt.Workspace):
     def __init__(self):
         t0 = time.monotonic()
-        self.tmp = tempfile.mkdtemp(prefix="regsweep-e2e-rm-")
-        self.root = os.path.join(self.tmp, "base")
+        super().__init__("regsweep-e2e-rm-")
         scratch = os.path.join(self.tmp, "scratch")
         os.makedirs(scratch)
-        self._n = 0
-        reg = rt.Registry(self.root)
-        try:
-            reg.start()
+        with rt.serve(self.root) as reg:
             self.info = scenarios.populate_sample(reg, scratch)
             populate_web(reg, scratch)
             populate_signed(reg)
             self.api = reg.describe()
             self.pull_problems = rt.pull_every_tag(reg)
-        finally:
-            reg.cleanup()
         self.snapshot = rt.tree_snapshot(self.root)
         self.tags = rt.tags_on_disk(self.root)
         log(f"base storage built in {time.monotonic() - t0:.1f}s at {self.root}")
-
-    def copy(self, label: str) -> str:
-        self._n += 1
-        return rt.copy_tree(self.root, os.path.join(self.tmp, f"{self._n:03d}-{label}"))
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,51 +131,14 @@ class Base:
 # ---------------------------------------------------------------------------------------------
 
 
-def regsweep(root: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null)."""
-    return rt.run_regsweep(root, *args, env=env, timeout=TIMEOUT, log=log)
+# `regsweep --root ROOT ARGS...` without a terminal (stdin = /dev/null)
+regsweep = functools.partial(rt.run_regsweep, timeout=TIMEOUT, log=log)
 
 
-def show(p: subprocess.CompletedProcess) -> str:
-    return rt.show_run(p)
-
-
-def repo_path(*parts: str) -> str:
-    return os.path.join(REPOS_DIR, *parts)
-
-
-def tag_dir(repo: str, tag: str) -> str:
-    return repo_path(repo, "_manifests", "tags", tag)
-
-
-def revision_link(repo: str, digest: str) -> str:
-    return repo_path(repo, "_manifests", "revisions", "sha256", digest.split(":", 1)[1], "link")
-
-
-read_audit = cl.read_audit  # tests/lib/crashloop.py
-snap = cl.snapshot  # the tree below root without regsweep's own folder
-
-
-def snap_ignoring_lock(root: str) -> dict:
-    """The whole tree, ignoring only the lock file (and the .regsweep folder that holds it)."""
-    lock = os.path.join(".regsweep", "lock")
-    return {p: v for p, v in rt.tree_snapshot(root).items() if p not in (".regsweep", lock)}
-
-
-class Case(unittest.TestCase):
-    maxDiff = None
-
+class Case(rt.RegsweepCase):
     @classmethod
     def setUpClass(cls):
         cls.b = Base.get()
-
-    def assertSameTree(self, before: dict, after: dict, what: str):
-        d = rt.diff_snapshots(before, after)
-        if d != {"removed": [], "added": [], "changed": []}:
-            self.fail(f"{what}:\n{rt.format_diff(d)}")
-
-    def assertExit(self, p: subprocess.CompletedProcess, code: int):
-        self.assertEqual(p.returncode, code, show(p))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +204,7 @@ class RmVsApi(Case):
             self.assertIn(d, rt.revisions_on_disk(self.b.root, repo))
         # w1 is still listed in edge's history
         self.assertTrue(os.path.exists(os.path.join(
-            self.b.root, tag_dir("team/web", "edge"), "index", "sha256", D["w1"].split(":")[1], "link")))
+            self.b.root, rt.tag_dir("team/web", "edge"), "index", "sha256", D["w1"].split(":")[1], "link")))
 
     def check_scenario(self, name, rm_args, api_refs, gone, broken):
         a = self.b.copy(f"{name}-api")
@@ -296,7 +231,7 @@ class RmVsApi(Case):
         self.assertExit(p, 0)
 
         # identical trees (paths incl. empty folders, contents), .regsweep left out
-        d = rt.diff_snapshots(snap(a), snap(b))
+        d = rt.diff_snapshots(rt.tree_snapshot_excluding(a), rt.tree_snapshot_excluding(b))
         if d != {"removed": [], "added": [], "changed": []}:
             self.fail(f"tree after API DELETE (A) vs after regsweep rm (B); '-' only in A, '+' only in B:\n"
                       f"{rt.format_diff(d)}\nregsweep output:\n{p.stdout[-2000:]}")
@@ -362,22 +297,22 @@ class Referrers(Case):
         self.assertRegex(out, r"(?i)API", "the output should say the registry's API would keep referrers")
         self.assertIn("--no-referrers", out)
 
-        expected_gone = [tag_dir("team/app", "v1"), tag_dir("team/app", "latest"), tag_dir("team/app", SIG_TAG),
-                         revision_link("team/app", D["app_v1"]), revision_link("team/app", D["app_sig"]),
-                         revision_link("team/app", D["app_sbom"])]
+        expected_gone = [rt.tag_dir("team/app", "v1"), rt.tag_dir("team/app", "latest"), rt.tag_dir("team/app", SIG_TAG),
+                         rt.revision_link("team/app", D["app_v1"]), rt.revision_link("team/app", D["app_sig"]),
+                         rt.revision_link("team/app", D["app_sbom"])]
         for rel in expected_gone:
             self.assertFalse(os.path.lexists(os.path.join(b, rel)), f"{rel} still there")
         # like the API: the revision folder of the artifact stays (only its link goes)
-        self.assertTrue(os.path.isdir(os.path.dirname(os.path.join(b, revision_link("team/app", D["app_sbom"])))))
-        self.assertTrue(os.path.exists(os.path.join(b, revision_link("team/app", D["app_v0"]))))
+        self.assertTrue(os.path.isdir(os.path.dirname(os.path.join(b, rt.revision_link("team/app", D["app_sbom"])))))
+        self.assertTrue(os.path.exists(os.path.join(b, rt.revision_link("team/app", D["app_v0"]))))
 
-        d = rt.diff_snapshots(snap(a), snap(b))
+        d = rt.diff_snapshots(rt.tree_snapshot_excluding(a), rt.tree_snapshot_excluding(b))
         if d != {"removed": [], "added": [], "changed": []}:
             self.fail(f"API deleting v1, the .sig digest and the artifact (A) vs rm team/app:v1 (B):\n"
                       f"{rt.format_diff(d)}")
 
         # the audit log: one line per removed path
-        audit = read_audit(b)
+        audit = rt.read_audit(b)
         paths = [x.get("path") for x in audit]
         self.assertEqual(sorted(paths), sorted(x.replace(os.sep, "/") for x in expected_gone),
                          f"audit.jsonl: {json.dumps(audit, indent=1)[:3000]}")
@@ -396,18 +331,18 @@ class ReferrerWithATag(Case):
     def test_rm_leaves_a_signature_another_tag_names(self):
         """rm sign/app:z: z and its cosign tag go; prod (the same signature manifest) stays and pulls"""
         root = self.b.copy("referrer-with-a-tag")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "rm", "--yes", "sign/app:z")
         self.assertExit(p, 0)
         self.assertNotRegex(p.stdout, r"sign/app:prod\s", "the plan names prod")
-        d = rt.diff_snapshots(before, snap(root))
-        gone = [tag_dir("sign/app", "z"), tag_dir("sign/app", Z_SIG_TAG), revision_link("sign/app", D["z"])]
+        d = rt.diff_snapshots(before, rt.tree_snapshot_excluding(root))
+        gone = [rt.tag_dir("sign/app", "z"), rt.tag_dir("sign/app", Z_SIG_TAG), rt.revision_link("sign/app", D["z"])]
         stray = [x for x in d["removed"] if not any(x == g or x.startswith(g + os.sep) for g in gone)]
         self.assertEqual(stray, [], "removed beyond z, its revision link and its cosign tag:\n" + rt.format_diff(d))
         for g in gone:
             self.assertIn(g, d["removed"], rt.format_diff(d))
         self.assertEqual(rt.tags_on_disk(root)["sign/app"], {"prod": D["z_sig"]})
-        self.assertEqual(sorted(x.get("path") for x in read_audit(root)), sorted(x.replace(os.sep, "/") for x in gone))
+        self.assertEqual(sorted(x.get("path") for x in rt.read_audit(root)), sorted(x.replace(os.sep, "/") for x in gone))
         with rt.Registry(root) as reg:
             self.assertEqual(reg.tags("sign/app"), ["prod"])
             self.assertEqual(reg.manifest_digest("sign/app", "prod"), D["z_sig"])
@@ -421,7 +356,7 @@ class IndexChild(Case):
     def test_refused_naming_tags_and_platforms(self):
         """rm library/alpine@<amd64 child> (also --dry-run): exit 3 naming 3.19 and latest (linux/amd64) and --break-index; nothing changed; every tag pulls"""
         root = self.b.copy("index-child-refused")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         for extra in (["--yes"], ["--dry-run"]):
             with self.subTest(extra=extra):
                 p = regsweep(root, "rm", *extra, f"library/alpine@{D['alpine_amd64']}")
@@ -429,8 +364,8 @@ class IndexChild(Case):
                 for s in ("library/alpine:3.19 (platforms: linux/amd64)", "library/alpine:latest (platforms: linux/amd64)",
                           "--break-index", D["alpine_amd64"]):
                     self.assertIn(s, p.stderr)
-                self.assertSameTree(before, snap(root), "a refused rm changed the storage")
-        self.assertEqual(read_audit(root), [])
+                self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a refused rm changed the storage")
+        self.assertEqual(rt.read_audit(root), [])
         with rt.Registry(root) as reg:
             self.assertEqual(rt.pull_every_tag(reg), {})
             self.assertEqual(reg.manifest_digest("library/alpine", D["alpine_amd64"]), D["alpine_amd64"])
@@ -446,11 +381,11 @@ class Untag(Case):
     def test_untag_only_the_tag_folder(self):
         """rm --untag team/app:v1: only tags/v1/ goes; the digest resolves by digest and via latest"""
         root = self.b.copy("untag")
-        before = snap(root)
+        before = rt.tree_snapshot_excluding(root)
         p = regsweep(root, "rm", "--yes", "--untag", "team/app:v1")
         self.assertExit(p, 0)
-        d = rt.diff_snapshots(before, snap(root))
-        prefix = tag_dir("team/app", "v1")
+        d = rt.diff_snapshots(before, rt.tree_snapshot_excluding(root))
+        prefix = rt.tag_dir("team/app", "v1")
         self.assertIn(prefix, d["removed"])
         self.assertEqual([x for x in d["removed"] if not (x == prefix or x.startswith(prefix + os.sep))], [],
                          rt.format_diff(d))
@@ -490,15 +425,15 @@ class Repository(Case):
         p = regsweep(root, "rm", "--yes", "--repository", "team/app", "--repository", "old/unused")
         self.assertExit(p, 0)
         for part in ("_manifests", "_layers", "_uploads"):
-            self.assertFalse(os.path.lexists(os.path.join(root, repo_path("team/app", part))), part)
-        self.assertFalse(os.path.lexists(os.path.join(root, repo_path("old/unused"))), "old/unused folder")
-        self.assertFalse(os.path.lexists(os.path.join(root, repo_path("old"))), "empty parent folder old/")
+            self.assertFalse(os.path.lexists(os.path.join(root, rt.repo_dir("team/app", part))), part)
+        self.assertFalse(os.path.lexists(os.path.join(root, rt.repo_dir("old/unused"))), "old/unused folder")
+        self.assertFalse(os.path.lexists(os.path.join(root, rt.repo_dir("old"))), "empty parent folder old/")
         # the nested repository and everything outside the two repositories are as they were
-        after = snap(root)
-        sub = repo_path("team/app/sub")
+        after = rt.tree_snapshot_excluding(root)
+        sub = rt.repo_dir("team/app/sub")
         for path, v in full_before.items():
             keep = (path == sub or path.startswith(sub + os.sep)
-                    or not (path.startswith(repo_path("team/app")) or path.startswith(repo_path("old"))))
+                    or not (path.startswith(rt.repo_dir("team/app")) or path.startswith(rt.repo_dir("old"))))
             if keep:
                 self.assertEqual(after.get(path), v, f"{path} changed or removed")
         self.assertEqual(rt.blobs_on_disk(root), rt.blobs_on_disk(self.b.root))
@@ -546,8 +481,8 @@ class DryRun(Case):
         actions = doc.get("plan", {}).get("actions")
         self.assertIsInstance(actions, list, json.dumps(doc)[:2000])
         got = sorted((a.get("action"), a.get("path")) for a in actions)
-        want = sorted([("remove-tag", tag_dir("team/app", t).replace(os.sep, "/")) for t in ("v1", "latest", SIG_TAG)]
-                      + [("remove-revision", revision_link("team/app", d).replace(os.sep, "/"))
+        want = sorted([("remove-tag", rt.tag_dir("team/app", t).replace(os.sep, "/")) for t in ("v1", "latest", SIG_TAG)]
+                      + [("remove-revision", rt.revision_link("team/app", d).replace(os.sep, "/"))
                          for d in (D["app_v1"], D["app_sig"], D["app_sbom"])])
         self.assertEqual(got, want)
 
@@ -558,9 +493,9 @@ class DryRun(Case):
         self.assertExit(p, 0)
         actions = json.loads(p.stdout)["plan"]["actions"]
         paths = {a["path"] for a in actions}
-        self.assertIn(tag_dir("team/app", "latest"), paths)
-        self.assertNotIn(tag_dir("team/app", SIG_TAG), paths)
-        self.assertNotIn(revision_link("team/app", D["app_sbom"]), paths)
+        self.assertIn(rt.tag_dir("team/app", "latest"), paths)
+        self.assertNotIn(rt.tag_dir("team/app", SIG_TAG), paths)
+        self.assertNotIn(rt.revision_link("team/app", D["app_sbom"]), paths)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,45 +531,37 @@ class Safety(Case):
             os.close(fd)
         p = regsweep(root, "rm", "--yes", "team/app:v1")
         self.assertExit(p, 0)
-        self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+        self.assertFalse(os.path.exists(os.path.join(root, rt.tag_dir("team/app", "v1"))))
 
     def test_live_registry_refused_unless_force(self):
         """a docker-registry serving the root: exit 3 naming it, nothing removed; --force proceeds"""
         root = self.b.copy("live")
-        before = snap(root)
-        reg = rt.Registry(root)
-        try:
-            reg.start()
+        before = rt.tree_snapshot_excluding(root)
+        with rt.serve(root) as reg:
             pid = reg.proc.pid
             p = regsweep(root, "rm", "--yes", "team/app:v1")
             self.assertExit(p, 3)
             self.assertIn("registry", p.stderr)
             self.assertIn(str(pid), p.stderr, "the refusal should name the registry process")
-            self.assertSameTree(before, snap(root), "refused rm changed the tree")
-            self.assertEqual(read_audit(root), [])
+            self.assertSameTree(before, rt.tree_snapshot_excluding(root), "refused rm changed the tree")
+            self.assertEqual(rt.read_audit(root), [])
             p = regsweep(root, "rm", "--yes", "--force", "team/app:v1")
             self.assertExit(p, 0)
-            self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+            self.assertFalse(os.path.exists(os.path.join(root, rt.tag_dir("team/app", "v1"))))
             self.assertNotIn("v1", reg.tags("team/app"))
-        finally:
-            reg.cleanup()
         self.assertIsNone(reg.proc)
 
     def test_readonly_registry_is_no_reason_to_refuse(self):
         """a registry serving the root read-only (maintenance mode): rm proceeds, gc refuses"""
         root = self.b.copy("readonly")
-        reg = rt.Registry(root, readonly=True)
-        try:
-            reg.start()
+        with rt.serve(root, readonly=True) as reg:
             p = regsweep(root, "rm", "--yes", "team/app:v1")
             self.assertExit(p, 0)
             self.assertIn("read-only registry", p.stderr)
-            self.assertFalse(os.path.exists(os.path.join(root, tag_dir("team/app", "v1"))))
+            self.assertFalse(os.path.exists(os.path.join(root, rt.tag_dir("team/app", "v1"))))
             # a sweep of blobs under a running registry, read-only or not, is refused
             p = regsweep(root, "gc", "--yes")
             self.assertExit(p, 3)
-        finally:
-            reg.cleanup()
         self.assertIsNone(reg.proc)
 
 
@@ -663,9 +590,9 @@ class BadInput(Case):
         for ref, code, named in BAD:
             with self.subTest(reference=ref):
                 root = self.b.copy("bad")
-                before = snap_ignoring_lock(root)
+                before = rt.tree_snapshot_ignoring_lock(root)
                 p = regsweep(root, "rm", "--yes", ref)
-                d = rt.diff_snapshots(before, snap_ignoring_lock(root))
+                d = rt.diff_snapshots(before, rt.tree_snapshot_ignoring_lock(root))
                 problems = []  # every check, so that one report says all that went wrong
                 if p.returncode != code:
                     problems.append(f"exit {p.returncode}, expected {code}")
@@ -675,19 +602,19 @@ class BadInput(Case):
                     problems.append(f"the storage changed:\n{rt.format_diff(d, limit=12)}")
                 shutil.rmtree(root, ignore_errors=True)
                 if problems:
-                    self.fail(f"rm --yes {ref!r}: " + "; ".join(problems) + "\n" + show(p))
+                    self.fail(f"rm --yes {ref!r}: " + "; ".join(problems) + "\n" + rt.show_run(p))
 
     def test_garbage_current_link(self):
         """a tag whose current/link holds garbage: exit 1 naming the link, nothing changed"""
         root = self.b.copy("garbage-link")
-        link = os.path.join(root, tag_dir("team/app", "v1"), "current", "link")
+        link = os.path.join(root, rt.tag_dir("team/app", "v1"), "current", "link")
         with open(link, "wb") as f:
             f.write(b"this is not a digest\n")
-        before = snap_ignoring_lock(root)
+        before = rt.tree_snapshot_ignoring_lock(root)
         p = regsweep(root, "rm", "--yes", "team/app:v1")
         self.assertExit(p, 1)
         self.assertIn(os.path.join("team", "app", "_manifests", "tags", "v1", "current", "link"), p.stderr)
-        self.assertSameTree(before, snap_ignoring_lock(root), "rm of a tag with a garbage link changed the storage")
+        self.assertSameTree(before, rt.tree_snapshot_ignoring_lock(root), "rm of a tag with a garbage link changed the storage")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,7 +631,7 @@ class BadInput(Case):
 class ZZ(Case):
     def test_no_leftover_registry(self):
         """every registry started was stopped"""
-        self.assertFalse(any(r.proc for r in rt._LIVE))
+        self.assertFalse(rt.registries_running())
 
     def test_base_untouched(self):
         """the shared base storage was never written"""
@@ -712,26 +639,10 @@ class ZZ(Case):
 
 
 def main():
-    exe = os.environ.get("REGSWEEP")
-    if not exe:
-        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-    os.environ["REGSWEEP"] = os.path.abspath(exe)
-    for tool in (rt.registry_bin(), rt.skopeo_bin()):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found (bash scripts/setup.sh)")
-    loader = unittest.TestLoader()
-    suite = unittest.TestSuite()
-    for cls in (RmVsApi, Referrers, ReferrerWithATag, IndexChild, Untag, Repository, DryRun, Safety, BadInput, ZZ):
-        suite.addTests(loader.loadTestsFromTestCase(cls))
-    try:
-        ok = tap.run(suite)
-    finally:
-        rt._stop_all()
-        if Base._instance is not None:
-            Base._instance.cleanup()
-    sys.exit(0 if ok else 1)
+    rt.require_binary()
+    rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
+    tap.run_classes((RmVsApi, Referrers, ReferrerWithATag, IndexChild, Untag, Repository, DryRun, Safety, BadInput, ZZ),
+                    cleanup=(rt.stop_all_registries, Base.cleanup_instance))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ RM_REFS = ["team/app:v1", "library/alpine:3.19", "team/app/sub:multi"]
 MIN_TOTAL = 50
 
 
-def log(msg):
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
+log = tap.logger("e2e-torture")
 
 
 class Torture(unittest.TestCase):
@@ -57,7 +55,7 @@ class Torture(unittest.TestCase):
         Torture.results.append(res)
         self.assertEqual(res.ref_problem, "", res.ref_problem)
         if not res.hooks:
-            self.skipTest(f"{cl.CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
+            self.skipTest(f"{rt.CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
         self.assertGreater(res.tried, 0)
         self.assertFalse(res.failures, f"{spec.name}: {res.passed}/{res.tried} kill points passed\n"
                          + cl.format_failures(res))
@@ -94,11 +92,11 @@ class Torture(unittest.TestCase):
     def test_5_restore(self):
         """restore of a completed rm run killed at every mutation: re-running restore gives back the original tree"""
         base = self.derived("after-rm", ["rm", "-y", *RM_REFS])
-        rid = cl.trash_runs(base)[-1]["run"]
-        original = cl.snapshot_mtimes(self.base)
+        rid = rt.trash_runs(base)[-1]["run"]
+        original = rt.tree_snapshot_with_mtimes(self.base)
 
         def back_to_original(root, n):
-            got = cl.snapshot_mtimes(root)
+            got = rt.tree_snapshot_with_mtimes(root)
             return [] if got == original else ["not the original tree:\n" + cl.diff_text(original, got)]
         res = self.torture(self.spec("restore", ["restore", rid, "-y"], base=base, restore=False,
                                      extra_check=back_to_original))
@@ -111,7 +109,7 @@ class Torture(unittest.TestCase):
         """trash empty of two runs (rm, gc -m --trash) killed at every mutation: re-running finishes, folders gone, storage unchanged"""
         base = self.derived("after-rm-gc", ["rm", "-y", *RM_REFS],
                             ["gc", "-y", "-m", "--trash", "--min-age", "0s", "--uploads-older-than", "0s"])
-        rids = [r["run"] for r in cl.trash_runs(base)]
+        rids = [r["run"] for r in rt.trash_runs(base)]
         self.assertEqual(len(rids), 2)
 
         def emptied(root, n):
@@ -119,7 +117,7 @@ class Torture(unittest.TestCase):
             for rid in rids:
                 if os.path.exists(os.path.join(root, ".regsweep", "trash", rid)):
                     out.append(f"trash folder of {rid} still there")
-                lines = [a for a in cl.read_audit(root) if a.get("action") == "empty-trash" and a.get("run") == rid]
+                lines = [a for a in rt.read_audit(root) if a.get("action") == "empty-trash" and a.get("run") == rid]
                 if len(lines) != 1:
                     out.append(f"{len(lines)} empty-trash audit lines for {rid}")
             return out
@@ -132,23 +130,17 @@ class Torture(unittest.TestCase):
         sys.stdout.flush()
         self.assertEqual(rt.tree_snapshot(self.base), self.base_snap)
         if Torture.results and not any(r.hooks for r in Torture.results):
-            self.skipTest(f"{cl.CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
+            self.skipTest(f"{rt.CRASH_ENV} had no effect: regsweep built without -Dtest_hooks=true")
         tried = sum(r.tried for r in Torture.results)
         passed = sum(r.passed for r in Torture.results)
         self.assertGreaterEqual(tried, MIN_TOTAL)
         self.assertEqual(passed, tried)
-        self.assertFalse(any(r.proc for r in rt._LIVE), "a registry was left running")
+        self.assertFalse(rt.registries_running(), "a registry was left running")
 
 
 def main():
-    exe = os.environ.get("REGSWEEP")
-    if not exe:
-        tap.bail_out("REGSWEEP is not set (REGSWEEP=path/to/regsweep)")
-    if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
-        tap.bail_out(f"REGSWEEP={exe} is not an executable file")
-    os.environ["REGSWEEP"] = os.path.abspath(exe)
-    if not shutil.which(rt.registry_bin()):
-        tap.bail_out(f"{rt.registry_bin()} not found (bash scripts/setup.sh)")
+    rt.require_binary()
+    rt.require_tools(rt.registry_bin())
     tap.main()
 
 

@@ -73,8 +73,7 @@ MAX_IMAGE_MB = 200
 FIXTURES = os.path.join(REPO, "fixtures")
 
 
-def log(msg: str) -> None:
-    print(f"[image] {msg}", file=sys.stderr, flush=True)
+log = tap.logger("image")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,30 +177,12 @@ class ImageRegistry(rt.Registry):
         self.env = dict(env or {})
         self.mark = None
 
-    def start(self):
-        os.makedirs(self.root, exist_ok=True)
-        last = None
-        for _attempt in range(3):
-            self.port = rt.free_port()
-            self.mark = new_mark()
-            env = {"REGISTRY_HTTP_ADDR": f"127.0.0.1:{self.port}", **self.env}
-            cmd = run_argv(["serve"], self.root, env, mark=self.mark)
-            logf = open(self.log_path, "ab")
-            try:
-                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
-            finally:
-                logf.close()
-            rt._LIVE.add(self)
-            try:
-                self._wait_ready()
-                return self
-            except rt.RegistryError as e:
-                last = e
-                self.stop()
-                if "address already in use" not in self.log().lower():
-                    break
-        raise last  # type: ignore[misc]
+    start_attempts = 3
+
+    def serve_command(self) -> tuple:
+        self.mark = new_mark()
+        env = {"REGISTRY_HTTP_ADDR": f"127.0.0.1:{self.port}", **self.env}
+        return run_argv(["serve"], self.root, env, mark=self.mark), {}
 
     def stop(self):
         super().stop()  # SIGTERM, then SIGKILL, to the process group of unshare and buildah
@@ -242,14 +223,9 @@ def cleanup() -> None:
 
 
 def setup() -> None:
-    exe = os.environ.get("REGSWEEP", "")
-    if not exe or not os.access(exe, os.X_OK):
-        tap.bail_out(f"REGSWEEP={exe!r} is not an executable (REGSWEEP=path/to/regsweep)")
-    for tool in ("buildah", "skopeo", "pgrep", "unshare"):
-        if not shutil.which(tool):
-            tap.bail_out(f"{tool} not found: the image suite needs it (bash scripts/setup.sh installs it)")
-    if os.geteuid() != 0:
-        tap.bail_out("the image suite needs root (buildah with chroot isolation, debootstrap)")
+    exe = rt.require_binary()
+    rt.require_tools("buildah", "skopeo", "pgrep", "unshare")
+    rt.require_root("the image suite needs root (buildah with chroot isolation, debootstrap)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # atexit cleanup runs on SIGTERM too
     atexit.register(cleanup)
     remove_stale_containers()

@@ -86,8 +86,8 @@ def _shift(path: bytes, written: float, delta: float) -> None:
 
 def unpack_fixture(tar_path: str, dst: str) -> str:
     """Extracts a fixture tarball into dst (created if needed) and rebases its times to now()."""
-    import regtest  # here, so that `clock.py rebase` needs nothing more than the standard library
-    regtest.unpack_tree(tar_path, dst)
+    import trees  # here: `clock.py rebase` needs nothing but this file
+    trees.unpack_tree(tar_path, dst)
     rebase_tree(dst, written_at(tar_path))
     return dst
 

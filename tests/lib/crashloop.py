@@ -38,29 +38,6 @@ CRASH_ENV = rt.CRASH_ENV
 MAX_KILL_POINTS = 300
 
 
-def snapshot(root: str) -> dict:
-    """tree_snapshot_excluding(root) (.regsweep left out)."""
-    return rt.tree_snapshot_excluding(root, (".regsweep",))
-
-
-def snapshot_mtimes(root: str) -> dict:
-    """paths, types, sizes, sha256 and file mtimes; .regsweep left out. Folder mtimes are not
-    compared: adding or removing any entry changes them."""
-    out = {}
-    for rel, (kind, size, sha) in snapshot(root).items():
-        mtime = None if kind == "dir" else os.lstat(os.path.join(root, rel)).st_mtime_ns
-        out[rel] = (kind, size, sha, mtime)
-    return out
-
-
-def read_audit(root: str) -> list:
-    path = os.path.join(root, ".regsweep", "audit.jsonl")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def read_journals(root: str) -> list:
     """Every journal line of every run in the trash, with its run id."""
     out = []
@@ -80,22 +57,6 @@ def read_journals(root: str) -> list:
                         d["run"] = run
                         out.append(d)
     return out
-
-
-def trash_runs(root: str) -> list:
-    """`trash ls --json` runs (dicts with run, status, command, ...)."""
-    p = rt.run_regsweep(root, "trash", "ls", "--json")
-    if p.returncode != 0:
-        raise AssertionError(rt.show_run(p))
-    return json.loads(p.stdout)["runs"]
-
-
-def same(a: dict, b: dict) -> bool:
-    return a == b
-
-
-def diff_text(a: dict, b: dict) -> str:
-    return rt.format_diff(rt.diff_snapshots(a, b))
 
 
 @dataclass
@@ -149,7 +110,7 @@ def _blob_purge(action: str) -> bool:
 def accounting_problems(root: str, base_snap: dict, final_snap: dict, ref_audit_keys: list | None) -> list:
     """(c): audit and trash account for every removed path; no audit line doubled."""
     problems = []
-    audit = [a for a in read_audit(root)]
+    audit = [a for a in rt.read_audit(root)]
     keys = sorted(_audit_key(a) for a in audit)
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
@@ -253,8 +214,8 @@ def run(spec: Spec, log=None) -> Result:
             n = counter[0]
         return rt.copy_tree(spec.base, os.path.join(spec.scratch, f"{spec.name}-{tag}-{n}"))
 
-    base_snap = snapshot(spec.base)
-    base_mt = snapshot_mtimes(spec.base)
+    base_snap = rt.tree_snapshot_excluding(spec.base)
+    base_mt = rt.tree_snapshot_with_mtimes(spec.base)
     base_tags = rt.tags_on_disk(spec.base)
 
     ref = fresh("ref")
@@ -262,10 +223,10 @@ def run(spec: Spec, log=None) -> Result:
     if p.returncode != 0:
         res.ref_problem = "the uninterrupted run failed:\n" + rt.show_run(p)
         return res
-    final = snapshot(ref)
-    final_mt = snapshot_mtimes(ref)
+    final = rt.tree_snapshot_excluding(ref)
+    final_mt = rt.tree_snapshot_with_mtimes(ref)
     kept = _kept_tags(base_tags, rt.tags_on_disk(ref))
-    ref_audit_keys = sorted(_audit_key(a) for a in read_audit(ref))
+    ref_audit_keys = sorted(_audit_key(a) for a in rt.read_audit(ref))
     if spec.accounting:
         for msg in accounting_problems(ref, base_snap, final, None):
             res.fail("c-accounting", f"uninterrupted run: {msg}")
@@ -312,8 +273,8 @@ def run(spec: Spec, log=None) -> Result:
                     fails.append(("a-kept", f"N={n}: {repo}:{t} is {now.get(repo, {}).get(t)}, was {dg}"))
         for x in rt.dangling_tags(root):
             fails.append(("a-kept", f"N={n}: dangling tag {x}"))
-        if spec.storage_unchanged and snapshot(root) != base_snap:
-            fails.append(("a-kept", f"N={n}: the storage changed:\n{diff_text(base_snap, snapshot(root))}"))
+        if spec.storage_unchanged and rt.tree_snapshot_excluding(root) != base_snap:
+            fails.append(("a-kept", f"N={n}: the storage changed:\n{rt.diff_text(base_snap, rt.tree_snapshot_excluding(root))}"))
         if n in serve_at:
             served = 1
             server = servers.get()
@@ -330,18 +291,18 @@ def run(spec: Spec, log=None) -> Result:
             known = f"N={n}: re-run exit 3 ('the run was restored already') after its own recovery finished the restore"
         elif p2.returncode != 0:
             fails.append(("b-rerun", f"N={n}: re-run exit {p2.returncode}:\n{rt.show_run(p2, 800)}"))
-        after = snapshot(root)
+        after = rt.tree_snapshot_excluding(root)
         if after != final:
             fails.append(("b-final", f"N={n}: after the re-run ('-' only in the uninterrupted run, '+' only here):\n"
-                                     f"{diff_text(final, after)}"))
-        elif spec.storage_unchanged and snapshot_mtimes(root) != final_mt:
-            fails.append(("b-final", f"N={n}: file mtimes changed:\n{diff_text(final_mt, snapshot_mtimes(root))}"))
+                                     f"{rt.diff_text(final, after)}"))
+        elif spec.storage_unchanged and rt.tree_snapshot_with_mtimes(root) != final_mt:
+            fails.append(("b-final", f"N={n}: file mtimes changed:\n{rt.diff_text(final_mt, rt.tree_snapshot_with_mtimes(root))}"))
         # (c) accounting
         if spec.accounting:
             for x in accounting_problems(root, base_snap, after, ref_audit_keys):
                 fails.append(("c-accounting", f"N={n}: {x}"))
         else:
-            keys = sorted(_audit_key(a) for a in read_audit(root))
+            keys = sorted(_audit_key(a) for a in rt.read_audit(root))
             if keys != ref_audit_keys:
                 fails.append(("c-accounting", f"N={n}: audit {keys} differs from the uninterrupted run's {ref_audit_keys}"))
         if spec.extra_check:
@@ -351,9 +312,9 @@ def run(spec: Spec, log=None) -> Result:
         # (d) restore of the interrupted run
         if spec.restore:
             root = fresh(f"r{n}")
-            before_runs = {r["run"] for r in trash_runs(root)}
+            before_runs = {r["run"] for r in rt.trash_runs(root)}
             p = rt.run_regsweep(root, *spec.args, env={CRASH_ENV: str(n)}, timeout=120)
-            new = [r for r in trash_runs(root) if r["run"] not in before_runs]
+            new = [r for r in rt.trash_runs(root) if r["run"] not in before_runs]
             if len(new) != 1:
                 fails.append(("d-restore", f"N={n}: {len(new)} new runs in trash ls after the kill: {new}"))
             else:
@@ -361,10 +322,10 @@ def run(spec: Spec, log=None) -> Result:
                 pr = rt.run_regsweep(root, "restore", rid, "-y", timeout=120)
                 if pr.returncode != 0:
                     fails.append(("d-restore", f"N={n}: restore {rid} exit {pr.returncode}:\n{rt.show_run(pr, 800)}"))
-                got = snapshot_mtimes(root)
+                got = rt.tree_snapshot_with_mtimes(root)
                 if got != base_mt:
                     fails.append(("d-restore", f"N={n}: restore {rid} did not give back the original tree:\n"
-                                               f"{diff_text(base_mt, got)}"))
+                                               f"{rt.diff_text(base_mt, got)}"))
                 else:
                     restored = 1
             shutil.rmtree(root, ignore_errors=True)
@@ -391,8 +352,8 @@ def run(spec: Spec, log=None) -> Result:
     p = rt.run_regsweep(root, *spec.args, env={CRASH_ENV: str(m + 1)}, timeout=120)
     if p.returncode != 0:
         res.fail("killed", f"N={m + 1} (> M): exit {p.returncode}:\n{rt.show_run(p, 800)}")
-    elif snapshot(root) != final:
-        res.fail("b-final", f"N={m + 1} (> M): tree differs from the uninterrupted run's:\n{diff_text(final, snapshot(root))}")
+    elif rt.tree_snapshot_excluding(root) != final:
+        res.fail("b-final", f"N={m + 1} (> M): tree differs from the uninterrupted run's:\n{rt.diff_text(final, rt.tree_snapshot_excluding(root))}")
     shutil.rmtree(root, ignore_errors=True)
     res.seconds = time.monotonic() - t0
     log(f"crashloop {spec.name}: M={m}, {res.passed}/{res.tried} passed, {res.served} served, "

@@ -3,17 +3,13 @@
 Standard library only; builds on regtest. What is here:
 
 - blob_set(), blob_bytes(): the blobs of a rootdirectory (digests with a data file).
-- snapshot(): tree_snapshot without regsweep's own .regsweep folder; diff_text() renders a diff.
 - registry_gc(): `docker-registry garbage-collect` on any rootdirectory (writes its own config).
-- serve(): a context manager that runs the registry on a root and always stops it.
-- pull_every(): pull every tag of every repository in the catalog (and extra references).
 - set_upload_started(): rewrite an upload's startedat as RFC 3339 text.
 - run_paused(): run a command under gdb, stopped at a function's first call while the test
   changes the storage, then continued (a deterministic "write between walk and sweep").
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -36,25 +32,6 @@ def blob_bytes(root: str, digests) -> int:
     return sum(sizes.get(d, 0) for d in digests)
 
 
-def snapshot(root: str, exclude=(".regsweep",)) -> dict:
-    """rt.tree_snapshot(root) without the given top-level entries and everything below them."""
-    ex = tuple(exclude)
-    return {p: v for p, v in rt.tree_snapshot(root).items()
-            if not any(p == e or p.startswith(e + os.sep) for e in ex)}
-
-
-def diff_text(before: dict, after: dict, limit: int = 40) -> str:
-    """'' when equal, else the paths only in before (-), only in after (+) and changed (~)."""
-    d = rt.diff_snapshots(before, after)
-    out = []
-    for key, sign in (("removed", "-"), ("added", "+"), ("changed", "~")):
-        items = d[key]
-        out += [f"  {sign} {p}" for p in items[:limit]]
-        if len(items) > limit:
-            out.append(f"  {sign} ... {len(items) - limit} more")
-    return "\n".join(out)
-
-
 def short_set(digests, names: dict | None = None) -> str:
     """Digests as 'name' (when known) or the first 19 characters, sorted, comma separated."""
     inv = {v: k for k, v in (names or {}).items()}
@@ -70,22 +47,6 @@ def registry_gc(root: str, dry_run: bool = False, delete_untagged: bool = False)
         return rt.garbage_collect(cfg, dry_run=dry_run, delete_untagged=delete_untagged)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def serve(root: str):
-    """The registry on 127.0.0.1:<free port> over root; stopped (and its config removed) after."""
-    reg = rt.Registry(root)
-    try:
-        reg.start()
-        yield reg
-    finally:
-        reg.cleanup()
-
-
-def pull_every(reg: rt.Registry, extra: list | None = None) -> dict:
-    """regtest.pull_every_tag: every tag and every extra (repo, reference) that does not pull."""
-    return rt.pull_every_tag(reg, extra)
 
 
 def upload_dirs(root: str) -> list:

@@ -48,6 +48,9 @@ import subprocess
 import urllib.parse
 
 import clock
+# the layout's paths (the generator, scripts/make-malformed.py, imports them from here too)
+from storage import (V2, blob_data, blob_dir, hexof, layer_link, repo_dir, revision_dir,  # noqa: F401
+                     revision_link, tag_dir, tag_link)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -55,7 +58,6 @@ FIXTURES = os.path.join(REPO, "fixtures")
 CORPUS = os.path.join(FIXTURES, "malformed")
 CASES_JSON = os.path.join(CORPUS, "cases.json")
 
-V2 = "docker/registry/v2"
 OUTSIDE_PREFIX = "@outside/"
 # Every file of a built tree gets this mtime, 30 days before the tests' clock (tests/lib/clock.py):
 # old enough for gc's --min-age, and independent of when the fixtures (or the damage) were made.
@@ -108,51 +110,6 @@ def materialize(spec: dict) -> bytes:
         assert len(out) == size
         return out
     raise ValueError(f"unknown data spec {spec!r}")
-
-
-# --------------------------------------------------------------------------------------------
-# Layout helpers (the generator names paths with them)
-# --------------------------------------------------------------------------------------------
-
-def hexof(digest: str) -> str:
-    return digest.split(":", 1)[1]
-
-
-def blob_dir(digest: str) -> str:
-    h = hexof(digest)
-    return f"{V2}/blobs/sha256/{h[:2]}/{h}"
-
-
-def blob_data(digest: str) -> str:
-    return blob_dir(digest) + "/data"
-
-
-def repo_dir(repo: str) -> str:
-    return f"{V2}/repositories/{repo}"
-
-
-def tag_dir(repo: str, tag: str) -> str:
-    return f"{repo_dir(repo)}/_manifests/tags/{tag}"
-
-
-def tag_link(repo: str, tag: str) -> str:
-    return tag_dir(repo, tag) + "/current/link"
-
-
-def revision_dir(repo: str, digest: str) -> str:
-    return f"{repo_dir(repo)}/_manifests/revisions/sha256/{hexof(digest)}"
-
-
-def revision_link(repo: str, digest: str) -> str:
-    return revision_dir(repo, digest) + "/link"
-
-
-def layer_dir(repo: str, digest: str) -> str:
-    return f"{repo_dir(repo)}/_layers/sha256/{hexof(digest)}"
-
-
-def layer_link(repo: str, digest: str) -> str:
-    return layer_dir(repo, digest) + "/link"
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,25 +369,6 @@ def sentinel_state(outside: str) -> dict:
     snap = snapshot(outside, exclude=(), atimes=True)
     arm_sentinel(os.fsencode(outside))
     return snap
-
-
-def diff(before: dict, after: dict) -> dict:
-    return {
-        "removed": sorted(set(before) - set(after)),
-        "added": sorted(set(after) - set(before)),
-        "changed": sorted(p for p in set(before) & set(after) if before[p] != after[p]),
-    }
-
-
-def show_diff(d: dict, limit: int = 30) -> str:
-    out = []
-    for key, sign in (("removed", "-"), ("added", "+"), ("changed", "~")):
-        items = d.get(key) or []
-        for p in items[:limit]:
-            out.append(f"  {sign} {os.fsdecode(p)}")
-        if len(items) > limit:
-            out.append(f"  {sign} ... {len(items) - limit} more")
-    return "\n".join(out) if out else "  (no difference)"
 
 
 def under(path: bytes, prefixes) -> bool:

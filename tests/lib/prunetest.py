@@ -175,25 +175,6 @@ TAGS: dict = {
     },
 }
 
-REPOS_DIR = os.path.join(rt.V2, "repositories")
-
-
-def tag_dir(repo: str, tag: str) -> str:
-    return os.path.join(REPOS_DIR, repo, "_manifests", "tags", tag)
-
-
-def current_link(repo: str, tag: str) -> str:
-    return os.path.join(tag_dir(repo, tag), "current", "link")
-
-
-def revision_dir(repo: str, digest: str) -> str:
-    return os.path.join(REPOS_DIR, repo, "_manifests", "revisions", "sha256", digest.split(":", 1)[1])
-
-
-def revision_link(repo: str, digest: str) -> str:
-    return os.path.join(revision_dir(repo, digest), "link")
-
-
 def created_of(image_key: str) -> str:
     """The config `created` of an image (for an index: the newest of its children)."""
     m = IMAGES[image_key]
@@ -238,29 +219,19 @@ def populate(reg: rt.Registry, scratch: str) -> dict:
 def set_push_times(root: str, t0: int) -> None:
     for repo, tags in TAGS.items():
         for tag, spec in tags.items():
-            p = os.path.join(root, current_link(repo, tag))
+            p = os.path.join(root, rt.tag_link(repo, tag))
             os.utime(p, (t0 - spec.age, t0 - spec.age))
-
-
-def age_blobs(root: str, t0: int, age: int = 2 * DAY) -> None:
-    for d in rt.blobs_on_disk(root):
-        p = rt.blob_data_path(root, d)
-        os.utime(p, (t0 - age, t0 - age))
 
 
 def build_base(root: str, scratch: str) -> dict:
     """The base storage at root; returns {"t0", "pull_problems", "api"}."""
     t0 = int(clock.now())
-    reg = rt.Registry(root)
-    try:
-        reg.start()
+    with rt.serve(root) as reg:
         populate(reg, scratch)
         api = reg.describe()
         problems = rt.pull_every_tag(reg)
-    finally:
-        reg.cleanup()
     set_push_times(root, t0)
-    age_blobs(root, t0)
+    rt.set_blob_mtimes(root, t0 - 2 * DAY)
     return {"t0": t0, "pull_problems": problems, "api": api}
 
 
@@ -421,7 +392,7 @@ def decisions_vs_plan(doc: dict) -> list:
     problems = []
     seen = set()
     for d in doc.get("decisions", []):
-        path = tag_dir(d["repository"], d["tag"]).replace(os.sep, "/")
+        path = rt.tag_dir(d["repository"], d["tag"]).replace(os.sep, "/")
         seen.add(path)
         tag_goes = path in removed_tags
         image_goes = (d["repository"], d.get("digest")) in removed_revs

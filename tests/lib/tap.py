@@ -137,6 +137,29 @@ def run(suite: unittest.TestSuite, out=None) -> bool:
     return result.wasSuccessful() and result.n > 0
 
 
+def run_classes(classes, only=(), cleanup=()) -> None:
+    """Run the tests of `classes` (only those whose name is in `only`, when it is given), call
+    every function of `cleanup` in order whatever happened, and exit 0 or 1."""
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for cls in classes:
+        if not only or cls.__name__ in only:
+            suite.addTests(loader.loadTestsFromTestCase(cls))
+    try:
+        ok = run(suite)
+    finally:
+        for f in cleanup:
+            f()
+    sys.exit(0 if ok else 1)
+
+
+def logger(tag: str):
+    """A log(msg) that writes "[tag] msg" to stderr (stdout is the TAP stream)."""
+    def log(msg: str) -> None:
+        print(f"[{tag}] {msg}", file=sys.stderr, flush=True)
+    return log
+
+
 def main(module: str = "__main__", names: list | None = None) -> None:
     """Load the tests of `module` (or only `names`, e.g. ["ModelVsApi"]) and exit 0 or 1."""
     loader = unittest.TestLoader()
