@@ -9,6 +9,8 @@ runs a warm-up round and then N rounds of:
   docker-registry garbage-collect --dry-run CFG
   docker-registry garbage-collect -m --dry-run CFG
   find ROOT -type f
+  BASELINE --root ROOT report --json / gc ...              (with --baseline BIN: another
+                                                            regsweep, e.g. the previous commit's)
 
 each round in a rotated order, measuring wall time and peak RSS of each
 child (os.wait4's rusage: no extra package needed). Prints medians and
@@ -193,6 +195,13 @@ def build_commands(a, root, cfg, notes):
                          "--help`): skipped")
     else:
         notes.append("no regsweep binary at %s: regsweep skipped" % rs)
+    if a.baseline:
+        # The same two commands with another build (a change measured side by side with what
+        # it changes); its --version says which.
+        cmds.append(("baseline_report", "baseline report --json",
+                     [a.baseline, "--root", root] + gopt + ["report", "--json"]))
+        cmds.append(("baseline_gc", "baseline gc --delete-untagged --dry-run",
+                     [a.baseline, "--root", root] + gopt + ["gc", "--delete-untagged", "--dry-run"]))
     reg = shutil.which(a.registry) or a.registry
     cmds.append(("registry_gc", "registry garbage-collect --dry-run",
                  [reg, "garbage-collect", "--dry-run", cfg]))
@@ -228,6 +237,8 @@ def main(argv=None):
                    os.path.join(REPO, "build", "regsweep")),
                    help="regsweep binary (default build/regsweep, or $REGSWEEP)")
     p.add_argument("--jobs", "-j", type=int, help="pass -j N to regsweep")
+    p.add_argument("--baseline", help="another regsweep binary timed beside it (the previous "
+                   "commit's): ratios of time and peak RSS, regsweep over baseline")
     p.add_argument("--registry", default="docker-registry", help="registry binary")
     p.add_argument("--timeout", type=float, help="seconds per command; a command "
                    "that times out is reported as '> timeout' and not run again")
@@ -276,10 +287,18 @@ def main(argv=None):
         snap = os.path.join(outdir, "regsweep.snapshot")
         shutil.copy2(a.regsweep, snap)
         a.regsweep_source, a.regsweep = a.regsweep, snap
+    if a.baseline:
+        if not os.access(a.baseline, os.X_OK):
+            p.error("--baseline: %s is not an executable" % a.baseline)
+        snap = os.path.join(outdir, "baseline.snapshot")
+        shutil.copy2(a.baseline, snap)
+        a.baseline = snap
     cmds = all_cmds = build_commands(a, root, cfg, notes)
     versions = {"registry": tool_version([a.registry, "--version"]),
                 "regsweep": tool_version([a.regsweep, "--version"])
                 if os.access(a.regsweep, os.X_OK) else None}
+    if a.baseline:
+        versions["baseline"] = tool_version([a.baseline, "--version"])
     results = {c[0]: [] for c in cmds}
     warm = {}
     timed_out = set()
@@ -383,6 +402,14 @@ def main(argv=None):
     speedup("registry_gc_over_find", "registry_gc", "find", "speed-up of find over gc --dry-run")
     speedup("registry_gc_m_over_find", "registry_gc_m", "find",
             "speed-up of find over gc -m --dry-run")
+    for rn, bn, label in (("regsweep_report", "baseline_report", "report"), ("regsweep_gc", "baseline_gc", "gc -m")):
+        if t(rn) and t(bn):
+            ratios["%s_over_baseline" % rn] = {"value": round(t(rn) / t(bn), 3), "at_least": False,
+                                               "label": "regsweep %s time / baseline's" % label}
+        if rn in commands and bn in commands and commands[rn]["median_rss_mib"] and commands[bn]["median_rss_mib"]:
+            ratios["%s_rss_over_baseline" % rn] = {
+                "value": round(commands[rn]["median_rss_mib"] / commands[bn]["median_rss_mib"], 3),
+                "at_least": False, "label": "peak RSS: regsweep %s / baseline's" % label}
     for rn, rl in (("regsweep_report", "report"), ("regsweep_gc", "gc -m")):
         for gn, gl in (("registry_gc", "gc"), ("registry_gc_m", "gc -m")):
             if (rn in commands and gn in commands and commands[rn]["median_rss_mib"]
