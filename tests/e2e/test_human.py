@@ -209,7 +209,10 @@ class Human(unittest.TestCase):
     def test_progress_while_removing(self):
         """gc -y in a terminal shows the removing phase with counts"""
         root = regtest.copy_tree(self.root, os.path.join(self.tmp, "gc-copy"))
-        rc, out = in_terminal(["--root", root, "-j", "1", "gc", "-y", "--min-age", "0s"], env=self.slow())
+        # 11 removals: at 60 ms each the phase outlasted the half second before its first line
+        # by less than the 200 ms between redraws, and the line was missed at times.
+        rc, out = in_terminal(["--root", root, "-j", "1", "gc", "-y", "--min-age", "0s"],
+                              env=base_env(REGSWEEP_TEST_SLOW_PROGRESS_MS="100"))
         self.assertEqual(rc, 0, out)
         self.assertIn("removing", {p for p, _, _ in PROGRESS.findall(out)}, out[:2000])
 

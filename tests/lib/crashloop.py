@@ -316,7 +316,8 @@ def run(spec: Spec, log=None) -> Result:
             p = rt.run_regsweep(root, *spec.args, env={CRASH_ENV: str(n)}, timeout=120)
             new = [r for r in rt.trash_runs(root) if r["run"] not in before_runs]
             if len(new) != 1:
-                fails.append(("d-restore", f"N={n}: {len(new)} new runs in trash ls after the kill: {new}"))
+                fails.append(("d-restore", f"N={n}: {len(new)} new runs in trash ls after the kill: {new}; "
+                                           f"the killed run: {rt.show_run(p, 1500)}"))
             else:
                 rid = new[0]["run"]
                 pr = rt.run_regsweep(root, "restore", rid, "-y", timeout=120)
