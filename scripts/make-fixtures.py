@@ -171,29 +171,13 @@ def garbage_applied(expected: dict, root: str, tmp: str) -> None:
 # damaged-*
 # ---------------------------------------------------------------------------------------------
 
-def _hex(d: str) -> str:
-    return d.split(":", 1)[1]
-
-
-def blob_dir(d: str) -> str:
-    h = _hex(d)
-    return f"{V2}/blobs/sha256/{h[:2]}/{h}"
-
-
-def repo_dir(repo: str) -> str:
-    return f"{V2}/repositories/{repo}"
-
-
-def rev_link(repo: str, d: str) -> str:
-    return f"{repo_dir(repo)}/_manifests/revisions/sha256/{_hex(d)}/link"
-
-
-def tag_link(repo: str, tag: str) -> str:
-    return f"{repo_dir(repo)}/_manifests/tags/{tag}/current/link"
-
-
-def layer_link(repo: str, d: str) -> str:
-    return f"{repo_dir(repo)}/_layers/sha256/{_hex(d)}/link"
+# Paths below the rootdirectory: the tests' own helpers (tests/lib/storage.py).
+_hex = rt.hexof
+blob_dir = rt.blob_dir
+repo_dir = rt.repo_dir
+rev_link = rt.revision_link
+tag_link = rt.tag_link
+layer_link = rt.layer_link
 
 
 def _write(root, rel, data: bytes):

@@ -143,7 +143,7 @@ RestorePlan plan_restore(storage::Store& root, StateStore& logs, const std::stri
   for (const auto& f : folders) {
     Action a;
     a.kind = ActionKind::RestoreFolder;
-    a.path = f;
+    a.key = f;
     a.expect = plan::Expect::Restorable;
     a.reason = "made again (it was removed empty)";
     p.actions.push_back(std::move(a));
@@ -169,13 +169,16 @@ RestorePlan plan_restore(storage::Store& root, StateStore& logs, const std::stri
       storage::LinkParse parsed = storage::parse_link(text);
       if (!parsed.ok()) continue;  // a bad link put back as it was: fsck's business
       const std::string original = link.substr(state::run_dir(run).size() + 1);
-      const bool manifest = original.find("/_manifests/revisions/") != std::string::npos || original.ends_with("/current/link");
-      if (original.find("/_manifests/tags/") != std::string::npos && !original.ends_with("/current/link")) continue;  // history
+      // A tag's current link or a revision's names a manifest; a _layers link a blob; a tag's
+      // history is not checked.
+      const storage::layout::LinkRole role = storage::layout::link_role(original);
+      if (role == storage::layout::LinkRole::TagHistory) continue;
+      const bool manifest = role == storage::layout::LinkRole::TagCurrent || role == storage::layout::LinkRole::Revision;
       if (std::string why = needs.check(*parsed.digest, manifest); !why.empty()) out.broken.push_back(original + ": " + why);
     }
     Action a;
     a.kind = ActionKind::RestoreItem;
-    a.path = e.path;
+    a.key = e.path;
     a.source = source;
     a.expect = plan::Expect::Restorable;
     a.digest = e.digest;

@@ -9,6 +9,7 @@
 #include "regsweep/apply/mutation_hook.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
+#include "regsweep/storage/layout.h"
 #include "regsweep/storage/link.h"
 #include "regsweep/util/format.h"
 
@@ -57,17 +58,17 @@ std::string parent_of(const std::string& path) {
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
 // `removed`: what a dry run has counted as removed already (it is still on disk).
 Check check(storage::Store& store, const Action& a, const std::set<std::string>* removed = nullptr) {
-  storage::FileStat st = store.stat(a.path);
+  storage::FileStat st = store.stat(a.storage_key());
   switch (a.expect) {
     case Expect::LinkIs: {
       if (!st.exists()) return Check::AlreadyGone;
       std::string content;
-      storage::ReadResult r = store.read(a.check_path, 4096, content);
+      storage::ReadResult r = store.read(a.check_key(), 4096, content);
       auto parsed = storage::parse_link(content);
       if (!r.ok() || !parsed.ok() || !a.digest || *parsed.digest != *a.digest)
-        throw SafetyRefusal("the storage changed since the plan was made: " + a.check_path + " no longer names " +
+        throw SafetyRefusal("the storage changed since the plan was made: " + a.check_key() + " no longer names " +
                                 (a.digest ? a.digest->str() : std::string("the planned digest")),
-                            store.locate(a.check_path), "make the plan again (nothing after this item was removed)");
+                            store.locate(a.check_key()), "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     }
     case Expect::Exists:
@@ -77,7 +78,7 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
       if (a.kind == ActionKind::RestoreFolder) {
         if (st.type == storage::FileType::Directory) return Check::AlreadyGone;
         if (st.exists())
-          throw SafetyRefusal("cannot make the folder again: something else is at its path", store.locate(a.path),
+          throw SafetyRefusal("cannot make the folder again: something else is at its path", store.locate(a.storage_key()),
                               "make the restore plan again (nothing after this item was moved)");
         return Check::Ready;
       }
@@ -87,21 +88,21 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
         throw SafetyRefusal("the item is no longer in the trash", store.locate(a.source),
                             "was the trash emptied? nothing after this item was moved");
       if (st.exists())
-        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", store.locate(a.path),
+        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", store.locate(a.storage_key()),
                             "run restore again to see every conflict; --keep-newer keeps the newer items");
       return Check::Ready;
     }
     case Expect::BlobMissing:
       if (!st.exists()) return Check::AlreadyGone;
-      if (storage::is_blob_data(store.stat(a.check_path).type))
-        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", store.locate(a.check_path),
+      if (storage::is_blob_data(store.stat(a.check_key()).type))
+        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", store.locate(a.check_key()),
                             "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     case Expect::EmptyFolder: {
       if (st.type != storage::FileType::Directory) return Check::AlreadyGone;
       bool empty = true;
-      store.list_children(a.path, [&](std::string_view name, storage::FileType) {
-        if (!removed || !removed->count(a.path + "/" + std::string(name))) empty = false;
+      store.list_children(a.storage_key(), [&](std::string_view name, storage::FileType) {
+        if (!removed || !removed->count(a.storage_key() + "/" + std::string(name))) empty = false;
       });
       return empty ? Check::Ready : Check::KeepFolder;
     }
@@ -110,7 +111,7 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
 }
 
 json journal_entry(std::size_t seq, const Action& a) {
-  json j = {{"seq", seq}, {"action", plan::to_string(a.kind)}, {"path", a.path}, {"bytes", a.bytes}};
+  json j = {{"seq", seq}, {"action", plan::to_string(a.kind)}, {"path", a.storage_key()}, {"bytes", a.bytes}};
   if (a.digest) j["digest"] = a.digest->str();
   return j;
 }
@@ -124,11 +125,18 @@ std::set<std::string> audited_paths(StateStore& logs, const std::string& run_id)
 }
 
 void check_paths(const Action& a) {
-  state::check_storage_path(a.path);
-  if (!a.check_path.empty()) state::check_storage_path(a.check_path);
+  // A name that is one folder of the layout must not be a path: "v1/../../x" as a tag.
+  for (const std::string* name : {&a.tag, &a.upload, &a.part})
+    if (name->find('/') != std::string::npos)
+      throw Error("refusing an action whose tag, upload or part is not a single name", a.repository + " " + *name);
+  if (!a.part.empty() && a.part != storage::layout::kManifests && a.part != storage::layout::kLayers &&
+      a.part != storage::layout::kUploads)
+    throw Error("refusing a repository part that is not _manifests, _layers or _uploads", a.part);
+  state::check_storage_path(a.storage_key());
+  if (!a.check_key().empty()) state::check_storage_path(a.check_key());
   if (!a.source.empty()) state::check_trashed_path(a.source);
   if ((a.kind == ActionKind::RestoreItem) != !a.source.empty())
-    throw Error("a restore action needs its place in the trash, and only a restore action has one", a.path);
+    throw Error("a restore action needs its place in the trash, and only a restore action has one", a.storage_key());
 }
 
 bool is_restore(ActionKind k) { return k == ActionKind::RestoreFolder || k == ActionKind::RestoreItem; }
@@ -238,7 +246,7 @@ class Runner {
     ctx_.progress.done();
     if (ctx_.dry_run) return s_;
     if (!plan_.trash_blobs) {
-      store_.remove_prefix(state::trashed(ctx_.run_id, "docker/registry/v2/blobs"));
+      store_.remove_prefix(state::trashed(ctx_.run_id, storage::layout::v2("blobs")));
       count_mutation();
     }
     if (s_.removed == 0 && s_.restored == 0 && !ctx_.state.has(state::run_journal(ctx_.run_id))) {
@@ -264,21 +272,21 @@ class Runner {
     if (is_restore(a.kind)) return restore_step(i, a);
     // Where folders are only the keys below them, an emptied one is gone with its last key.
     if (a.kind == ActionKind::RemoveEmptyFolder && !traits_.folders) return;
-    if (resumed_ && journaled_.copied.count(a.path)) {
+    if (resumed_ && journaled_.copied.count(a.storage_key())) {
       // Copied whole to the trash before the kill: only the delete is left to finish.
-      delete_original(a.path);
+      delete_original(a.storage_key());
       removed(a);
-      if (!audited_.count(a.path)) audit(a, true);
+      if (!audited_.count(a.storage_key())) audit(a, true);
       return;
     }
     Check c = check(store_, a, ctx_.dry_run ? &dry_removed_ : nullptr);
     if (c == Check::AlreadyGone) {
       // (A folder is never moved: one in the trash holds other items.)
-      bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, a.path)).exists();
-      bool gone_here = (a.kind == ActionKind::RemoveEmptyFolder || deleted_outright(a)) && journaled_.started.count(a.path);
+      bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, a.storage_key())).exists();
+      bool gone_here = (a.kind == ActionKind::RemoveEmptyFolder || deleted_outright(a)) && journaled_.started.count(a.storage_key());
       if (resumed_ && (moved_here || gone_here)) {
         removed(a);
-        if (!audited_.count(a.path)) audit(a, true);
+        if (!audited_.count(a.storage_key())) audit(a, true);
       } else {
         ++s_.already_gone;
       }
@@ -289,21 +297,21 @@ class Runner {
       return;
     }
     if (ctx_.dry_run) {
-      dry_removed_.insert(a.path);
+      dry_removed_.insert(a.storage_key());
       removed(a);
       return;
     }
     check_same_filesystem(a);
     journal(journal_entry(i, a));
     if (a.kind == ActionKind::RemoveEmptyFolder) {
-      if (!store_.remove_empty_folder(a.path)) {
+      if (!store_.remove_empty_folder(a.storage_key())) {
         ++s_.kept_folders;
         return;
       }
     } else if (deleted_outright(a)) {
-      delete_original(a.path);
+      delete_original(a.storage_key());
     } else {
-      move(i, a.path, state::trashed(ctx_.run_id, a.path));
+      move(i, a.storage_key(), state::trashed(ctx_.run_id, a.storage_key()));
     }
     removed(a);
     audit(a, false);
@@ -311,25 +319,25 @@ class Runner {
 
   // A restore moves an item back from a run's trash (or makes a removed folder again).
   void restore_step(std::size_t i, const Action& a) {
-    if (resumed_ && journaled_.copied.count(a.path)) {
+    if (resumed_ && journaled_.copied.count(a.storage_key())) {
       delete_original(a.source);
       ++s_.restored;
-      if (!audited_.count(a.path)) audit(a, true);
+      if (!audited_.count(a.storage_key())) audit(a, true);
       return;
     }
-    if (resumed_ && !traits_.atomic_rename && a.kind == ActionKind::RestoreItem && journaled_.started.count(a.path) &&
+    if (resumed_ && !traits_.atomic_rename && a.kind == ActionKind::RestoreItem && journaled_.started.count(a.storage_key()) &&
         store_.stat(a.source).exists()) {
       // Killed while copying it back: what is at its path is part of this copy. Copied again.
-      move(i, a.source, a.path);
+      move(i, a.source, a.storage_key());
       ++s_.restored;
       audit(a, false);
       return;
     }
     Check c = check(store_, a);
     if (c == Check::AlreadyGone) {
-      if (resumed_ && journaled_.started.count(a.path)) {
+      if (resumed_ && journaled_.started.count(a.storage_key())) {
         ++s_.restored;
-        if (!audited_.count(a.path)) audit(a, true);
+        if (!audited_.count(a.storage_key())) audit(a, true);
       } else {
         ++s_.already_gone;
       }
@@ -342,10 +350,10 @@ class Runner {
     check_same_filesystem(a);
     journal(journal_entry(i, a));
     if (a.kind == ActionKind::RestoreFolder) {
-      store_.make_folder(a.path);
+      store_.make_folder(a.storage_key());
       count_mutation();
     } else {
-      move(i, a.source, a.path);
+      move(i, a.source, a.storage_key());
     }
     ++s_.restored;
     audit(a, false);
@@ -399,13 +407,13 @@ class Runner {
     };
     if (a.kind == ActionKind::RemoveEmptyFolder) return;
     if (is_restore(a.kind)) {
-      const std::string above = nearest_existing(store_, parent_of(a.path));
+      const std::string above = nearest_existing(store_, parent_of(a.storage_key()));
       if (store_.volume_of(above) != trash_device_) refuse(above);
       if (!a.source.empty() && store_.stat(a.source).exists() && store_.volume_of(a.source) != trash_device_) refuse(a.source);
       return;
     }
-    if (!store_.stat(a.path).exists()) return;
-    if (store_.volume_of(parent_of(a.path)) != trash_device_ || store_.volume_of(a.path) != trash_device_) refuse(a.path);
+    if (!store_.stat(a.storage_key()).exists()) return;
+    if (store_.volume_of(parent_of(a.storage_key())) != trash_device_ || store_.volume_of(a.storage_key()) != trash_device_) refuse(a.storage_key());
   }
 
   void removed(const Action& a) {
@@ -417,7 +425,7 @@ class Runner {
 
   void audit(const Action& a, bool recovered) {
     json line = {{"time", util::rfc3339_utc(ctx_.now_ns)}, {"run", ctx_.run_id}, {"command", plan_.command},
-                 {"action", plan::to_string(a.kind)}, {"path", a.path}, {"reason", a.reason}, {"bytes", a.bytes}};
+                 {"action", plan::to_string(a.kind)}, {"path", a.storage_key()}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
     ctx_.state.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace));

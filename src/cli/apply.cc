@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
@@ -24,9 +25,41 @@ plan::Plan read_plan(const std::string& file) {
   auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) throw Error("the plan is not JSON", file);
   plan::Plan p = plan::plan_from_json(doc, file);
-  for (const auto& a : p.actions) apply::state::check_storage_path(a.path);
+  for (const auto& a : p.actions) apply::state::check_storage_path(a.storage_key());
   return p;
 }
+
+// apply's part in the pipeline: the plan read from its file, refused as a whole when any of
+// its preconditions no longer holds on the storage as walked.
+class ApplyCommand : public MutationCommand {
+ public:
+  ApplyCommand(Context& ctx, apply::Session& session, plan::Plan plan, std::string file)
+      : ctx_(ctx), session_(session), plan_(std::move(plan)), file_(std::move(file)) {}
+
+  plan::Plan plan(const storage::Model& model) override {
+    std::vector<std::string> stale = session_.violations(plan_);
+    for (auto& s : plan::blobs_referenced_anew(model, plan_)) stale.push_back(std::move(s));
+    if (!stale.empty()) {
+      for (const auto& s : stale) *ctx_.err << "regsweep: stale plan: " << s << "\n";
+      throw SafetyRefusal("the storage changed since the plan was made (" + std::to_string(stale.size()) +
+                              " precondition(s) no longer hold); nothing was changed",
+                          file_, "make the plan again");
+    }
+    return plan_;
+  }
+  bool replans() const override { return false; }
+  void show(const plan::Plan& plan, const MutationOptions& m) override { print_plan(ctx_, plan, m); }
+  nlohmann::json document(const plan::Plan& plan, const storage::Model&, const MutationOptions& m) override {
+    return {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}};
+  }
+  std::string question() const override { return "apply this plan?"; }
+
+ private:
+  Context& ctx_;
+  apply::Session& session_;
+  plan::Plan plan_;
+  std::string file_;
+};
 
 int run_apply(Context& ctx, const ApplyOptions& o) {
   const MutationOptions& m = o.mutation;
@@ -37,25 +70,8 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
                                             [](const plan::Action& a) { return a.kind == plan::ActionKind::RemoveBlob; }));
   apply::Session session(ctx.store(), so, *ctx.err);
 
-  // Every recorded precondition, checked before the first removal.
-  std::vector<std::string> stale = session.violations(p);
-  storage::Model model = ctx.load_model();
-  for (auto& s : plan::blobs_referenced_anew(model, p)) stale.push_back(std::move(s));
-  if (!stale.empty()) {
-    for (const auto& s : stale) *ctx.err << "regsweep: stale plan: " << s << "\n";
-    throw SafetyRefusal("the storage changed since the plan was made (" + std::to_string(stale.size()) +
-                            " precondition(s) no longer hold); nothing was changed",
-                        o.file, "make the plan again");
-  }
-  print_plan(ctx, p, m);
-  auto done = confirm_and_execute(ctx, session, p, m, "apply this plan?", &model);
-  if (!done) return kExitOk;
-  const apply::RunSummary& summary = *done;
-  if (ctx.options.json)
-    print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(p)},
-                     {"result", run_summary_json(summary)}});
-  print_run_summary(ctx, summary, m);
-  return kExitOk;
+  ApplyCommand command(ctx, session, std::move(p), o.file);
+  return run_mutation(ctx, session, command, m);
 }
 
 }  // namespace

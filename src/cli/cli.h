@@ -103,14 +103,15 @@ struct MutationOptions {
 void add_mutation_options(CLI::App& app, MutationOptions& options);
 // The session every mutating command opens (lock, live-registry check, recovery).
 apply::SessionOptions session_options(Context& context, bool read_only, bool force, bool refuse_readonly_registry);
-// Prints the plan (text or JSON); with --plan-out writes it instead of acting.
 // The plan's notes, one "note:" line each (not with --json or -q).
 void print_notes(Context& context, const plan::Plan& plan);
+// Prints the plan (text or JSON); with --plan-out writes it instead of acting.
 void print_plan(Context& context, const plan::Plan& plan, const MutationOptions& options);
 // Without a terminal to ask on, refuses (UsageError, exit 2) unless --yes.
 void require_confirmation_channel(Context& context, const MutationOptions& options);
 // Asks on a terminal (true with --yes).
 bool confirm(Context& context, const MutationOptions& options, const std::string& question);
+// What gc printed and ran with, for its statistics lines.
 struct GcStatsShown {
   bool dry_run = false;
   bool done = false;

@@ -25,14 +25,14 @@ struct FsckOptionsCli {
   MutationOptions mutation;
 };
 
-// The mtime of every *.tmp file the walker reported: the repair keeps young ones.
+// The mtime of every *.tmp file the walker reported, by key: the repair keeps young ones.
 std::map<std::string, std::int64_t> temp_file_mtimes(Context& ctx, const storage::Model& model) {
   std::map<std::string, std::int64_t> out;
   for (const auto& f : model.findings) {
     if (f.kind != storage::FindingKind::UnexpectedFile || !f.path.ends_with(".tmp")) continue;
-    if (f.path.rfind(model.root + "/", 0) != 0) continue;
-    storage::FileStat st = ctx.store().stat(f.path.substr(model.root.size() + 1));
-    if (st.type == storage::FileType::Regular) out[f.path] = st.mtime_ns;
+    if (f.key.empty()) continue;
+    storage::FileStat st = ctx.store().stat(f.key);
+    if (st.type == storage::FileType::Regular) out[f.key] = st.mtime_ns;
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/apply/live_registry.h"
 #include "regsweep/apply/registry_gc.h"
 #include "regsweep/error.h"
@@ -31,28 +32,6 @@ struct GcOptions {
 };
 
 constexpr const char* kRestartFlag = "--i-will-restart-the-registry";
-
-constexpr int kMaxReplans = 3;
-
-// Plans, then looks again: links that appeared while we planned (a push under a registry we
-// were told to ignore) are marked from too, by planning again from the newer tree.
-// On return `model` is the storage as walked after the final plan was made.
-plan::GcPlan plan_with_recheck(Context& ctx, storage::Model& model, const plan::GcRequest& req, bool recheck) {
-  plan::GcPlan gc = plan::plan_gc(model, req);
-  for (int i = 0; recheck && i < kMaxReplans; ++i) {
-    storage::Model again = ctx.walk_again();
-    if (!plan::links_appeared(model, again)) {
-      model = std::move(again);
-      return gc;
-    }
-    *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
-    model = std::move(again);
-    gc = plan::plan_gc(model, req);
-  }
-  if (recheck) throw SafetyRefusal("the storage keeps changing while gc plans; refusing to sweep", ctx.root(),
-                                   "stop whatever writes to it (a registry?) and run gc again");
-  return gc;
-}
 
 }  // namespace
 
@@ -207,6 +186,110 @@ void note_readonly_registries(Context& ctx) {
                << kRestartFlag << " and a restart of it afterwards\n";
 }
 
+// gc's part in the pipeline: the mark and sweep plan, its counts, the registry's own blob
+// sweep with --registry-bin, and what a read-only registry serving the storage needs.
+class GcCommand : public MutationCommand {
+ public:
+  GcCommand(Context& ctx, const GcOptions& o, const plan::GcRequest& req, std::vector<apply::LiveRegistry>& readonly)
+      : ctx_(ctx), o_(o), req_(req), readonly_(readonly) {}
+
+  plan::Plan plan(const storage::Model& model) override {
+    gc_ = plan::plan_gc(model, req_);
+    gc_.plan.arguments = {o_.delete_untagged ? "--delete-untagged" : "", "--min-age=" + o_.min_age,
+                          "--uploads-older-than=" + o_.uploads_older_than};
+    std::erase(gc_.plan.arguments, "");
+    young_.clear();
+    if (!o_.registry_bin.empty()) {
+      // Refused before anything is written: the young blobs the registry's collector would
+      // take once our steps are done.
+      const MutationOptions& m = o_.mutation;
+      young_ = plan::young_blobs_registry_gc_would_delete(model, gc_.plan, req_.min_age_s, req_.uploads_older_than_s, req_.now_ns);
+      if (!young_.empty() && !m.dry_run && m.plan_out.empty()) throw young_blobs_refusal(ctx_, o_, young_, req_.now_ns, "");
+      if (!young_.empty() && m.dry_run) {
+        SafetyRefusal would = young_blobs_refusal(ctx_, o_, young_, req_.now_ns, "");
+        *ctx_.err << ctx_.severity_prefix("warning") << would.what() << "; without --dry-run gc refuses (exit 3)\n"
+                  << ctx_.err_style().dim("hint: ") << would.hint() << "\n";
+      }
+    }
+    return gc_.plan;
+  }
+
+  // A gc sweeps, by itself or through the registry's collector.
+  bool sweeps(const plan::Plan&) const override { return true; }
+
+  void show(const plan::Plan& plan, const MutationOptions& m) override {
+    if (ctx_.options.verbose > 0 || !m.plan_out.empty())
+      print_plan(ctx_, plan, m);
+    else
+      print_notes(ctx_, plan);  // why more is kept than the counts alone would say
+    if (o_.registry_bin.empty()) print_gc_stats(ctx_, gc_.stats, shown(m, false));
+  }
+
+  json document(const plan::Plan& plan, const storage::Model& model, const MutationOptions& m) override {
+    json doc = {{"dry_run", m.dry_run}, {"mark", o_.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc_.stats)},
+                {"notes", plan.notes}, {"findings", findings_json(model)}};
+    if (ctx_.options.verbose > 0) doc["plan"] = plan::plan_to_json(plan);
+    return doc;
+  }
+
+  void after_run(const apply::RunSummary& summary, json& doc, const MutationOptions& m) override {
+    if (!o_.registry_bin.empty()) {
+      doc["registry_gc"] = sweep_with_registry(ctx_, o_, req_, m.dry_run ? std::string() : summary.run_id);
+      json young_json = json::array();  // not empty only in a dry run: a real one refuses
+      for (const plan::YoungBlob& b : young_) young_json.push_back(b.digest.str());
+      doc["registry_gc"]["young_blobs"] = young_json;
+    } else if (!m.dry_run && !ctx_.options.json && !ctx_.options.quiet) {
+      print_gc_stats(ctx_, gc_.stats, shown(m, true));
+    }
+    // What the operator must do about the read-only registry's cache.
+    if (readonly_.empty() || m.dry_run) return;
+    long long blobs = o_.registry_bin.empty() ? static_cast<long long>(gc_.stats.blobs) : -1;
+    if (blobs != 0) advice_ = apply::restart_advice(readonly_, blobs, ctx_.registry_config());
+    else advice_ = "regsweep: no blob was swept: the read-only registry's cache is still right, it need not be restarted";
+    json restart = {{"required", blobs != 0}, {"message", advice_}, {"registries", json::array()}};
+    for (const auto& r : readonly_) {
+      const auto& c = r.config ? r.config : ctx_.registry_config();
+      auto flush = c ? apply::redis_flush_command(*c) : std::nullopt;
+      restart["registries"].push_back({{"pid", r.pid}, {"description", r.description},
+                                       {"blobdescriptor_cache", c ? c->blobdescriptor_cache : ""},
+                                       {"redis_flush", flush ? json(*flush) : json(nullptr)}});
+    }
+    doc["registry_restart"] = restart;
+  }
+
+  void last_words(const MutationOptions&) override {
+    if (advice_.empty()) return;
+    if (ctx_.options.json) {
+      ctx_.out->flush();
+      *ctx_.err << advice_ << "\n" << std::flush;
+    } else {
+      *ctx_.out << advice_ << "\n" << std::flush;
+    }
+  }
+
+  // A run stopped part-way under a read-only registry may have swept some blobs: the advice
+  // is printed before the error.
+  void on_error(const MutationOptions& m) override {
+    if (!readonly_.empty() && !m.dry_run)
+      *ctx_.err << apply::restart_advice(readonly_, -1, ctx_.registry_config()) << " (if any blob was swept before it stopped)\n";
+  }
+
+  std::string question() const override { return "sweep these?"; }
+
+ private:
+  GcStatsShown shown(const MutationOptions& m, bool done) const {
+    return GcStatsShown{m.dry_run, done, o_.delete_untagged, o_.prune_empty_repos, o_.min_age};
+  }
+
+  Context& ctx_;
+  const GcOptions& o_;
+  const plan::GcRequest& req_;
+  std::vector<apply::LiveRegistry>& readonly_;
+  plan::GcPlan gc_;
+  std::vector<plan::YoungBlob> young_;  // what the registry's collector would take too early
+  std::string advice_;
+};
+
 int run_gc(Context& ctx, const GcOptions& o) {
   plan::GcRequest req;
   req.delete_untagged = o.delete_untagged;
@@ -214,6 +297,7 @@ int run_gc(Context& ctx, const GcOptions& o) {
   req.uploads_older_than_s = duration_option(o.uploads_older_than, "--uploads-older-than");
   req.prune_empty_repos = o.prune_empty_repos;
   req.trash_blobs = o.trash;
+  req.sweep_blobs = o.registry_bin.empty();  // else the registry sweeps the blobs itself
   req.now_ns = ctx.now_ns();
   const MutationOptions& m = o.mutation;
   const bool read_only = m.dry_run || !m.plan_out.empty();
@@ -235,96 +319,8 @@ int run_gc(Context& ctx, const GcOptions& o) {
                         std::string("look with --dry-run; sweep with ") + kRestartFlag +
                             ", then restart it (the last line printed says how, redis cache included); or stop it first");
   if (!m.force && read_only) note_readonly_registries(ctx);
-
-  storage::Model model = ctx.load_model();
-  plan::GcPlan gc = plan_with_recheck(ctx, model, req, !read_only);
-  gc.plan.arguments = {o.delete_untagged ? "--delete-untagged" : "", "--min-age=" + o.min_age,
-                       "--uploads-older-than=" + o.uploads_older_than};
-  std::erase(gc.plan.arguments, "");
-  std::vector<plan::YoungBlob> young;  // what the registry's collector would take too early
-  if (!o.registry_bin.empty()) {  // the registry sweeps the blobs itself
-    std::erase_if(gc.plan.actions, [](const plan::Action& a) {
-      return a.kind == plan::ActionKind::RemoveBlob || a.kind == plan::ActionKind::RemoveLayerLink;
-    });
-    // Refused before anything is written: the young blobs it would take once our steps are done.
-    young = plan::young_blobs_registry_gc_would_delete(model, gc.plan, req.min_age_s, req.uploads_older_than_s, req.now_ns);
-    if (!young.empty() && !read_only) throw young_blobs_refusal(ctx, o, young, req.now_ns, "");
-    if (!young.empty() && m.dry_run) {
-      SafetyRefusal would = young_blobs_refusal(ctx, o, young, req.now_ns, "");
-      *ctx.err << ctx.severity_prefix("warning") << would.what() << "; without --dry-run gc refuses (exit 3)\n"
-               << ctx.err_style().dim("hint: ") << would.hint() << "\n";
-    }
-  }
-  if (ctx.options.verbose > 0 || !m.plan_out.empty())
-    print_plan(ctx, gc.plan, m);
-  else
-    print_notes(ctx, gc.plan);  // why more is kept than the counts alone would say
-  GcStatsShown shown{m.dry_run, false, o.delete_untagged, o.prune_empty_repos, o.min_age};
-  if (o.registry_bin.empty()) print_gc_stats(ctx, gc.stats, shown);
-  if (!m.plan_out.empty()) {
-    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(gc.plan)}, {"plan_out", m.plan_out}});
-    return kExitOk;
-  }
-  // A run stopped part-way under a read-only registry may have swept some blobs: the advice
-  // is printed before the error.
-  auto advise_on_error = [&] {
-    if (!readonly.empty() && !m.dry_run)
-      *ctx.err << apply::restart_advice(readonly, -1, ctx.registry_config()) << " (if any blob was swept before it stopped)\n";
-  };
-  std::optional<apply::RunSummary> done;
-  try {
-    done = confirm_and_execute(ctx, session, gc.plan, m, "sweep these?", &model);
-  } catch (const Error&) {
-    advise_on_error();
-    throw;
-  }
-  if (!done) return kExitOk;
-  const apply::RunSummary& summary = *done;
-  json doc = {{"dry_run", m.dry_run}, {"mark", o.delete_untagged ? "tags" : "revisions"}, {"summary", gc_stats_json(gc.stats)},
-              {"result", run_summary_json(summary)},
-              {"notes", gc.plan.notes}, {"findings", findings_json(model)}};
-  if (ctx.options.verbose > 0) doc["plan"] = plan::plan_to_json(gc.plan);
-  if (!o.registry_bin.empty()) {
-    try {
-      doc["registry_gc"] = sweep_with_registry(ctx, o, req, m.dry_run ? std::string() : summary.run_id);
-      json young_json = json::array();  // not empty only in a dry run: a real one refuses
-      for (const plan::YoungBlob& b : young) young_json.push_back(b.digest.str());
-      doc["registry_gc"]["young_blobs"] = young_json;
-    } catch (const Error&) {
-      advise_on_error();
-      throw;
-    }
-  } else if (!m.dry_run && !ctx.options.json && !ctx.options.quiet) {
-    shown.done = true;
-    print_gc_stats(ctx, gc.stats, shown);
-  }
-  // Last words: what the operator must do about the read-only registry's cache.
-  std::string advice;
-  if (!readonly.empty() && !m.dry_run) {
-    long long blobs = o.registry_bin.empty() ? static_cast<long long>(gc.stats.blobs) : -1;
-    if (blobs != 0) advice = apply::restart_advice(readonly, blobs, ctx.registry_config());
-    else advice = "regsweep: no blob was swept: the read-only registry's cache is still right, it need not be restarted";
-    json restart = {{"required", blobs != 0}, {"message", advice}, {"registries", json::array()}};
-    for (const auto& r : readonly) {
-      const auto& c = r.config ? r.config : ctx.registry_config();
-      auto flush = c ? apply::redis_flush_command(*c) : std::nullopt;
-      restart["registries"].push_back({{"pid", r.pid}, {"description", r.description},
-                                       {"blobdescriptor_cache", c ? c->blobdescriptor_cache : ""},
-                                       {"redis_flush", flush ? json(*flush) : json(nullptr)}});
-    }
-    doc["registry_restart"] = restart;
-  }
-  if (ctx.options.json) print_json(ctx, doc);
-  print_run_summary(ctx, summary, m);
-  if (!advice.empty()) {
-    if (ctx.options.json) {
-      ctx.out->flush();
-      *ctx.err << advice << "\n" << std::flush;
-    } else {
-      *ctx.out << advice << "\n" << std::flush;
-    }
-  }
-  return kExitOk;
+  GcCommand command(ctx, o, req, readonly);
+  return run_mutation(ctx, session, command, m);
 }
 
 }  // namespace

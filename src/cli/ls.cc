@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "cli.h"
+#include "regsweep/storage/layout.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/reachability.h"
 #include "regsweep/plan/report.h"
@@ -109,7 +110,7 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
     if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, t, /*with_created=*/true));
   if (!tag_name.empty() && rows.empty())
     throw Error("no such tag: " + repo_name + ":" + tag_name,
-                model.root + "/docker/registry/v2/repositories/" + repo_name + "/_manifests/tags/" + tag_name);
+                ctx.store().locate(storage::layout::tag_dir(repo_name, tag_name)));
   if (ctx.options.json) {
     json tags = json::array();
     for (const auto& r : rows) tags.push_back(tag_json(r));

@@ -29,8 +29,8 @@ std::string what(const plan::Action& a) {
     case plan::ActionKind::RemoveRevision:
     case plan::ActionKind::RemoveTagIndexEntry:
     case plan::ActionKind::RemoveLayerLink: return a.repository + "@" + (a.digest ? a.digest->str() : "");
-    case plan::ActionKind::RemoveBlob: return a.digest ? a.digest->str() : a.path;
-    default: return a.path;
+    case plan::ActionKind::RemoveBlob: return a.digest ? a.digest->str() : a.storage_key();
+    default: return a.storage_key();
   }
 }
 

@@ -1,5 +1,6 @@
 // `regsweep prune`: retention policies.
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/blind_spots.h"
 #include "regsweep/plan/prune.h"
@@ -77,6 +78,53 @@ void print_decisions(Context& ctx, const plan::PrunePlan& p) {
   }
 }
 
+// prune's part in the pipeline: the decisions per tag, and with --gc the sweep in the same
+// plan, computed on the tree as prune will leave it.
+class PruneCommand : public MutationCommand {
+ public:
+  PruneCommand(Context& ctx, const plan::PrunePolicy& policy, bool with_gc) : ctx_(ctx), policy_(policy), with_gc_(with_gc) {}
+
+  plan::Plan plan(const storage::Model& model) override {
+    std::map<Digest, std::int64_t> created;
+    if (policy_.keep_last) created = created_times(ctx_, model);
+    pruned_ = plan::plan_prune(model, policy_, created);
+    pruned_.plan.arguments = {ctx_.command_line};
+    plan::refuse_blind_spots_in_touched_repositories(model, pruned_.plan, "prune");
+    gc_.reset();
+    if (with_gc_) {
+      // The executor checks the blobs against the storage before sweeping.
+      plan::GcRequest req;
+      req.now_ns = policy_.now_ns;
+      gc_ = plan::plan_gc(plan::simulate(model, pruned_.plan), req);
+      for (const auto& a : gc_->plan.actions) pruned_.plan.actions.push_back(a);
+      pruned_.plan.order();
+    }
+    return pruned_.plan;
+  }
+  void show(const plan::Plan& plan, const MutationOptions& m) override {
+    print_decisions(ctx_, pruned_);
+    print_plan(ctx_, plan, m);
+    if (gc_) print_gc_stats(ctx_, gc_->stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
+  }
+  json plan_out_document(const plan::Plan& plan, const MutationOptions& m) override { return document(plan, {}, m); }
+  json document(const plan::Plan& plan, const storage::Model&, const MutationOptions& m) override {
+    return {{"dry_run", m.dry_run}, {"decisions", decisions_json(pruned_)}, {"plan", plan::plan_to_json(plan)},
+            {"untagged_manifests", pruned_.untagged_manifests}, {"gc_would_free", plan.gc_would_free},
+            {"gc_would_free_by_repository", pruned_.gc_would_free_by_repository}};
+  }
+  void after_run(const apply::RunSummary& summary, json& doc, const MutationOptions&) override {
+    if (gc_) doc["gc"] = {{"summary", gc_stats_json(gc_->stats)}, {"bytes_freed", summary.bytes_freed}};
+  }
+  std::string question() const override { return "delete these?"; }
+
+ private:
+  Context& ctx_;
+  const plan::PrunePolicy& policy_;
+  bool with_gc_;
+  plan::PrunePlan pruned_;
+  std::optional<plan::GcPlan> gc_;
+};
+
 int run_prune(Context& ctx, const PruneOptions& o) {
   plan::PrunePolicy policy;
   policy.repo_globs = o.repos;
@@ -97,40 +145,8 @@ int run_prune(Context& ctx, const PruneOptions& o) {
   apply::SessionOptions so = session_options(ctx, read_only, m.force, o.gc);
   apply::Session session(ctx.store(), so, *ctx.err);
 
-  storage::Model model = ctx.load_model();
-  std::map<Digest, std::int64_t> created;
-  if (policy.keep_last) created = created_times(ctx, model);
-  plan::PrunePlan pruned = plan::plan_prune(model, policy, created);
-  pruned.plan.arguments = {ctx.command_line};
-  plan::refuse_blind_spots_in_touched_repositories(model, pruned.plan, "prune");
-  std::optional<plan::GcPlan> gc;
-  if (o.gc) {
-    // The sweep joins the same plan (one run, one --plan-out file), computed on the tree as
-    // prune will leave it; the executor checks the blobs against the storage before sweeping.
-    plan::GcRequest req;
-    req.now_ns = policy.now_ns;
-    gc = plan::plan_gc(plan::simulate(model, pruned.plan), req);
-    for (auto& a : gc->plan.actions) pruned.plan.actions.push_back(std::move(a));
-    pruned.plan.order();
-  }
-  print_decisions(ctx, pruned);
-  print_plan(ctx, pruned.plan, m);
-  if (gc) print_gc_stats(ctx, gc->stats, GcStatsShown{m.dry_run, false, false, false, "1h"});
-  json doc = {{"dry_run", m.dry_run}, {"decisions", decisions_json(pruned)}, {"plan", plan::plan_to_json(pruned.plan)},
-              {"untagged_manifests", pruned.untagged_manifests}, {"gc_would_free", pruned.plan.gc_would_free},
-              {"gc_would_free_by_repository", pruned.gc_would_free_by_repository}};
-  if (!m.plan_out.empty()) {
-    if (ctx.options.json) print_json(ctx, doc);
-    return kExitOk;
-  }
-  auto done = confirm_and_execute(ctx, session, pruned.plan, m, "delete these?");
-  if (!done) return kExitOk;
-  const apply::RunSummary& summary = *done;
-  doc["result"] = run_summary_json(summary);
-  print_run_summary(ctx, summary, m);
-  if (gc) doc["gc"] = {{"summary", gc_stats_json(gc->stats)}, {"bytes_freed", summary.bytes_freed}};
-  if (ctx.options.json) print_json(ctx, doc);
-  return kExitOk;
+  PruneCommand command(ctx, policy, o.gc);
+  return run_mutation(ctx, session, command, m);
 }
 
 }  // namespace

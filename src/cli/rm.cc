@@ -1,5 +1,6 @@
 // `regsweep rm`: delete tags, digests and whole repositories, as the registry's API would.
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/blind_spots.h"
@@ -16,6 +17,33 @@ struct RmOptions {
   bool no_referrers = false;
   bool break_index = false;
   MutationOptions mutation;
+};
+
+// rm's part in the pipeline: the API's deletes, and a word on what could not be read.
+class RmCommand : public MutationCommand {
+ public:
+  RmCommand(Context& ctx, const plan::RmRequest& request, std::vector<std::string> arguments)
+      : ctx_(ctx), request_(request), arguments_(std::move(arguments)) {}
+
+  plan::Plan plan(const storage::Model& model) override {
+    plan::Plan plan = plan::plan_rm(model, request_);
+    plan.arguments = arguments_;
+    if (std::size_t elsewhere = plan::refuse_blind_spots_in_touched_repositories(model, plan, "rm"); elsewhere && !ctx_.options.quiet)
+      *ctx_.err << "regsweep: note: " << elsewhere << (elsewhere == 1 ? " part" : " parts")
+                << " of the storage could not be read (named above); rm goes on, since deleting a tag or manifest depends "
+                   "only on the repositories it changes, which were read in full (gc refuses until everything can be read)\n";
+    return plan;
+  }
+  void show(const plan::Plan& plan, const MutationOptions& m) override { print_plan(ctx_, plan, m); }
+  nlohmann::json document(const plan::Plan& plan, const storage::Model& model, const MutationOptions& m) override {
+    return {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"findings", findings_json(model)}};
+  }
+  std::string question() const override { return "remove these?"; }
+
+ private:
+  Context& ctx_;
+  const plan::RmRequest& request_;
+  std::vector<std::string> arguments_;
 };
 
 int run_rm(Context& ctx, const RmOptions& o) {
@@ -45,26 +73,8 @@ int run_rm(Context& ctx, const RmOptions& o) {
       if (ctx.options.json) print_json(ctx, {{"recovered_run", done.run_id}, {"removed", done.removed}});
       return kExitOk;
     }
-  storage::Model model = ctx.load_model();
-  plan::Plan plan = plan::plan_rm(model, request);
-  plan.arguments = arguments;
-  if (std::size_t elsewhere = plan::refuse_blind_spots_in_touched_repositories(model, plan, "rm"); elsewhere && !ctx.options.quiet)
-    *ctx.err << "regsweep: note: " << elsewhere << (elsewhere == 1 ? " part" : " parts")
-             << " of the storage could not be read (named above); rm goes on, since deleting a tag or manifest depends "
-                "only on the repositories it changes, which were read in full (gc refuses until everything can be read)\n";
-  print_plan(ctx, plan, m);
-  if (!m.plan_out.empty()) {
-    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});
-    return kExitOk;
-  }
-  auto done = confirm_and_execute(ctx, session, plan, m, "remove these?");
-  if (!done) return kExitOk;
-  const apply::RunSummary& summary = *done;
-  if (ctx.options.json)
-    print_json(ctx, {{"dry_run", m.dry_run}, {"plan", plan::plan_to_json(plan)}, {"result", run_summary_json(summary)},
-                     {"findings", findings_json(model)}});
-  print_run_summary(ctx, summary, m);
-  return kExitOk;
+  RmCommand command(ctx, request, arguments);
+  return run_mutation(ctx, session, command, m);
 }
 
 }  // namespace

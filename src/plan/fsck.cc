@@ -37,30 +37,26 @@ bool has_layer(const Repository& repo, const Digest& d) {
   return it != repo.layers.end() && it->digest == d;
 }
 
-std::string relative(const std::string& root, const std::string& path) {
-  return path.rfind(root + "/", 0) == 0 ? path.substr(root.size() + 1) : path;
-}
-
 // The problems, each once, found by the walker or here; tags point at the ones that break them.
 class ProblemSet {
  public:
   explicit ProblemSet(const Model& model) : root_(model.root) {
-    for (const auto& f : model.findings) add(f.kind, f.path, f.message, f.severity);
+    for (const auto& f : model.findings) add(f.kind, f.key, f.path, f.message, f.severity);
   }
 
-  // Returns the index of the problem (kind, path) whose message mentions `needle`, adding
+  // Returns the index of the problem (kind, key) whose message mentions `needle`, adding
   // it when there is none.
-  std::size_t find_or_add(FindingKind kind, const std::string& rel, const std::string& message, const std::string& needle = {}) {
-    const std::string path = root_ + "/" + rel;
-    auto range = by_key_.equal_range({kind, path});
+  std::size_t find_or_add(FindingKind kind, const std::string& key, const std::string& message, const std::string& needle = {}) {
+    auto range = by_key_.equal_range({kind, key});
     for (auto it = range.first; it != range.second; ++it)
       if (needle.empty() || problems_[it->second].message.find(needle) != std::string::npos) return it->second;
-    return add(kind, path, message, storage::default_severity(kind));
+    return add(kind, key, root_ + "/" + key, message, storage::default_severity(kind));
   }
 
-  std::size_t add(FindingKind kind, const std::string& path, const std::string& message, Severity severity) {
-    problems_.push_back(Problem{kind, severity, path, message, {}, {}});
-    by_key_.emplace(std::pair(kind, path), problems_.size() - 1);
+  std::size_t add(FindingKind kind, const std::string& key, const std::string& path, const std::string& message, Severity severity) {
+    Problem p{kind, severity, path, key, storage::layout::repository_of(key), message, {}, {}};
+    problems_.push_back(std::move(p));
+    by_key_.emplace(std::pair(kind, key), problems_.size() - 1);
     return problems_.size() - 1;
   }
 
@@ -94,7 +90,7 @@ class PullCheck {
       // The walker reported why (no current/link, or one that cannot be read).
       for (std::size_t i = 0; i < problems_.all().size(); ++i) {
         const Problem& p = problems_.all()[i];
-        if (p.path.rfind(problems_.root() + "/" + storage::layout::tag_dir(repo.name, tag.name) + "/", 0) == 0 &&
+        if (p.key.starts_with(storage::layout::tag_dir(repo.name, tag.name) + "/") &&
             p.severity != Severity::Info)
           r.problems.insert(i);
       }
@@ -187,9 +183,8 @@ class PullCheck {
     stack.pop_back();
   }
 
-  bool has(FindingKind kind, const std::string& rel) {
-    const std::string path = problems_.root() + "/" + rel;
-    return std::any_of(problems_.all().begin(), problems_.all().end(), [&](const Problem& p) { return p.kind == kind && p.path == path; });
+  bool has(FindingKind kind, const std::string& key) {
+    return std::any_of(problems_.all().begin(), problems_.all().end(), [&](const Problem& p) { return p.kind == kind && p.key == key; });
   }
 
   const Model& model_;
@@ -198,15 +193,7 @@ class PullCheck {
   std::map<Digest, Digest> corrupt_;
 };
 
-bool in_repository(const std::string& root, const std::string& path, const std::string& repo) {
-  return path.rfind(root + "/" + storage::layout::repo_dir(repo) + "/_", 0) == 0;
-}
-
-bool under_repositories(const std::string& root, const std::string& path) {
-  return path.rfind(root + "/" + storage::layout::v2("repositories/"), 0) == 0;
-}
-
-bool is_link_file(const std::string& path) { return path.size() > 5 && path.ends_with("/link"); }
+bool is_link_file(const std::string& key) { return key.size() > 5 && key.ends_with("/link"); }
 
 }  // namespace
 
@@ -271,15 +258,18 @@ FsckReport check_storage(const Model& model, const FsckOptions& options) {
     for (const auto& c : options.verified->corrupt)
       problems.find_or_add(FindingKind::BlobDigestMismatch, storage::layout::blob_data(c.digest),
                            "content hashes to " + c.actual.str() + ", not " + c.digest.str());
-    for (const auto& u : options.verified->unreadable) problems.add(FindingKind::Unreadable, u.path, u.why, Severity::Error);
+    for (const auto& u : options.verified->unreadable) problems.add(FindingKind::Unreadable, u.key, u.path, u.why, Severity::Error);
   }
 
   // Only the selected repositories' problems (and the blobs', when all are checked).
   std::vector<Problem> kept;
   for (Problem& p : problems.all()) {
     if (!selected.empty()) {
-      bool mine = std::any_of(selected.begin(), selected.end(), [&](const std::string& r) { return in_repository(model.root, p.path, r); });
-      if (!mine && (under_repositories(model.root, p.path) || p.breaks.empty())) continue;
+      // A problem in a repository's parts belongs to it; one in the folders above (a
+      // namespace) to none, like a blob's.
+      const bool in_parts = p.key.starts_with(storage::layout::repo_dir(p.repository) + "/_");
+      const bool mine = in_parts && selected.count(p.repository);
+      if (!mine && (!p.repository.empty() || p.breaks.empty())) continue;
     }
     if (p.kind == FindingKind::UnexpectedFile && p.path.ends_with(".tmp")) {
       p.kind = FindingKind::TempFile;
@@ -296,54 +286,44 @@ FsckReport check_storage(const Model& model, const FsckOptions& options) {
   Plan& plan = report.repair;
   const std::int64_t cutoff = options.now_ns - options.upload_max_age_ns;
   std::set<std::string> planned;
-  auto plan_action = [&](Problem& p, ActionKind kind, const std::string& rel, Expect expect, std::string why,
-                         std::optional<Digest> digest = std::nullopt, std::string check = {}) {
+  auto plan_action = [&](Problem& p, Action a, std::string why) {
     p.repair = why;
-    if (!planned.insert(rel).second) return false;
-    Action a;
-    a.kind = kind;
-    a.path = rel;
-    a.expect = expect;
-    a.digest = digest;
-    a.check_path = std::move(check);
+    if (!planned.insert(a.storage_key()).second) return false;
     a.reason = std::string(storage::to_string(p.kind)) + ": " + why;
     plan.actions.push_back(std::move(a));
     return true;
   };
+  namespace layout = storage::layout;
   for (Problem& p : kept) {
-    const std::string rel = relative(model.root, p.path);
+    const std::string& rel = p.key;
     switch (p.kind) {
       case FindingKind::LinkEmpty:
       case FindingKind::LinkMalformed:
       case FindingKind::LinkWrongAlgorithm:
         // The registry's own GC stops at the first link it cannot read; removing the file
         // makes the registry see the entry as absent, which it already is to every client.
-        if (is_link_file(p.path) && under_repositories(model.root, p.path))
-          plan_action(p, ActionKind::RemoveLinkFile, rel, Expect::Exists, "the unreadable link file is moved to the trash");
+        if (is_link_file(p.key) && !p.repository.empty())
+          plan_action(p, repair_key(ActionKind::RemoveLinkFile, rel, ""), "the unreadable link file is moved to the trash");
         break;
       case FindingKind::LayerLinkMissingBlob: {
-        std::string dir = rel.substr(0, rel.size() - 5);  // without "/link"
-        auto d = Digest::from_hex(dir.substr(dir.rfind('/') + 1));
-        if (!d) break;
-        const std::string prefix = storage::layout::v2("repositories/");
-        if (plan_action(p, ActionKind::RemoveLayerLink, dir, Expect::BlobMissing, "the dangling _layers link is moved to the trash", d,
-                        storage::layout::blob_data(*d)))
-          plan.actions.back().repository = dir.substr(prefix.size(), dir.rfind("/_layers/") - prefix.size());
+        layout::Object link = layout::object_at(std::string_view(rel).substr(0, rel.size() - 5));  // without "/link"
+        if (link.kind != layout::ObjectKind::LayerLink) break;
+        plan_action(p, remove_layer_link(link.repository, *link.digest, Expect::BlobMissing, ""),
+                    "the dangling _layers link is moved to the trash");
         break;
       }
       case FindingKind::BlobDigestMismatch:
       case FindingKind::ManifestDigestMismatch: {
-        std::string dir = rel.substr(0, rel.rfind('/'));  // the blob folder
-        auto d = Digest::from_hex(dir.substr(dir.rfind('/') + 1));
-        if (!d) break;
-        plan_action(p, ActionKind::RemoveBlob, dir, Expect::Exists,
-                    "the corrupted blob is set aside in the trash (the registry then answers 404; a push heals it)", d);
+        layout::Object blob = layout::object_at(std::string_view(rel).substr(0, rel.rfind('/')));  // the blob folder
+        if (blob.kind != layout::ObjectKind::Blob) break;
+        plan_action(p, remove_blob(*blob.digest, "", 0, Expect::Exists),
+                    "the corrupted blob is set aside in the trash (the registry then answers 404; a push heals it)");
         break;
       }
       case FindingKind::TempFile: {
-        auto mtime = options.temp_file_mtimes.find(p.path);
+        auto mtime = options.temp_file_mtimes.find(p.key);
         if (mtime != options.temp_file_mtimes.end() && mtime->second < cutoff)
-          plan_action(p, ActionKind::RemoveTempFile, rel, Expect::Exists, "the leftover temporary file is moved to the trash");
+          plan_action(p, repair_key(ActionKind::RemoveTempFile, rel, ""), "the leftover temporary file is moved to the trash");
         else
           p.repair = "kept: younger than the upload age (it may belong to a write in progress)";
         break;
@@ -359,12 +339,9 @@ FsckReport check_storage(const Model& model, const FsckOptions& options) {
       if (u.started_at_ns) continue;
       const std::string rel = storage::layout::upload_dir(repo.name, u.id);
       for (Problem& p : kept) {
-        if (p.kind != FindingKind::UploadWithoutStartedAt || p.path.rfind(model.root + "/" + rel + "/", 0) != 0) continue;
+        if (p.kind != FindingKind::UploadWithoutStartedAt || !p.key.starts_with(rel + "/")) continue;
         if (u.newest_mtime_ns < cutoff) {
-          if (plan_action(p, ActionKind::RemoveUpload, rel, Expect::Exists, "the abandoned upload is moved to the trash")) {
-            plan.actions.back().repository = repo.name;
-            plan.actions.back().bytes = u.bytes;
-          }
+          plan_action(p, remove_upload(repo.name, u.id, "", u.bytes), "the abandoned upload is moved to the trash");
         } else {
           p.repair = "kept: younger than the upload age";
         }

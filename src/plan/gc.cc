@@ -59,11 +59,9 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
       ++stats.untagged_manifests;
       for (const auto& tag : repo.tags)
         if (std::binary_search(tag.history.begin(), tag.history.end(), d))
-          plan.actions.push_back(Action{ActionKind::RemoveTagIndexEntry, layout::tag_index_dir(repo.name, tag.name, d),
-                                        Expect::Exists, "", d, repo.name, tag.name, "history entry of an untagged manifest", 0});
-      plan.actions.push_back(Action{ActionKind::RemoveRevision, layout::revision_dir(repo.name, d), Expect::LinkIs,
-                                    layout::revision_link(repo.name, d), d, repo.name, "",
-                                    "untagged manifest (no tag, not an index child or referrer of a tagged one)", 0});
+          plan.actions.push_back(remove_tag_index_entry(repo.name, tag.name, d, "history entry of an untagged manifest"));
+      plan.actions.push_back(
+          remove_revision(repo.name, d, /*whole=*/true, "untagged manifest (no tag, not an index child or referrer of a tagged one)"));
     }
   }
 
@@ -87,8 +85,7 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     swept[i] = 1;
     ++stats.blobs;
     stats.blob_bytes += blob.size;
-    plan.actions.push_back(Action{ActionKind::RemoveBlob, layout::blob_dir(blob.digest), Expect::BlobUnreferenced, "",
-                                  blob.digest, "", "", "unreferenced blob", blob.size});
+    if (req.sweep_blobs) plan.actions.push_back(remove_blob(blob.digest, "unreferenced blob", blob.size));
   }
 
   for (std::size_t r = 0; r < model.repositories.size(); ++r) {
@@ -103,8 +100,9 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
       bool missing = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data;
       if (missing && mark.referenced(link.digest)) continue;
       ++stats.layer_links;
-      plan.actions.push_back(Action{ActionKind::RemoveLayerLink, layout::layer_dir(repo.name, link.digest), Expect::Exists, "",
-                                    link.digest, repo.name, "", b < 0 ? "layer link to a missing blob" : "layer link to a swept blob", 0});
+      if (req.sweep_blobs)
+        plan.actions.push_back(remove_layer_link(repo.name, link.digest, Expect::Exists,
+                                               b < 0 ? "layer link to a missing blob" : "layer link to a swept blob"));
     }
     // Uploads older than the purge age: by startedat, or by their files when it is missing.
     std::size_t uploads_left = repo.uploads.size();
@@ -113,44 +111,36 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
       --uploads_left;
       ++stats.uploads;
       stats.upload_bytes += up.bytes;
-      plan.actions.push_back(Action{ActionKind::RemoveUpload, layout::upload_dir(repo.name, up.id), Expect::Exists, "", std::nullopt,
-                                    repo.name, "", up.started_at_ns ? "upload started long ago" : "upload without startedat, files long untouched",
-                                    up.bytes});
+      plan.actions.push_back(remove_upload(repo.name, up.id,
+                                           up.started_at_ns ? "upload started long ago" : "upload without startedat, files long untouched",
+                                           up.bytes));
     }
     if (req.prune_empty_repos && repo.tags.empty() && revisions_left[r] == 0 && uploads_left == 0) {
       ++stats.empty_repositories;
-      for (const char* part : {"_manifests", "_layers", "_uploads"}) {
-        bool present = std::string_view(part) == "_manifests" ? repo.has_manifests_dir
-                       : std::string_view(part) == "_layers"  ? repo.has_layers_dir
-                                                              : repo.has_uploads_dir;
-        if (present)
-          plan.actions.push_back(Action{ActionKind::RemoveRepositoryPart, layout::repo_dir(repo.name) + "/" + part, Expect::Exists, "",
-                                        std::nullopt, repo.name, "", "empty repository (no tag, no manifest)", 0});
+      for (std::string_view part : {layout::kManifests, layout::kLayers, layout::kUploads}) {
+        bool present = part == layout::kManifests ? repo.has_manifests_dir : part == layout::kLayers ? repo.has_layers_dir : repo.has_uploads_dir;
+        if (present) plan.actions.push_back(remove_repository_part(repo.name, part, "empty repository (no tag, no manifest)"));
       }
       for (std::string folder = repo.name; !folder.empty();) {
-        plan.actions.push_back(Action{ActionKind::RemoveEmptyFolder, layout::repo_dir(folder), Expect::EmptyFolder, "", std::nullopt,
-                                      repo.name, "", "repository folder left empty", 0});
+        plan.actions.push_back(remove_empty_folder(folder, "repository folder left empty"));
         auto slash = folder.rfind('/');
         folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
       }
     }
   }
-  // A removed repository part contains the links listed above; drop those duplicates.
-  std::vector<std::string> parts;
+  // A repository whose parts go takes its tags, revisions, layer links and uploads with them:
+  // drop those duplicates.
+  std::set<std::string> emptied;
   for (const Action& a : plan.actions)
-    if (a.kind == ActionKind::RemoveRepositoryPart) parts.push_back(a.path + "/");
+    if (a.kind == ActionKind::RemoveRepositoryPart) emptied.insert(a.repository);
   std::erase_if(plan.actions, [&](const Action& a) {
-    if (a.kind == ActionKind::RemoveRepositoryPart || a.kind == ActionKind::RemoveBlob) return false;
-    return std::any_of(parts.begin(), parts.end(), [&](const std::string& p) { return a.path.starts_with(p); });
+    if (a.kind == ActionKind::RemoveRepositoryPart || a.kind == ActionKind::RemoveBlob || a.kind == ActionKind::RemoveEmptyFolder)
+      return false;
+    return emptied.count(a.repository) != 0;
   });
   // Folders shared by several pruned repositories appear once.
-  std::vector<std::string> seen;
-  std::erase_if(plan.actions, [&](const Action& a) {
-    if (a.kind != ActionKind::RemoveEmptyFolder) return false;
-    if (std::find(seen.begin(), seen.end(), a.path) != seen.end()) return true;
-    seen.push_back(a.path);
-    return false;
-  });
+  std::set<std::string> seen;
+  std::erase_if(plan.actions, [&](const Action& a) { return a.kind == ActionKind::RemoveEmptyFolder && !seen.insert(a.repository).second; });
   plan.order();
   return out;
 }
@@ -180,19 +170,19 @@ std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& p
   std::vector<std::string> out;
   // A _layers link to a planned blob that the plan does not remove appeared since: an
   // upload in progress linked the blob (its manifest may follow).
-  std::set<std::string> planned_paths;
+  std::set<std::pair<std::string, Digest>> planned_links;
   std::set<Digest> planned_blobs;
   for (const Action& a : plan.actions) {
-    planned_paths.insert(a.path);
+    if (a.kind == ActionKind::RemoveLayerLink && a.digest) planned_links.emplace(a.repository, *a.digest);
     if (a.kind == ActionKind::RemoveBlob && a.digest) planned_blobs.insert(*a.digest);
   }
   for (const Repository& repo : after.repositories)
     for (const auto& link : repo.layers)
-      if (planned_blobs.count(link.digest) && !planned_paths.count(layout::layer_dir(repo.name, link.digest)))
+      if (planned_blobs.count(link.digest) && !planned_links.count({repo.name, link.digest}))
         out.push_back("blob " + link.digest.str() + " is linked again by " + repo.name + " (" + layout::layer_link(repo.name, link.digest) + ")");
   for (const Action& a : plan.actions) {
     if (!a.digest || !mark.marked(*a.digest)) continue;
-    if (a.kind == ActionKind::RemoveBlob) out.push_back("blob " + a.digest->str() + " is referenced again (" + a.path + ")");
+    if (a.kind == ActionKind::RemoveBlob) out.push_back("blob " + a.digest->str() + " is referenced again (" + a.storage_key() + ")");
     // A layer link the plan removes as dangling, while its repository references the blob
     // again, would make that repository's image unpullable.
     if (a.kind == ActionKind::RemoveLayerLink) {
@@ -201,7 +191,7 @@ std::vector<std::string> blobs_referenced_anew(const Model& model, const Plan& p
       if (repo)
         for (const auto& rev : repo->revisions) mark_manifest_closure(after, rev.digest, repo_mark);
       if (repo_mark.marked(*a.digest))
-        out.push_back("layer link " + a.digest->str() + " of " + a.repository + " is needed again (" + a.path + ")");
+        out.push_back("layer link " + a.digest->str() + " of " + a.repository + " is needed again (" + a.storage_key() + ")");
     }
   }
   return out;

@@ -1,6 +1,7 @@
 #include "regsweep/plan/plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <array>
 #include <nlohmann/json.hpp>
 
@@ -60,27 +61,134 @@ std::uint64_t Plan::bytes() const {
   return total;
 }
 
+namespace layout = storage::layout;
+using layout::ObjectKind;
+
+layout::Object Action::object() const {
+  layout::Object o;
+  o.repository = repository;
+  o.digest = digest;
+  switch (kind) {
+    case ActionKind::RemoveTag: o.kind = ObjectKind::Tag, o.name = tag; break;
+    case ActionKind::RemoveTagIndexEntry: o.kind = ObjectKind::TagIndexEntry, o.name = tag; break;
+    case ActionKind::RemoveRevision: o.kind = whole ? ObjectKind::Revision : ObjectKind::RevisionLink; break;
+    case ActionKind::RemoveLayerLink: o.kind = ObjectKind::LayerLink; break;
+    case ActionKind::RemoveUpload: o.kind = ObjectKind::Upload, o.name = upload; break;
+    case ActionKind::RemoveRepositoryPart: o.kind = ObjectKind::RepositoryPart, o.name = part; break;
+    case ActionKind::RemoveEmptyFolder: o.kind = ObjectKind::Folder; break;
+    case ActionKind::RemoveBlob: o.kind = ObjectKind::Blob; break;
+    case ActionKind::RemoveLinkFile:
+    case ActionKind::RemoveTempFile:
+    case ActionKind::RestoreFolder:
+    case ActionKind::RestoreItem: o.kind = ObjectKind::Key, o.key = key; break;
+  }
+  return o;
+}
+
+std::string Action::check_key() const {
+  if (expect == Expect::LinkIs) return layout::link_of(object());
+  if (expect == Expect::BlobMissing && digest) return layout::blob_data(*digest);
+  return {};
+}
+
+namespace {
+
+// An action on an object of `repository` named by its digest.
+Action on_digest(ActionKind kind, std::string repository, std::optional<Digest> d, Expect expect, std::string reason) {
+  Action a;
+  a.kind = kind;
+  a.repository = std::move(repository);
+  a.digest = d;
+  a.expect = expect;
+  a.reason = std::move(reason);
+  return a;
+}
+
+}  // namespace
+
+Action remove_tag(std::string repository, std::string tag, std::optional<Digest> current, std::string reason) {
+  Action a = on_digest(ActionKind::RemoveTag, std::move(repository), current, Expect::LinkIs, std::move(reason));
+  a.tag = std::move(tag);
+  return a;
+}
+
+Action remove_tag_index_entry(std::string repository, std::string tag, const Digest& d, std::string reason) {
+  Action a = on_digest(ActionKind::RemoveTagIndexEntry, std::move(repository), d, Expect::Exists, std::move(reason));
+  a.tag = std::move(tag);
+  return a;
+}
+
+Action remove_revision(std::string repository, const Digest& d, bool whole, std::string reason) {
+  Action a = on_digest(ActionKind::RemoveRevision, std::move(repository), d, Expect::LinkIs, std::move(reason));
+  a.whole = whole;
+  return a;
+}
+
+Action remove_layer_link(std::string repository, const Digest& d, Expect expect, std::string reason) {
+  return on_digest(ActionKind::RemoveLayerLink, std::move(repository), d, expect, std::move(reason));
+}
+
+Action remove_upload(std::string repository, std::string id, std::string reason, std::uint64_t bytes) {
+  Action a = on_digest(ActionKind::RemoveUpload, std::move(repository), std::nullopt, Expect::Exists, std::move(reason));
+  a.upload = std::move(id);
+  a.bytes = bytes;
+  return a;
+}
+
+Action remove_repository_part(std::string repository, std::string_view part, std::string reason) {
+  Action a = on_digest(ActionKind::RemoveRepositoryPart, std::move(repository), std::nullopt, Expect::Exists, std::move(reason));
+  a.part = std::string(part);
+  return a;
+}
+
+Action remove_empty_folder(std::string folder, std::string reason) {
+  return on_digest(ActionKind::RemoveEmptyFolder, std::move(folder), std::nullopt, Expect::EmptyFolder, std::move(reason));
+}
+
+Action remove_blob(const Digest& d, std::string reason, std::uint64_t bytes, Expect expect) {
+  Action a = on_digest(ActionKind::RemoveBlob, {}, d, expect, std::move(reason));
+  a.bytes = bytes;
+  return a;
+}
+
+Action repair_key(ActionKind kind, std::string key, std::string reason) {
+  Action a;
+  a.kind = kind;
+  a.key = std::move(key);
+  a.reason = std::move(reason);
+  return a;
+}
+
 void Plan::order() {
   // By kind; empty folders deepest first, so a parent is empty by the time it is tried.
   auto key = [](const Action& a) {
-    long depth = a.kind == ActionKind::RemoveEmptyFolder ? -std::count(a.path.begin(), a.path.end(), '/') : 0;
+    long depth = a.kind == ActionKind::RemoveEmptyFolder ? -std::count(a.repository.begin(), a.repository.end(), '/') : 0;
     return std::pair(a.kind, depth);
   };
   std::stable_sort(actions.begin(), actions.end(), [&](const Action& a, const Action& b) { return key(a) < key(b); });
 }
 
+// Format 2 names registry objects; "path" is written for people and checked on reading.
+// Format 1 (before objects) named paths: each is read back as the object the layout puts
+// there, and a plan whose paths are not the layout's own spelling is refused.
+constexpr std::string_view kFormat = "regsweep-plan/2";
+constexpr std::string_view kFormatPaths = "regsweep-plan/1";
+
 json plan_to_json(const Plan& plan) {
   json actions = json::array();
   for (const Action& a : plan.actions) {
-    json j = {{"action", to_string(a.kind)}, {"path", a.path}, {"expect", to_string(a.expect)}, {"reason", a.reason}, {"bytes", a.bytes}};
-    if (!a.check_path.empty()) j["check_path"] = a.check_path;
-    if (!a.source.empty()) j["source"] = a.source;
-    if (a.digest) j["digest"] = a.digest->str();
+    json j = {{"action", to_string(a.kind)}, {"path", a.storage_key()}, {"expect", to_string(a.expect)}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (!a.repository.empty()) j["repository"] = a.repository;
     if (!a.tag.empty()) j["tag"] = a.tag;
+    if (a.digest) j["digest"] = a.digest->str();
+    if (!a.upload.empty()) j["upload"] = a.upload;
+    if (!a.part.empty()) j["part"] = a.part;
+    if (a.whole) j["whole"] = true;
+    if (!a.key.empty()) j["key"] = a.key;
+    if (!a.source.empty()) j["source"] = a.source;
     actions.push_back(std::move(j));
   }
-  return {{"format", "regsweep-plan/1"},
+  return {{"format", kFormat},
           {"command", plan.command},
           {"arguments", plan.arguments},
           {"notes", plan.notes},
@@ -91,9 +199,60 @@ json plan_to_json(const Plan& plan) {
           {"actions", actions}};
 }
 
+namespace {
+
+bool is_key_kind(ActionKind k) {
+  return k == ActionKind::RemoveLinkFile || k == ActionKind::RemoveTempFile || k == ActionKind::RestoreFolder ||
+         k == ActionKind::RestoreItem;
+}
+
+// The object kind an action of `kind` removes (RemoveRevision: its link; `whole` its folder).
+std::optional<ObjectKind> object_kind_of(ActionKind kind, bool whole) {
+  switch (kind) {
+    case ActionKind::RemoveTag: return ObjectKind::Tag;
+    case ActionKind::RemoveTagIndexEntry: return ObjectKind::TagIndexEntry;
+    case ActionKind::RemoveRevision: return whole ? ObjectKind::Revision : ObjectKind::RevisionLink;
+    case ActionKind::RemoveLayerLink: return ObjectKind::LayerLink;
+    case ActionKind::RemoveUpload: return ObjectKind::Upload;
+    case ActionKind::RemoveRepositoryPart: return ObjectKind::RepositoryPart;
+    case ActionKind::RemoveEmptyFolder: return ObjectKind::Folder;
+    case ActionKind::RemoveBlob: return ObjectKind::Blob;
+    default: return std::nullopt;
+  }
+}
+
+// A format-1 action: its object read back from its path.
+void object_from_path(Action& a, const std::string& path, const std::string& check_path, const std::function<Error(std::string)>& fail) {
+  if (is_key_kind(a.kind)) {
+    a.key = path;
+  } else {
+    const bool revision_folder = a.kind == ActionKind::RemoveRevision && !path.ends_with("/link");
+    layout::Object o = layout::object_at(path);
+    if (o.kind != object_kind_of(a.kind, revision_folder))
+      throw fail("this plan was written by an older regsweep, and " + std::string(to_string(a.kind)) + " of \"" + path +
+                 "\" is not where the registry keeps such an object; make the plan again");
+    a.repository = o.repository;
+    a.whole = revision_folder;
+    if (a.kind == ActionKind::RemoveTag || a.kind == ActionKind::RemoveTagIndexEntry) a.tag = o.name;
+    if (a.kind == ActionKind::RemoveUpload) a.upload = o.name;
+    if (a.kind == ActionKind::RemoveRepositoryPart) a.part = o.name;
+    if (o.digest && a.kind != ActionKind::RemoveTag) {
+      if (a.digest && *a.digest != *o.digest) throw fail("an action's digest is not the one its path names: " + path);
+      a.digest = o.digest;
+    }
+  }
+  if (a.check_key() != check_path)
+    throw fail("this plan was written by an older regsweep, and the precondition of \"" + path + "\" reads \"" + check_path +
+               "\" instead of \"" + a.check_key() + "\"; make the plan again");
+}
+
+}  // namespace
+
 Plan plan_from_json(const json& doc, const std::string& source) {
-  auto fail = [&](const std::string& why) -> Error { return Error("not a regsweep plan: " + why, source); };
-  if (!doc.is_object() || doc.value("format", "") != "regsweep-plan/1") throw fail("no \"format\": \"regsweep-plan/1\"");
+  auto fail = [&](std::string why) -> Error { return Error("not a regsweep plan: " + why, source); };
+  const std::string format = doc.is_object() ? doc.value("format", "") : "";
+  if (format != kFormat && format != kFormatPaths) throw fail("no \"format\": \"" + std::string(kFormat) + "\"");
+  const bool by_path = format == kFormatPaths;
   Plan plan;
   try {
     plan.command = doc.at("command").get<std::string>();
@@ -109,17 +268,33 @@ Plan plan_from_json(const json& doc, const std::string& source) {
       if (!kind || !expect) throw fail("unknown action or expectation");
       a.kind = *kind;
       a.expect = *expect;
-      a.path = j.at("path").get<std::string>();
-      a.check_path = j.value("check_path", "");
       a.source = j.value("source", "");
       if (j.contains("digest")) {
         a.digest = Digest::parse(j.at("digest").get<std::string>());
         if (!a.digest) throw fail("bad digest in an action");
       }
-      a.repository = j.value("repository", "");
-      a.tag = j.value("tag", "");
       a.reason = j.value("reason", "");
       a.bytes = j.value("bytes", std::uint64_t{0});
+      const std::string path = j.at("path").get<std::string>();
+      if (by_path) {
+        a.repository = j.value("repository", "");
+        a.tag = j.value("tag", "");
+        object_from_path(a, path, j.value("check_path", ""), fail);
+      } else {
+        a.repository = j.value("repository", "");
+        a.tag = j.value("tag", "");
+        a.upload = j.value("upload", "");
+        a.part = j.value("part", "");
+        a.whole = j.value("whole", false);
+        a.key = j.value("key", "");
+        std::string key;
+        try {
+          key = a.storage_key();
+        } catch (const Error& e) {
+          throw fail(std::string(to_string(a.kind)) + " without the fields that name its object (" + e.what() + ")");
+        }
+        if (key != path) throw fail("an action's path \"" + path + "\" is not where its object is kept (\"" + key + "\")");
+      }
       plan.actions.push_back(std::move(a));
     }
   } catch (const json::exception& e) {

@@ -58,15 +58,15 @@ std::string age_text(std::int64_t seconds) {
 // hold on every path by which a tag can go.
 void settle_decisions_from_plan(std::vector<TagDecision>& decisions, const Plan& plan,
                                 const std::set<std::pair<std::string, std::string>>& kept_tags, bool referrers) {
-  std::map<std::string, const Action*> tag_removals;  // by tag folder
+  std::map<std::pair<std::string, std::string>, const Action*> tag_removals;  // by repository and tag
   std::set<std::pair<std::string, Digest>> revisions_removed;
   for (const Action& a : plan.actions) {
-    if (a.kind == ActionKind::RemoveTag) tag_removals[a.path] = &a;
+    if (a.kind == ActionKind::RemoveTag) tag_removals[{a.repository, a.tag}] = &a;
     if (a.kind == ActionKind::RemoveRevision && a.digest) revisions_removed.emplace(a.repository, *a.digest);
   }
   for (TagDecision& d : decisions) {
-    const std::string dir = storage::layout::tag_dir(d.repository, d.tag);
-    auto removal = tag_removals.find(dir);
+    auto removal = tag_removals.find({d.repository, d.tag});
+    const std::string dir = storage::layout::tag_dir(d.repository, d.tag);  // named in a refusal
     const bool tag_goes = removal != tag_removals.end();
     const bool image_goes = d.digest && revisions_removed.count({d.repository, *d.digest});
     const bool follows_subject = is_referrer_tag(d.tag) && !kept_tags.count({d.repository, d.tag});
@@ -216,7 +216,7 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     for (const auto& [repo_name, tag_name] : untags)
       untag.references.push_back(util::ImageReference{repo_name, tag_name, std::nullopt});
     for (Action& a : plan_rm(model, untag).actions)
-      if (std::none_of(plan.actions.begin(), plan.actions.end(), [&](const Action& x) { return x.path == a.path; }))
+      if (std::none_of(plan.actions.begin(), plan.actions.end(), [&](const Action& x) { return x.storage_key() == a.storage_key(); }))
         plan.actions.push_back(std::move(a));
   }
   if (policy.untagged) {
@@ -228,13 +228,13 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
     gc.uploads_older_than_s = INT64_MAX / 2'000'000'000;
     gc.now_ns = policy.now_ns;
     std::set<std::string> planned;
-    for (const Action& a : plan.actions) planned.insert(a.path);
+    for (const Action& a : plan.actions) planned.insert(a.storage_key());
     for (Action& a : plan_gc(after, gc).plan.actions) {
       if (a.kind != ActionKind::RemoveRevision && a.kind != ActionKind::RemoveTagIndexEntry) continue;
       if (!selected(policy.repo_globs, a.repository)) continue;
       // rm removed the link file of some of these already; the folder is what remains.
       if (a.kind == ActionKind::RemoveRevision) ++out.untagged_manifests;
-      if (planned.insert(a.path).second) plan.actions.push_back(std::move(a));
+      if (planned.insert(a.storage_key()).second) plan.actions.push_back(std::move(a));
     }
   }
   plan.order();

@@ -116,8 +116,7 @@ class RmPlanner {
   }
 
   void add_tag_removal(const Repository& repo, const storage::TagLink& tag, const std::string& reason) {
-    add(Action{ActionKind::RemoveTag, layout::tag_dir(repo.name, tag.name), Expect::LinkIs,
-               layout::tag_current_link(repo.name, tag.name), tag.current, repo.name, tag.name, reason, 0});
+    add(remove_tag(repo.name, tag.name, tag.current, reason));
   }
 
   // Per repository, built when first needed: its tags by the digest they name, and its
@@ -220,7 +219,7 @@ class RmPlanner {
     std::string first_path;
     for (Deletions& w : deletions_) {
       const Repository& repo = *w.repo;
-      if (paths_.count(layout::repo_dir(repo.name) + "/_manifests")) continue;  // --repository: no tag stays
+      if (paths_.count(layout::repository_part(repo.name, layout::kManifests))) continue;  // --repository: no tag stays
       // child -> tag -> platforms it takes away
       std::map<Digest, std::map<std::string, std::set<std::string>>> by_child;
       for (const auto& tag : repo.tags) {
@@ -270,8 +269,7 @@ class RmPlanner {
       if (auto it = index.tags_by_digest.find(d); it != index.tags_by_digest.end())
         for (const storage::TagLink* tag : it->second) add_tag_removal(repo, *tag, "tag points at " + d.str() + " (" + reason + ")");
       if (repo.has_revision(d)) {
-        std::string link = layout::revision_link(repo.name, d);
-        add(Action{ActionKind::RemoveRevision, link, Expect::LinkIs, link, d, repo.name, "", reason, 0});
+        add(remove_revision(repo.name, d, /*whole=*/false, reason));
       }
       if (!request_.referrers) continue;
       // A cosign-style tag of a deleted digest whose manifest stays: the tag alone goes.
@@ -289,28 +287,25 @@ class RmPlanner {
 
   void add_repository(const std::string& name) {
     const Repository& repo = repository(name);
-    auto part = [&](bool present, const char* folder) {
-      if (present)
-        add(Action{ActionKind::RemoveRepositoryPart, layout::repo_dir(name) + "/" + folder, Expect::Exists, "", std::nullopt,
-                   name, "", "whole repository deleted (--repository)", 0});
+    auto part = [&](bool present, std::string_view folder) {
+      if (present) add(remove_repository_part(name, folder, "whole repository deleted (--repository)"));
     };
-    part(repo.has_manifests_dir, "_manifests");
-    part(repo.has_layers_dir, "_layers");
+    part(repo.has_manifests_dir, layout::kManifests);
+    part(repo.has_layers_dir, layout::kLayers);
     std::uint64_t upload_bytes = 0;
     for (const auto& u : repo.uploads) upload_bytes += u.bytes;
-    part(repo.has_uploads_dir, "_uploads");
+    part(repo.has_uploads_dir, layout::kUploads);
     if (repo.has_uploads_dir) plan_.actions.back().bytes = upload_bytes;
     // Then the folder and its parents, each only if nothing else (a nested repository) is in it.
     for (std::string folder = name; !folder.empty();) {
-      add(Action{ActionKind::RemoveEmptyFolder, layout::repo_dir(folder), Expect::EmptyFolder, "", std::nullopt, name, "",
-                 "repository folder left empty", 0});
+      add(remove_empty_folder(folder, "repository folder left empty"));
       auto slash = folder.rfind('/');
       folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
     }
   }
 
   void add(Action a) {
-    if (!paths_.insert(a.path).second) return;  // two references to the same thing
+    if (!paths_.insert(a.storage_key()).second) return;  // two references to the same thing
     plan_.actions.push_back(std::move(a));
   }
 

@@ -1,10 +1,12 @@
 #include "regsweep/plan/simulate.h"
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "regsweep/plan/reachability.h"
+#include "regsweep/storage/layout.h"
 
 namespace regsweep::plan {
 
@@ -28,7 +30,7 @@ struct RepositoryRemovals {
   std::unordered_map<std::string, std::unordered_set<Digest, DigestHash>> history;  // tag -> entries
   std::unordered_set<Digest, DigestHash> revisions;
   std::unordered_set<Digest, DigestHash> layers;
-  std::vector<std::string> upload_paths;
+  std::set<std::string> uploads;
   bool manifests = false, layers_dir = false, uploads_dir = false;
 };
 
@@ -56,11 +58,11 @@ Model simulate(const Model& model, const Plan& plan) {
       case ActionKind::RemoveLayerLink:
         if (a.digest) r.layers.insert(*a.digest);
         break;
-      case ActionKind::RemoveUpload: r.upload_paths.push_back(a.path); break;
+      case ActionKind::RemoveUpload: r.uploads.insert(a.upload); break;
       case ActionKind::RemoveRepositoryPart:
-        r.manifests |= a.path.ends_with("/_manifests");
-        r.layers_dir |= a.path.ends_with("/_layers");
-        r.uploads_dir |= a.path.ends_with("/_uploads");
+        r.manifests |= a.part == storage::layout::kManifests;
+        r.layers_dir |= a.part == storage::layout::kLayers;
+        r.uploads_dir |= a.part == storage::layout::kUploads;
         break;
       case ActionKind::RemoveEmptyFolder:
       case ActionKind::RemoveLinkFile:  // the model never held what a bad link says
@@ -82,7 +84,7 @@ Model simulate(const Model& model, const Plan& plan) {
     std::erase_if(repo.revisions, [&](const storage::RevisionLink& l) { return r.revisions.count(l.digest) != 0; });
     std::erase_if(repo.layers, [&](const storage::LayerLink& l) { return r.layers.count(l.digest) != 0; });
     std::erase_if(repo.uploads, [&](const storage::Upload& u) {
-      return std::any_of(r.upload_paths.begin(), r.upload_paths.end(), [&](const std::string& p) { return p.ends_with("/" + u.id); });
+      return r.uploads.count(u.id) != 0;
     });
     if (r.manifests) repo.tags.clear(), repo.revisions.clear(), repo.unreadable_revisions.clear(), repo.has_manifests_dir = false,
                       repo.tags_incomplete = false;

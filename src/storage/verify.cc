@@ -47,7 +47,7 @@ VerifyResult verify_blobs(Store& store, const Model& model, unsigned jobs, util:
       std::string why = r.status == ReadStatus::NotRegular ? "not a regular file"
                         : r.status == ReadStatus::Missing  ? "gone while verifying"
                                                            : std::string("read error: ") + std::strerror(r.error);
-      out.unreadable.push_back({blob.digest, store.locate(rel), why});
+      out.unreadable.push_back({blob.digest, store.locate(rel), rel, why});
       return;
     }
     Digest actual = hash.finish();

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "regsweep/storage/layout.h"
 #include "regsweep/storage/link.h"
 #include "regsweep/util/format.h"
 #include "regsweep/util/names.h"
@@ -14,7 +15,7 @@ namespace {
 constexpr std::size_t kMaxLinkRead = 4096;  // a link is 71 bytes; more is garbage, read enough to say so
 constexpr int kMaxNameDepth = 128;          // a 255-character name has at most 128 components
 
-bool is_repo_marker(std::string_view name) { return name == "_manifests" || name == "_layers" || name == "_uploads"; }
+bool is_repo_marker(std::string_view name) { return name == layout::kManifests || name == layout::kLayers || name == layout::kUploads; }
 
 void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& out, FindingSink& sink) {
   bool is_repo = false;
@@ -99,7 +100,6 @@ std::optional<Digest> read_link(Dir& dir, std::string_view rel, std::string& buf
   return p.digest;
 }
 
-// Lists <dir>/<rel>/ expecting 64-hex folders; calls fn(hex entry, digest) for each.
 // The folder `rel` below `parent` (a path of folders), or nullptr: quietly when it is absent,
 // with an error finding when one of its components is something else (a file, a symlink...),
 // since then what the registry keeps there cannot be read. Opened one component at a time,
@@ -128,6 +128,7 @@ std::unique_ptr<Dir> open_folder(Dir& parent, std::string_view rel, FindingSink&
   return cur;
 }
 
+// Lists <parent>/<rel>/ expecting 64-hex folders; calls fn(folder, hex entry, digest) for each.
 template <typename Fn>
 void each_digest_folder(Dir& parent, std::string_view rel, FindingSink& sink, Fn&& fn) {
   auto dir = open_folder(parent, rel, sink);
@@ -147,22 +148,22 @@ void each_digest_folder(Dir& parent, std::string_view rel, FindingSink& sink, Fn
 }
 
 void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
-  each_digest_folder(manifests, "revisions/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
+  each_digest_folder(manifests, layout::kRevisions, sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
     FileStat st;
-    auto linked = read_link(dir, util::SmallPath(hex, "/link"), buf, sink, &st);
+    auto linked = read_link(dir, util::SmallPath(hex, layout::kLinkSuffix), buf, sink, &st);
     if (!linked && st.exists()) repo.unreadable_revisions.push_back(d);
     if (!linked) return;  // an empty folder is what an API delete leaves behind
     if (*linked != d)
-      sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, "/link")),
+      sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, layout::kLinkSuffix)),
                "revision link names " + linked->str() + " inside the folder of sha256:" + std::string(hex));
     repo.revisions.push_back(RevisionLink{*linked, st.mtime_ns, *linked != d});
   });
 }
 
 void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string& buf) {
-  auto tags = open_folder(manifests, "tags", sink);
+  auto tags = open_folder(manifests, layout::kTags, sink);
   if (!tags) {
-    FileStat st = manifests.stat("tags");
+    FileStat st = manifests.stat(layout::kTags);
     repo.tags_incomplete = st.exists() || st.unreachable();
     return;
   }
@@ -188,26 +189,26 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
       return;
     }
     FileStat st;
-    FileStat current = dir->stat("current");
+    FileStat current = dir->stat(layout::kCurrent);
     if (current.type == FileType::Symlink) {
       repo.tags_incomplete = true;
-      add_symlink(sink, dir->child_path("current"), "the tag's current/");
+      add_symlink(sink, dir->child_path(layout::kCurrent), "the tag's current/");
     } else if (current.unreachable()) {
       repo.tags_incomplete = true;
-      add_unreadable(sink, dir->child_path("current"), "the tag's current/", current.error);
+      add_unreadable(sink, dir->child_path(layout::kCurrent), "the tag's current/", current.error);
     } else if (current.exists() && current.type != FileType::Directory) {
       // Reading current/link through it would follow a symlink (or fail on a file): say
       // what it is, at its own path.
       repo.tags_incomplete = true;
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path("current"),
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(layout::kCurrent),
                "current is " + std::string(what_it_is(current.type)) + ", not a folder: the tag's link cannot be read");
     } else {
-      tag.current = read_link(*dir, "current/link", buf, sink, &st);
+      tag.current = read_link(*dir, layout::kCurrentLink, buf, sink, &st);
       tag.pushed_ns = st.mtime_ns;
       if (!tag.current && st.exists()) repo.tags_incomplete = true;
-      if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path("current/link"), "tag has no current link");
+      if (!st.exists()) sink.add(FindingKind::TagWithoutCurrent, dir->child_path(layout::kCurrentLink), "tag has no current link");
     }
-    each_digest_folder(*dir, "index/sha256", sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
+    each_digest_folder(*dir, layout::kTagIndex, sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
     std::sort(tag.history.begin(), tag.history.end());
     repo.tags.push_back(std::move(tag));
   });
@@ -217,8 +218,8 @@ void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
   // Layer links are only stat'ed: a valid one is exactly 71 bytes, which catches empty and
   // garbage links without reading them; `fsck` reads every one.
   if (!repo.has_layers_dir) return;  // absent, or not a folder (reported by discover())
-  each_digest_folder(repo_dir, "_layers/sha256", sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
-    util::SmallPath rel(hex, "/link");
+  each_digest_folder(repo_dir, layout::kLayerLinks, sink, [&](Dir& dir, std::string_view hex, const Digest& d) {
+    util::SmallPath rel(hex, layout::kLinkSuffix);
     FileStat st = dir.stat(rel);
     if (st.unreachable()) {
       add_unreadable(sink, dir.child_path(hex), "layer link folder", st.error);
@@ -240,9 +241,9 @@ void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
 
 void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::string& buf) {
   if (!repo.has_uploads_dir) return;
-  auto uploads = repo_dir.open_dir("_uploads");
+  auto uploads = repo_dir.open_dir(layout::kUploads);
   if (!uploads) {
-    add_unreadable(sink, repo_dir.child_path("_uploads"), "_uploads/", repo_dir.stat("_uploads").error);
+    add_unreadable(sink, repo_dir.child_path(layout::kUploads), "_uploads/", repo_dir.stat(layout::kUploads).error);
     return;
   }
   uploads->list([&](std::string_view id, FileType type) {
@@ -256,7 +257,7 @@ void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::strin
     }
     Upload up;
     up.id = std::string(id);
-    ReadResult r = uploads->read_file(util::SmallPath(id, "/startedat"), 256, buf);
+    ReadResult r = uploads->read_file(util::SmallPath(id, layout::kStartedAtSuffix), 256, buf);
     if (r.ok()) up.started_at_ns = util::parse_rfc3339(buf);
     if (!up.started_at_ns) {
       // Garbage in startedat is damage (the registry's purge cannot age it: it stays
@@ -265,14 +266,14 @@ void walk_uploads(Dir& repo_dir, FindingSink& sink, Repository& repo, std::strin
       for (char& c : shown)
         if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
       sink.add(FindingKind::UploadWithoutStartedAt, r.ok() ? Severity::Warning : Severity::Info,
-               uploads->child_path(util::SmallPath(id, "/startedat")),
+               uploads->child_path(util::SmallPath(id, layout::kStartedAtSuffix)),
                r.ok() ? "startedat is not an RFC 3339 time: \"" + shown + "\""
                       : r.status == ReadStatus::Missing ? std::string("upload has no startedat")
                                                         : std::string("startedat is ") + what_it_is(r.stat.type) + ", not a file");
     }
     // Age of an upload without startedat: its newest file, or the folder itself.
     up.newest_mtime_ns = std::max(r.stat.mtime_ns, uploads->stat(id).mtime_ns);
-    FileStat data = uploads->stat(util::SmallPath(id, "/data"));
+    FileStat data = uploads->stat(util::SmallPath(id, layout::kDataSuffix));
     if (data.type == FileType::Regular) up.bytes = data.size;
     up.newest_mtime_ns = std::max(up.newest_mtime_ns, data.mtime_ns);
     repo.uploads.push_back(std::move(up));
@@ -303,14 +304,14 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
   // which works even where the folder cannot be entered and a stat inside it would fail.
   dir->list([&](std::string_view entry, FileType type) {
     if (type != FileType::Directory) return;
-    if (entry == "_manifests") repo.has_manifests_dir = true;
-    else if (entry == "_layers") repo.has_layers_dir = true;
-    else if (entry == "_uploads") repo.has_uploads_dir = true;
+    if (entry == layout::kManifests) repo.has_manifests_dir = true;
+    else if (entry == layout::kLayers) repo.has_layers_dir = true;
+    else if (entry == layout::kUploads) repo.has_uploads_dir = true;
   });
-  auto manifests = repo.has_manifests_dir ? dir->open_dir("_manifests") : nullptr;
+  auto manifests = repo.has_manifests_dir ? dir->open_dir(layout::kManifests) : nullptr;
   if (repo.has_manifests_dir && !manifests) {
     repo.tags_incomplete = true;
-    add_unreadable(sink, dir->child_path("_manifests"), "_manifests/ (tags and revisions unknown)", dir->stat("_manifests").error);
+    add_unreadable(sink, dir->child_path(layout::kManifests), "_manifests/ (tags and revisions unknown)", dir->stat(layout::kManifests).error);
   }
   if (manifests) {
     manifests->list([&](std::string_view entry, FileType type) {

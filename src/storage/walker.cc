@@ -183,7 +183,7 @@ std::vector<std::string> repository_names(Store& store) {
 
 std::vector<std::string> tag_names(Store& store, const std::string& repository) {
   std::vector<std::string> out;
-  store.list_children(layout::repo_dir(repository) + "/_manifests/tags", [&](std::string_view name, FileType type) {
+  store.list_children(layout::tags_dir(repository), [&](std::string_view name, FileType type) {
     if (type == FileType::Directory) out.emplace_back(name);
   });
   std::sort(out.begin(), out.end());
@@ -244,8 +244,17 @@ Model walk_storage(Store& store, const WalkOptions& options) {
   progress.done();
   check_consistency(model.root, model, sinks[0]);
 
+  // The walk names every place by its path below the root; findings carry the key too.
+  const std::string below_root = model.root + "/";
   for (FindingSink& s : sinks)
-    for (Finding& f : s.findings()) model.findings.push_back(std::move(f));
+    for (Finding& f : s.findings()) {
+      if (f.path.starts_with(below_root)) {
+        f.key = f.path.substr(below_root.size());
+        f.repository = layout::repository_of(f.key);
+        f.digest = layout::digest_at(f.key);
+      }
+      model.findings.push_back(std::move(f));
+    }
   std::sort(model.findings.begin(), model.findings.end(), [](const Finding& a, const Finding& b) {
     return std::tie(a.path, a.kind, a.message) < std::tie(b.path, b.kind, b.message);
   });

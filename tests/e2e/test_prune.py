@@ -557,7 +557,7 @@ class PlanApply(Case):
         self.assertExit(p, 0)
         with open(path) as f:
             doc = json.load(f)
-        self.assertEqual(doc.get("format"), "regsweep-plan/1")
+        self.assertEqual(doc.get("format"), "regsweep-plan/2")
         self.assertTrue(doc.get("actions"), "an empty plan")
         return path
 
@@ -620,6 +620,36 @@ class PlanApply(Case):
         self.assertSameTree(rt.tree_snapshot_excluding(b), rt.tree_snapshot_excluding(a), "apply vs direct prune ('-' only in the direct run, '+' only in apply)")
         self.assertNotEqual(rt.tree_snapshot_excluding(a), self.b.snapshot)
         self.assertEqual(sorted(x["path"] for x in rt.read_audit(a)), sorted(x["path"] for x in rt.read_audit(b)))
+
+    def test_apply_of_a_format_1_plan(self):
+        """a plan as regsweep wrote it before plans named objects (format 1: paths, check_path) still applies, to the same tree"""
+        a = self.b.copy("apply-v1")
+        b = self.b.copy("direct-v1")
+        path = self.plan(a, "prune", "prune", *policy_args(PLANNED))
+        with open(path) as f:
+            doc = json.load(f)
+        doc["format"] = "regsweep-plan/1"
+        for x in doc["actions"]:
+            for field in ("upload", "part", "whole", "key"):
+                x.pop(field, None)
+            if x["expect"] == "link-is":
+                x["check_path"] = x["path"] + "/current/link" if x["action"] == "remove-tag" else \
+                    x["path"] if x["path"].endswith("/link") else x["path"] + "/link"
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        self.assertExit(regsweep(a, "apply", "--yes", path), 0)
+        self.assertExit(regsweep(b, "prune", "--yes", *policy_args(PLANNED)), 0)
+        self.assertSameTree(rt.tree_snapshot_excluding(b), rt.tree_snapshot_excluding(a), "apply of a format-1 plan vs direct prune")
+        # One whose path is not where the layout keeps its object is refused, saying why.
+        c = self.b.copy("apply-v1-bad")
+        before = rt.tree_snapshot(c)
+        doc["actions"][0]["path"] += "/current"
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        p = regsweep(c, "apply", "--yes", path)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("older regsweep", p.stderr)
+        self.assertSameTree(before, rt.tree_snapshot(c), "a refused format-1 plan changed the tree")
 
     def test_apply_equals_direct_with_gc(self):
         """prune --gc --plan-out, then apply: the same tree as prune --gc --yes on a copy (or --plan-out with --gc refused, exit 2)"""

@@ -70,7 +70,7 @@ TEST(Fsck, MissingLayerBreaksTheTagThatNeedsIt) {
   // its _layers link now dangles: the repair removes it (and nothing else)
   ASSERT_EQ(r.repair.actions.size(), 1u);
   EXPECT_EQ(r.repair.actions[0].kind, ActionKind::RemoveLayerLink);
-  EXPECT_EQ(r.repair.actions[0].path, layout::layer_dir("app", a.layers[1]));
+  EXPECT_EQ(r.repair.actions[0].storage_key(), layout::layer_dir("app", a.layers[1]));
   EXPECT_EQ(r.repair.actions[0].expect, plan::Expect::BlobMissing);
   EXPECT_EQ(r.repair.actions[0].repository, "app");
 }
@@ -163,7 +163,7 @@ TEST(Fsck, VerifyFindsAFlippedByteAndTheRepairSetsItAside) {
   EXPECT_EQ(problem(r, FindingKind::BlobDigestMismatch).breaks, std::vector<std::string>{"app:v1"});
   ASSERT_EQ(r.repair.actions.size(), 1u);
   EXPECT_EQ(r.repair.actions[0].kind, ActionKind::RemoveBlob);
-  EXPECT_EQ(r.repair.actions[0].path, layout::blob_dir(a.layers[0]));
+  EXPECT_EQ(r.repair.actions[0].storage_key(), layout::blob_dir(a.layers[0]));
   EXPECT_TRUE(r.repair.trash_blobs);  // set aside, never deleted
 }
 
@@ -178,7 +178,7 @@ TEST(Fsck, BadLinkFilesAreRemovedButNeverATagOrRevision) {
   std::vector<std::string> paths;
   for (const auto& act : r.repair.actions) {
     EXPECT_EQ(act.kind, ActionKind::RemoveLinkFile);
-    paths.push_back(act.path);
+    paths.push_back(act.storage_key());
   }
   std::sort(paths.begin(), paths.end());
   EXPECT_EQ(paths, (std::vector<std::string>{layout::revision_link("app", a.manifest), layout::tag_current_link("app", "v1")}));
@@ -192,14 +192,14 @@ TEST(Fsck, OldUploadWithoutStartedAtAndOldTempFileGoYoungOnesStay) {
   FsckReport r = fsck(s);
   ASSERT_EQ(r.repair.actions.size(), 1u);
   EXPECT_EQ(r.repair.actions[0].kind, ActionKind::RemoveUpload);
-  EXPECT_EQ(r.repair.actions[0].path, layout::upload_dir("app", "old"));
+  EXPECT_EQ(r.repair.actions[0].storage_key(), layout::upload_dir("app", "old"));
   EXPECT_FALSE(r.clean());  // an upload nothing will ever purge is a problem
 
   plan::FsckOptions o;
   o.now_ns = kFsckNow;
   s.fs.add_file(s.at(layout::v2("blobs/sha256/ab/x.tmp")), "t", 0);
   storage::Model m = s.walk();
-  o.temp_file_mtimes[s.at(layout::v2("blobs/sha256/ab/x.tmp"))] = kFsckNow - 200 * kHour;
+  o.temp_file_mtimes[layout::v2("blobs/sha256/ab/x.tmp")] = kFsckNow - 200 * kHour;  // by key
   FsckReport t = plan::check_storage(m, o);
   EXPECT_EQ(problem(t, FindingKind::TempFile).path, s.at(layout::v2("blobs/sha256/ab/x.tmp")));
   EXPECT_TRUE(std::any_of(t.repair.actions.begin(), t.repair.actions.end(),

@@ -31,7 +31,7 @@ std::string act(ActionKind kind, const std::string& path) { return std::string(p
 // "kind path" of every action (as a multiset: duplicates would show).
 Lines lines(const Plan& p) {
   Lines out;
-  for (const Action& a : p.actions) out.insert(act(a.kind, a.path));
+  for (const Action& a : p.actions) out.insert(act(a.kind, a.storage_key()));
   return out;
 }
 
@@ -49,12 +49,12 @@ Lines operator+(Lines a, const Lines& b) {
 // Kinds never go down: the plan is in execution order.
 void expect_execution_order(const Plan& p) {
   for (std::size_t i = 1; i < p.actions.size(); ++i)
-    EXPECT_LE(p.actions[i - 1].kind, p.actions[i].kind) << p.actions[i - 1].path << " before " << p.actions[i].path;
+    EXPECT_LE(p.actions[i - 1].kind, p.actions[i].kind) << p.actions[i - 1].storage_key() << " before " << p.actions[i].storage_key();
 }
 
 const Action* find_action(const Plan& p, const std::string& path) {
   for (const Action& a : p.actions)
-    if (a.path == path) return &a;
+    if (a.storage_key() == path) return &a;
   return nullptr;
 }
 
@@ -118,7 +118,7 @@ TEST_F(Store, DeleteUntaggedRemovesTheOldRevisionButKeepsIndexChildrenAndReferre
   const Action* rev = find_action(gc.plan, layout::revision_dir("app", old.manifest));
   ASSERT_TRUE(rev);
   EXPECT_EQ(rev->expect, Expect::LinkIs);
-  EXPECT_EQ(rev->check_path, layout::revision_link("app", old.manifest));
+  EXPECT_EQ(rev->check_key(), layout::revision_link("app", old.manifest));
   EXPECT_EQ(rev->digest, old.manifest);
   const Action* entry = find_action(gc.plan, layout::tag_index_dir("app", "v1", old.manifest));
   ASSERT_TRUE(entry);
@@ -138,7 +138,7 @@ TEST_F(Store, DeleteUntaggedRemovesTheReferrersOfAnUntaggedManifest) {
   GcPlan gc = plan::plan_gc(m, request(true));
   std::set<std::string> revisions;
   for (const Action& a : gc.plan.actions)
-    if (a.kind == ActionKind::RemoveRevision) revisions.insert(a.path);
+    if (a.kind == ActionKind::RemoveRevision) revisions.insert(a.storage_key());
   EXPECT_EQ(revisions, (std::set<std::string>{layout::revision_dir("app", old.manifest), layout::revision_dir("app", tagged.manifest),
                                               layout::revision_dir("app", referrer.manifest),
                                               layout::revision_dir("app", countersign.manifest)}));
@@ -196,7 +196,7 @@ TEST(GcPlan, APushInProgressKeepsTheLayersItLinked) {
 
   GcPlan gc = plan::plan_gc(m, request(false));
   EXPECT_EQ(plan::blobs_of_pushes_in_progress(m, kNow, 168 * 3600), std::vector<Digest>{first_layer});
-  for (const auto& a : gc.plan.actions) EXPECT_NE(a.digest, std::optional<Digest>(first_layer)) << a.path;
+  for (const auto& a : gc.plan.actions) EXPECT_NE(a.digest, std::optional<Digest>(first_layer)) << a.storage_key();
   EXPECT_TRUE(std::any_of(gc.plan.actions.begin(), gc.plan.actions.end(), [&](const plan::Action& a) {
     return a.kind == ActionKind::RemoveBlob && a.digest == abandoned;
   }));
@@ -251,7 +251,7 @@ TEST(GcPlan, LayerLinksToSweptOrMissingBlobs) {
 std::set<std::string> removed_revisions(const Plan& p) {
   std::set<std::string> out;
   for (const Action& a : p.actions)
-    if (a.kind == ActionKind::RemoveRevision) out.insert(a.path);
+    if (a.kind == ActionKind::RemoveRevision) out.insert(a.storage_key());
   return out;
 }
 
@@ -410,8 +410,8 @@ TEST_F(EmptyRepos, KeptWithoutPruneEmptyRepos) {
   GcPlan gc = plan::plan_gc(m, request(false));
   EXPECT_EQ(gc.stats.empty_repositories, 0u);
   for (const Action& a : gc.plan.actions) {
-    EXPECT_NE(a.kind, ActionKind::RemoveRepositoryPart) << a.path;
-    EXPECT_NE(a.kind, ActionKind::RemoveEmptyFolder) << a.path;
+    EXPECT_NE(a.kind, ActionKind::RemoveRepositoryPart) << a.storage_key();
+    EXPECT_NE(a.kind, ActionKind::RemoveEmptyFolder) << a.storage_key();
   }
   EXPECT_TRUE(find_action(gc.plan, layout::upload_dir("gone/x", "u")));
   EXPECT_TRUE(find_action(gc.plan, layout::layer_dir("team", orphan)));
@@ -425,7 +425,7 @@ TEST_F(EmptyRepos, PrunedDeepestFirstAndTheNestedOneSurvives) {
   EXPECT_EQ(gc.stats.empty_repositories, 5u);
   Lines structural;
   for (const Action& a : gc.plan.actions)
-    if (a.kind != ActionKind::RemoveBlob) structural.insert(act(a.kind, a.path));
+    if (a.kind != ActionKind::RemoveBlob) structural.insert(act(a.kind, a.storage_key()));
   // The links and upload inside removed parts are not listed again.
   EXPECT_EQ(structural, (Lines{act(ActionKind::RemoveRepositoryPart, layout::repo_dir("team") + "/_layers"),
                                act(ActionKind::RemoveRepositoryPart, layout::repo_dir("gone/x") + "/_uploads"),
@@ -442,7 +442,7 @@ TEST_F(EmptyRepos, PrunedDeepestFirstAndTheNestedOneSurvives) {
   expect_execution_order(gc.plan);
   auto pos = [&](const std::string& path) {
     for (std::size_t i = 0; i < gc.plan.actions.size(); ++i)
-      if (gc.plan.actions[i].path == path) return i;
+      if (gc.plan.actions[i].storage_key() == path) return i;
     return gc.plan.actions.size();
   };
   EXPECT_LT(pos(layout::repo_dir("gone/x")), pos(layout::repo_dir("gone")));

@@ -11,6 +11,7 @@
 
 #include "fake_key_store.h"
 #include "fake_store.h"
+#include "unit_session.h"
 #include "regsweep/apply/mutation_hook.h"
 #include "regsweep/apply/restore.h"
 #include "regsweep/apply/session.h"
@@ -70,13 +71,7 @@ struct KeyStoreRun : ::testing::Test {
     return out;
   }
 
-  SessionOptions options() const {
-    SessionOptions o;
-    o.force = true;
-    o.now_ns = kNow;
-    o.command_line = "regsweep test";
-    return o;
-  }
+  SessionOptions options() const { return unit_session_options(kNow, "regsweep test"); }
 
   Plan rm_v1() {
     plan::RmRequest r;
@@ -198,7 +193,7 @@ TEST_F(KeyStoreRun, StoppedAfterAnyMutationTheNextSessionFinishesTheRunAndLosesN
     // What the plan names, and nothing else, left the storage.
     for (const auto& [k, v] : before) {
       bool named = false;
-      for (const plan::Action& x : p.actions) named = named || k == x.path || k.starts_with(x.path + "/");
+      for (const plan::Action& x : p.actions) named = named || k == x.storage_key() || k.starts_with(x.storage_key() + "/");
       if (!named) EXPECT_EQ(whole.count(k), 1u) << k << " was not in the plan and went";
       else EXPECT_EQ(whole.count(k), 0u) << k << " was in the plan and stayed";
     }

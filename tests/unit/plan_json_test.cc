@@ -24,9 +24,9 @@ const Digest kB = util::sha256("b");
 
 // Every field of an action, as one line: two actions are equal when their lines are.
 std::string describe(const Action& a) {
-  return std::string(plan::to_string(a.kind)) + "|" + a.path + "|" + std::string(plan::to_string(a.expect)) + "|" + a.check_path +
-         "|" + (a.digest ? a.digest->str() : "-") + "|" + a.repository + "|" + a.tag + "|" + a.reason + "|" +
-         std::to_string(a.bytes);
+  return std::string(plan::to_string(a.kind)) + "|" + a.storage_key() + "|" + std::string(plan::to_string(a.expect)) + "|" + a.check_key() +
+         "|" + (a.digest ? a.digest->str() : "-") + "|" + a.repository + "|" + a.tag + "|" + a.upload + "|" + a.part + "|" +
+         (a.whole ? "whole" : "") + "|" + a.key + "|" + a.source + "|" + a.reason + "|" + std::to_string(a.bytes);
 }
 
 void expect_same_plan(const Plan& x, const Plan& y) {
@@ -49,19 +49,18 @@ Plan every_kind() {
   p.notes = {"a note", "another, with \"quotes\" and ünïcode"};
   p.gc_would_free = 123456789012ull;
   p.trash_blobs = true;
-  const std::string repo = layout::repo_dir("team/app");
   p.actions = {
-      {ActionKind::RemoveTag, layout::tag_dir("team/app", "v1"), Expect::LinkIs, layout::tag_current_link("team/app", "v1"), kA,
-       "team/app", "v1", "requested: team/app:v1", 0},
-      {ActionKind::RemoveTagIndexEntry, layout::tag_index_dir("team/app", "v1", kB), Expect::Exists, "", kB, "team/app", "v1",
-       "history", 0},
-      {ActionKind::RemoveRevision, layout::revision_dir("team/app", kB), Expect::LinkIs, layout::revision_link("team/app", kB), kB,
-       "team/app", "", "untagged", 0},
-      {ActionKind::RemoveLayerLink, layout::layer_dir("team/app", kA), Expect::Exists, "", kA, "team/app", "", "swept", 0},
-      {ActionKind::RemoveUpload, layout::upload_dir("team/app", "u-1"), Expect::Exists, "", std::nullopt, "team/app", "", "old", 42},
-      {ActionKind::RemoveRepositoryPart, repo + "/_layers", Expect::Exists, "", std::nullopt, "team/app", "", "whole", 0},
-      {ActionKind::RemoveEmptyFolder, repo, Expect::EmptyFolder, "", std::nullopt, "team/app", "", "empty", 0},
-      {ActionKind::RemoveBlob, layout::blob_dir(kA), Expect::BlobUnreferenced, "", kA, "", "", "unreferenced", 1ull << 40},
+      plan::remove_tag("team/app", "v1", kA, "requested: team/app:v1"),
+      plan::remove_tag_index_entry("team/app", "v1", kB, "history"),
+      plan::remove_revision("team/app", kB, /*whole=*/true, "untagged"),
+      plan::remove_layer_link("team/app", kA, Expect::Exists, "swept"),
+      plan::remove_upload("team/app", "u-1", "old", 42),
+      plan::remove_repository_part("team/app", layout::kLayers, "whole"),
+      plan::remove_empty_folder("team/app", "empty"),
+      plan::remove_blob(kA, "unreferenced", 1ull << 40),
+      plan::remove_revision("team/app", kA, /*whole=*/false, "requested"),
+      plan::remove_layer_link("team/app", kB, Expect::BlobMissing, "dangling"),
+      plan::repair_key(ActionKind::RemoveTempFile, layout::v2("blobs/sha256/ab/x.tmp"), "leftover"),
   };
   return p;
 }
@@ -86,10 +85,10 @@ TEST(Plan, KindAndExpectNamesRoundTrip) {
 
 TEST(Plan, OrderIsStableByKindAndBytesAddUp) {
   Plan p;
-  auto add = [&](ActionKind kind, const std::string& path, std::uint64_t bytes) {
+  auto add = [&](ActionKind kind, const std::string& label, std::uint64_t bytes) {
     Action a;
     a.kind = kind;
-    a.path = path;
+    a.reason = label;
     a.bytes = bytes;
     p.actions.push_back(a);
   };
@@ -101,7 +100,7 @@ TEST(Plan, OrderIsStableByKindAndBytesAddUp) {
   add(ActionKind::RemoveTag, "tag-1", 0);
   p.order();
   std::vector<std::string> paths;
-  for (const Action& a : p.actions) paths.push_back(a.path);
+  for (const Action& a : p.actions) paths.push_back(a.reason);
   EXPECT_EQ(paths, (std::vector<std::string>{"tag-2", "tag-1", "rev-1", "upload", "blob-2", "blob-1"}));
   EXPECT_EQ(p.bytes(), 35u);
 }
@@ -111,9 +110,11 @@ TEST(Plan, OrderIsStableByKindAndBytesAddUp) {
 TEST(PlanJson, RoundTripKeepsEveryField) {
   Plan p = every_kind();
   nlohmann::json doc = plan::plan_to_json(p);
-  EXPECT_EQ(doc["format"], "regsweep-plan/1");
+  EXPECT_EQ(doc["format"], "regsweep-plan/2");
   EXPECT_EQ(doc["bytes"], p.bytes());
-  ASSERT_EQ(doc["actions"].size(), 8u);
+  ASSERT_EQ(doc["actions"].size(), 11u);
+  EXPECT_EQ(doc["actions"][0]["path"], layout::tag_dir("team/app", "v1"));  // for people; checked on reading
+  EXPECT_EQ(doc["actions"][4]["upload"], "u-1");
   EXPECT_EQ(doc["actions"][0]["action"], "remove-tag");
   EXPECT_EQ(doc["actions"][0]["digest"], kA.str());
   EXPECT_FALSE(doc["actions"][4].contains("digest"));  // absent optional fields are left out
@@ -183,7 +184,11 @@ TEST(PlanJson, RefusesWhatRegsweepDidNotWrite) {
 
   EXPECT_PRED1(refused, refusal(nlohmann::json::array()));
   EXPECT_PRED1(refused, refusal("regsweep-plan/1"));
-  EXPECT_PRED1(refused, with([](auto& d) { d["format"] = "regsweep-plan/2"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["format"] = "regsweep-plan/3"; }));
+  // The path must be where the object is kept, and the object must be named whole.
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][0]["path"] = "docker/registry/v2/repositories/team/app/_manifests/tags/v2"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][0]["tag"] = "v2"; }));
+  EXPECT_PRED1(refused, with([](auto& d) { d["actions"][2].erase("digest"); }));
   EXPECT_PRED1(refused, with([](auto& d) { d.erase("format"); }));
   EXPECT_PRED1(refused, with([](auto& d) { d.erase("command"); }));
   EXPECT_PRED1(refused, with([](auto& d) { d.erase("actions"); }));
@@ -199,6 +204,64 @@ TEST(PlanJson, RefusesWhatRegsweepDidNotWrite) {
 
   EXPECT_NE(with([](auto& d) { d["actions"][2]["action"] = "remove-everything"; }).find("unknown action"), std::string::npos);
   EXPECT_NE(with([](auto& d) { d["actions"][0]["digest"] = "sha256:XYZ"; }).find("bad digest"), std::string::npos);
+}
+
+// --- plans written by regsweep before actions named objects (format 1) --------------------------
+
+// What today's plan of `p` looked like in format 1: paths, and check_path where a link is read.
+nlohmann::json as_format_1(const Plan& p) {
+  nlohmann::json doc = plan::plan_to_json(p);
+  doc["format"] = "regsweep-plan/1";
+  for (std::size_t i = 0; i < p.actions.size(); ++i) {
+    nlohmann::json& j = doc["actions"][i];
+    for (const char* field : {"upload", "part", "whole", "key"}) j.erase(field);
+    if (!p.actions[i].check_key().empty()) j["check_path"] = p.actions[i].check_key();
+    // Empty folders named the repository they were planned for, not the folder.
+    if (p.actions[i].kind == ActionKind::RemoveEmptyFolder) j["repository"] = "team/app/deeper";
+  }
+  return doc;
+}
+
+TEST(PlanJson, AFormat1PlanLoadsAsTheObjectsItsPathsName) {
+  Plan p = every_kind();
+  expect_same_plan(plan::plan_from_json(as_format_1(p), "old.json"), p);
+}
+
+TEST(PlanJson, AFormat1PlanWhosePathsAreNotTheLayoutsIsRefusedSayingWhy) {
+  Plan p = every_kind();
+  nlohmann::json doc = as_format_1(p);
+  doc["actions"][0]["path"] = "docker/registry/v2/repositories/team/app/_manifests/tags/v1/current";  // not a tag folder
+  std::string why = refusal(doc);
+  EXPECT_NE(why.find("written by an older regsweep"), std::string::npos) << why;
+  EXPECT_NE(why.find("make the plan again"), std::string::npos) << why;
+  doc = as_format_1(p);
+  doc["actions"][0]["check_path"] = layout::revision_link("team/app", kA);  // reads another link than the tag's
+  EXPECT_NE(refusal(doc).find("precondition"), std::string::npos);
+  doc = as_format_1(p);
+  doc["actions"][3]["path"] = "etc/passwd";
+  EXPECT_NE(refusal(doc).find("older regsweep"), std::string::npos);
+}
+
+TEST(Layout, EveryObjectIsFoundAgainAtItsKey) {
+  for (const Action& a : every_kind().actions) {
+    const layout::Object o = a.object();
+    const layout::Object back = layout::object_at(layout::key_of(o));
+    EXPECT_EQ(back.kind, o.kind) << layout::key_of(o);
+    EXPECT_EQ(layout::key_of(back), layout::key_of(o));
+  }
+  // A name the registry could not have written is no object of the layout.
+  EXPECT_EQ(layout::object_at("docker/registry/v2/repositories/app/_manifests/revisions/sha256/xyz").kind, layout::ObjectKind::Key);
+  EXPECT_EQ(layout::object_at("docker/registry/v2/blobs/sha256/aa/" + kA.hex()).kind, layout::ObjectKind::Key);  // wrong prefix folder
+  EXPECT_EQ(layout::link_role(layout::tag_current_link("a/b", "v1")), layout::LinkRole::TagCurrent);
+  EXPECT_EQ(layout::link_role(layout::tag_index_dir("a/b", "v1", kA) + "/link"), layout::LinkRole::TagHistory);
+  EXPECT_EQ(layout::link_role(layout::revision_link("a/b", kA)), layout::LinkRole::Revision);
+  EXPECT_EQ(layout::link_role(layout::layer_link("a/b", kA)), layout::LinkRole::Layer);
+  EXPECT_EQ(layout::repository_of(layout::tag_current_link("a/b", "v1")), "a/b");
+  EXPECT_EQ(layout::repository_of(layout::repo_dir("a/b")), "a/b");  // the folder itself
+  EXPECT_EQ(layout::repository_of(layout::blob_data(kA)), "");
+  EXPECT_EQ(layout::digest_at(layout::blob_data(kA)), kA);
+  EXPECT_EQ(layout::digest_at(layout::layer_link("a/b", kB)), kB);
+  EXPECT_FALSE(layout::digest_at(layout::tag_current_link("a/b", "v1")));
 }
 
 }  // namespace

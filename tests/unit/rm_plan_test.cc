@@ -31,7 +31,7 @@ std::string act(ActionKind kind, const std::string& path) { return std::string(p
 // "kind path" of every action, in execution order.
 Lines lines(const Plan& p) {
   Lines out;
-  for (const Action& a : p.actions) out.push_back(act(a.kind, a.path));
+  for (const Action& a : p.actions) out.push_back(act(a.kind, a.storage_key()));
   return out;
 }
 
@@ -55,7 +55,7 @@ RmRequest repos(const std::vector<std::string>& names) {
 
 const Action& find_action(const Plan& p, const std::string& path) {
   for (const Action& a : p.actions)
-    if (a.path == path) return a;
+    if (a.storage_key() == path) return a;
   ADD_FAILURE() << "no action for " << path;
   static const Action none;
   return none;
@@ -97,7 +97,7 @@ TEST_F(TwoImages, ByTagRemovesTheRevisionLinkAndEveryTagNamingTheDigest) {
 
   const Action& tag = find_action(p, layout::tag_dir("app", "latest"));
   EXPECT_EQ(tag.expect, Expect::LinkIs);
-  EXPECT_EQ(tag.check_path, layout::tag_current_link("app", "latest"));
+  EXPECT_EQ(tag.check_key(), layout::tag_current_link("app", "latest"));
   EXPECT_EQ(tag.digest, a.manifest);
   EXPECT_EQ(tag.repository, "app");
   EXPECT_EQ(tag.tag, "latest");
@@ -105,7 +105,7 @@ TEST_F(TwoImages, ByTagRemovesTheRevisionLinkAndEveryTagNamingTheDigest) {
 
   const Action& rev = find_action(p, layout::revision_link("app", a.manifest));
   EXPECT_EQ(rev.expect, Expect::LinkIs);
-  EXPECT_EQ(rev.check_path, layout::revision_link("app", a.manifest));  // the file itself, not its folder
+  EXPECT_EQ(rev.check_key(), layout::revision_link("app", a.manifest));  // the file itself, not its folder
   EXPECT_EQ(rev.digest, a.manifest);
   EXPECT_EQ(rev.repository, "app");
   EXPECT_TRUE(p.notes.empty());  // no referrers were involved
@@ -131,7 +131,7 @@ TEST_F(TwoImages, UntagRemovesOnlyTheTag) {
   ASSERT_EQ(lines(p), (Lines{remove_tag("app", "v1")}));
   const Action& tag = p.actions[0];
   EXPECT_EQ(tag.expect, Expect::LinkIs);
-  EXPECT_EQ(tag.check_path, layout::tag_current_link("app", "v1"));
+  EXPECT_EQ(tag.check_key(), layout::tag_current_link("app", "v1"));
   EXPECT_EQ(tag.digest, a.manifest);
   EXPECT_EQ(p.gc_would_free, 0u);  // the revision stays, so do its blobs
 }
@@ -237,7 +237,7 @@ TEST_F(Referrers, DeletedByDefault) {
   EXPECT_EQ(std::set<std::string>(got.begin() + static_cast<long>(expected_tags.size()), got.end()), expected_revisions);
   // The tagged referrer and its tag stay.
   for (const Action& x : p.actions) {
-    EXPECT_NE(x.digest, tagged.manifest) << x.path;
+    EXPECT_NE(x.digest, tagged.manifest) << x.storage_key();
     EXPECT_NE(x.tag, "sbom-kept");
   }
   EXPECT_EQ(p.notes.size(), 1u);  // the difference from the registry's API is said
@@ -337,7 +337,7 @@ Lines disagreements(const plan::PrunePlan& pp) {
   std::set<std::string> removed_tags;
   std::set<std::pair<std::string, Digest>> removed_revisions;
   for (const Action& a : pp.plan.actions) {
-    if (a.kind == ActionKind::RemoveTag) removed_tags.insert(a.path);
+    if (a.kind == ActionKind::RemoveTag) removed_tags.insert(a.storage_key());
     if (a.kind == ActionKind::RemoveRevision) removed_revisions.emplace(a.repository, *a.digest);
   }
   Lines out;
@@ -389,7 +389,7 @@ TEST_F(SignatureWithATag, PruneTableAndPlanAgreeOnAnotherTagOfTheSignature) {
   EXPECT_EQ(decision(pp, "sig-backup").verdict, plan::TagVerdict::Kept);
   for (const Action& a : pp.plan.actions) {
     EXPECT_NE(a.tag, "sig-backup");
-    if (a.kind == ActionKind::RemoveRevision) EXPECT_NE(a.digest, sig_x.manifest) << a.path;  // the signature stays
+    if (a.kind == ActionKind::RemoveRevision) EXPECT_NE(a.digest, sig_x.manifest) << a.storage_key();  // the signature stays
   }
 }
 
@@ -569,7 +569,7 @@ TEST(RmPlan, TwoRepositoriesShareTheirEmptyParentOnce) {
   s.add_image("team/b", "v1", {"b"});
   Model m = s.walk();
   Plan p = plan::plan_rm(m, repos({"team/a", "team/b"}));
-  EXPECT_EQ(std::count_if(p.actions.begin(), p.actions.end(), [&](const Action& a) { return a.path == layout::repo_dir("team"); }), 1);
+  EXPECT_EQ(std::count_if(p.actions.begin(), p.actions.end(), [&](const Action& a) { return a.storage_key() == layout::repo_dir("team"); }), 1);
 }
 
 TEST(RmPlan, RepositoriesSharingAParentGiveNoLeftoverFolders) {

@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "fake_store.h"
+#include "unit_session.h"
 #include "regsweep/apply/session.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
@@ -78,14 +80,7 @@ struct SessionTest : ::testing::Test {
     return p;
   }
 
-  // A real run that does not look for a registry in /proc (force).
-  SessionOptions options(std::int64_t now_ns = kNow) {
-    SessionOptions o;
-    o.force = true;
-    o.now_ns = now_ns;
-    o.command_line = "regsweep rm app:v1";
-    return o;
-  }
+  SessionOptions options(std::int64_t now_ns = kNow) { return unit_session_options(now_ns, "regsweep rm app:v1"); }
   SessionOptions dry_run() {
     SessionOptions o = options();
     o.dry_run = true;
@@ -105,7 +100,7 @@ struct SessionTest : ::testing::Test {
   }
   std::multiset<std::string> paths_of(const Plan& p) const {
     std::multiset<std::string> out;
-    for (const Action& x : p.actions) out.insert(x.path);
+    for (const Action& x : p.actions) out.insert(x.storage_key());
     return out;
   }
 };
@@ -124,8 +119,8 @@ TEST_F(SessionTest, MovesEveryItemIntoTheTrashAtItsOwnPath) {
   EXPECT_EQ(done.kept_folders, 0u);
 
   for (const Action& x : p.actions) {
-    EXPECT_FALSE(s.has(x.path)) << x.path;
-    EXPECT_TRUE(s.has(state::trashed(run, x.path))) << x.path;
+    EXPECT_FALSE(s.has(x.storage_key())) << x.storage_key();
+    EXPECT_TRUE(s.has(state::trashed(run, x.storage_key()))) << x.storage_key();
   }
   // Whole folders move with their content; the revision's link file moves alone.
   EXPECT_EQ(s.content(state::trashed(run, layout::tag_current_link("app", "v1"))), a.manifest.str());
@@ -152,7 +147,7 @@ TEST_F(SessionTest, AuditHasOneLinePerRemovedPath) {
     SCOPED_TRACE(lines[i].dump());
     EXPECT_EQ(lines[i].at("run"), run_id());
     EXPECT_EQ(lines[i].at("command"), "rm");
-    EXPECT_EQ(lines[i].at("path"), p.actions[i].path);
+    EXPECT_EQ(lines[i].at("path"), p.actions[i].storage_key());
     EXPECT_EQ(lines[i].at("action"), plan::to_string(p.actions[i].kind));
     EXPECT_EQ(lines[i].at("digest"), a.manifest.str());
     EXPECT_EQ(lines[i].at("reason"), p.actions[i].reason);
@@ -177,13 +172,13 @@ TEST_F(SessionTest, RunRecordEndsCompleteAndJournalListsEveryItem) {
   ASSERT_EQ(journal.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(journal[i].at("seq"), i);
-    EXPECT_EQ(journal[i].at("path"), p.actions[i].path);
+    EXPECT_EQ(journal[i].at("path"), p.actions[i].storage_key());
     EXPECT_EQ(journal[i].at("digest"), a.manifest.str());
   }
   // run.json said "running" before the first item moved.
   std::vector<std::string> w = s.fs.writes();
   std::size_t first_record = index_of(w, "write " + s.at(state::run_record(run_id())));
-  std::size_t first_rename = index_of(w, rename_line(run_id(), p.actions[0].path));
+  std::size_t first_rename = index_of(w, rename_line(run_id(), p.actions[0].storage_key()));
   EXPECT_LT(first_record, first_rename);
 }
 
@@ -199,7 +194,7 @@ TEST_F(SessionTest, JournalLinePrecedesItsRenameAndAuditFollowsIt) {
   std::vector<std::string> expected;
   for (const Action& x : p.actions) {
     expected.push_back(journal);
-    expected.push_back(rename_line(run_id(), x.path));
+    expected.push_back(rename_line(run_id(), x.storage_key()));
     expected.push_back(audit_line);
   }
   EXPECT_EQ(seen, expected);
@@ -270,8 +265,7 @@ TEST_F(SessionTest, ViolationsListsStalePreconditionsWithoutWriting) {
   Session session(s.store(), options(), log);
   EXPECT_TRUE(session.violations(p).empty());
   s.set_tag("app", "latest", b.manifest);
-  Action outside = p.actions[0];
-  outside.path = "etc/passwd";
+  Action outside = plan::repair_key(ActionKind::RemoveTempFile, "etc/passwd", "");
   p.actions.push_back(outside);
   const std::size_t writes = s.fs.writes().size();
   std::vector<std::string> stale = session.violations(p);
@@ -406,9 +400,7 @@ TEST_F(SessionTest, PlanNamingAPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
                                 "/r/docker/registry/v2/repositories/app", ".regsweep/lock"}) {
     SCOPED_TRACE(bad);
     Plan p = rm_v1();  // a good first action, then the bad one
-    Action evil = p.actions[0];
-    evil.path = bad;
-    evil.expect = Expect::Exists;
+    Action evil = plan::repair_key(ActionKind::RemoveLinkFile, bad, "");
     p.actions.insert(p.actions.begin() + 1, evil);
     Session session(s.store(), options(), log);
     const std::size_t writes = s.fs.writes().size();
@@ -418,13 +410,24 @@ TEST_F(SessionTest, PlanNamingAPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
   }
 }
 
-TEST_F(SessionTest, PlanNamingACheckPathOutsideTheStorageIsRefusedBeforeAnyWrite) {
-  Plan p = rm_v1();
-  p.actions[0].check_path = "docker/registry/v2/../../../etc/shadow";
-  Session session(s.store(), options(), log);
-  const std::size_t writes = s.fs.writes().size();
-  EXPECT_THROW(session.execute(p), Error);
-  EXPECT_EQ(s.fs.writes().size(), writes);
+TEST_F(SessionTest, PlanNamingAnObjectWhoseNamesLeaveTheStorageIsRefusedBeforeAnyWrite) {
+  std::vector<std::function<void(Action&)>> hostile = {
+      [](Action& a) { a.repository = "../../../../etc"; },
+      [](Action& a) { a.tag = "../../../../../etc"; },
+      [](Action& a) { a.tag = "v1/current"; },  // a path inside the storage, but not one name
+      [](Action& a) { a.kind = ActionKind::RemoveRepositoryPart, a.part = "../../.."; },
+      [](Action& a) { a.kind = ActionKind::RemoveRepositoryPart, a.part = "_elsewhere"; },
+      [](Action& a) { a.kind = ActionKind::RemoveUpload, a.upload = "../_manifests"; },
+  };
+  for (std::size_t i = 0; i < hostile.size(); ++i) {
+    SCOPED_TRACE(i);
+    Plan p = rm_v1();
+    hostile[i](p.actions[1]);
+    Session session(s.store(), options(), log);
+    const std::size_t writes = s.fs.writes().size();
+    EXPECT_THROW(session.execute(p), Error);
+    EXPECT_EQ(s.fs.writes().size(), writes);
+  }
 }
 
 // --- mounts ------------------------------------------------------------------------------------
@@ -497,8 +500,8 @@ TEST_F(SessionTest, InterruptedRunIsFinishedByTheNextSession) {
   EXPECT_EQ(done.removed, 3u);
   EXPECT_EQ(done.already_gone, 0u);
   for (const Action& x : p.actions) {
-    EXPECT_FALSE(s.has(x.path)) << x.path;
-    EXPECT_TRUE(s.has(state::trashed(run, x.path))) << x.path;
+    EXPECT_FALSE(s.has(x.storage_key())) << x.storage_key();
+    EXPECT_TRUE(s.has(state::trashed(run, x.storage_key()))) << x.storage_key();
   }
   EXPECT_EQ(record(run).at("status"), "complete");
   EXPECT_EQ(audited_paths(), paths_of(p));  // each once
@@ -555,8 +558,7 @@ TEST_F(SessionTest, FolderRemovedJustBeforeAKillIsAuditedOnRecovery) {
   s.fs.add_dir(s.at(layout::repo_dir("empty")));
   Plan p;
   p.command = "gc";
-  p.actions.push_back(Action{ActionKind::RemoveEmptyFolder, layout::repo_dir("empty"), Expect::EmptyFolder, "", std::nullopt,
-                             "empty", "", "repository folder left empty", 0});
+  p.actions.push_back(plan::remove_empty_folder("empty", "repository folder left empty"));
   s.fs.fail_writes_matching("append " + s.at(state::kAudit));
   {
     Session session(s.store(), options(), log);

@@ -534,6 +534,29 @@ TEST_F(WalkerTest, EmptyLinks) {
   EXPECT_EQ(repo.layers.size(), 1u);  // the config's link only
 }
 
+TEST_F(WalkerTest, FindingsCarryTheirKeyRepositoryAndDigest) {
+  Image img = s.add_image("team/app", "v1", {"l"});
+  s.fs.add_file(at(layout::revision_link("team/app", img.manifest)), "");
+  s.fs.add_file(at(layout::tag_current_link("team/app", "v1")), "");
+  s.fs.add_file(at(layout::v2("stray")), "x");
+  Model m = s.walk();
+  std::map<std::string, const storage::Finding*> by_key;
+  for (const auto& f : m.findings) by_key[f.key] = &f;
+  const storage::Finding* rev = by_key[layout::revision_link("team/app", img.manifest)];
+  ASSERT_TRUE(rev);
+  EXPECT_EQ(rev->path, at(rev->key));
+  EXPECT_EQ(rev->repository, "team/app");
+  EXPECT_EQ(rev->digest, img.manifest);
+  const storage::Finding* tag = by_key[layout::tag_current_link("team/app", "v1")];
+  ASSERT_TRUE(tag);
+  EXPECT_EQ(tag->repository, "team/app");
+  EXPECT_FALSE(tag->digest);  // a tag is named, not digested
+  const storage::Finding* stray = by_key[layout::v2("stray")];
+  ASSERT_TRUE(stray);
+  EXPECT_TRUE(stray->repository.empty());
+  EXPECT_FALSE(stray->digest);
+}
+
 TEST_F(WalkerTest, GarbageLinks) {
   Image img = s.add_image("app", "v1", {"l"});
   s.fs.add_file(at(layout::revision_link("app", img.manifest)), "garbage");

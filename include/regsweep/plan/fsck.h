@@ -21,14 +21,16 @@ struct FsckOptions {
   std::int64_t now_ns = 0;
   std::int64_t upload_max_age_ns = 168LL * 3600 * 1'000'000'000;  // uploads and *.tmp older than this may go
   const storage::VerifyResult* verified = nullptr;  // --verify: blobs hashed
-  // mtime of each *.tmp file the walker reported (absolute path), read by the caller.
+  // mtime of each *.tmp file the walker reported (by key), read by the caller.
   std::map<std::string, std::int64_t> temp_file_mtimes;
 };
 
 struct Problem {
   storage::FindingKind kind;
   storage::Severity severity;
-  std::string path;                 // absolute
+  std::string path;                 // for people (a path, a URL)
+  std::string key;                  // below the storage's root; empty for the root itself
+  std::string repository;           // the repository the key is in, if any
   std::string message;
   std::vector<std::string> breaks;  // "team/app:v1", "team/app:multi (linux/arm64)"
   std::string repair;               // what --repair does about it; empty: left as it is

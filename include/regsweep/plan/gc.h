@@ -13,6 +13,9 @@ struct GcRequest {
   std::int64_t uploads_older_than_s = 168 * 3600; // the registry's own purge age
   bool prune_empty_repos = false;
   bool trash_blobs = false;
+  // False when the registry's own garbage-collect sweeps the blobs (--registry-bin): blobs and
+  // the _layers links to them are counted in the stats but not planned.
+  bool sweep_blobs = true;
   std::int64_t now_ns = 0;
 };
 

@@ -1,8 +1,10 @@
 #pragma once
-// A plan is a value (after restic's PrunePlan): every path to remove, what it must still
-// contain when the removal happens, why, and how many bytes it frees. The same value is
-// printed for --dry-run, written by --plan-out, reloaded by `apply`, and executed once by
-// apply::Executor. Pure: building or printing a plan never touches the disk.
+// A plan is a value (after restic's PrunePlan): every registry object to remove (a tag, a
+// revision, a layer link, a blob, an upload, a repository's parts), what must still hold
+// when the removal happens, why, and how many bytes it frees. The same value is printed for
+// --dry-run, written by --plan-out, reloaded by `apply`, and executed once by
+// apply::Session. Pure: building or printing a plan touches no storage. Where an object is
+// kept is for storage::layout alone to say (Action::key()).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "regsweep/storage/layout.h"
 #include "regsweep/util/digest.h"
 
 namespace regsweep::plan {
@@ -18,19 +21,19 @@ namespace regsweep::plan {
 // registry serves correctly (a tag goes before the revision it points at; links before
 // the blobs they need; a repository's parts before its folder).
 enum class ActionKind : std::uint8_t {
-  RemoveLinkFile,        // one link file that cannot be read as a link (fsck --repair)
-  RemoveTag,             // _manifests/tags/<tag>/ (the whole folder)
-  RemoveTagIndexEntry,   // _manifests/tags/<tag>/index/sha256/<hex>/
-  RemoveRevision,        // _manifests/revisions/sha256/<hex>/link (API delete) or the folder (GC -m)
-  RemoveLayerLink,       // _layers/sha256/<hex>/
-  RemoveUpload,          // _uploads/<id>/
-  RemoveTempFile,        // a leftover *.tmp file (fsck --repair)
-  RemoveRepositoryPart,  // <repo>/_manifests, _layers, _uploads
-  RemoveEmptyFolder,     // a repository folder (or its parent) left empty
-  RemoveBlob,            // blobs/sha256/<2>/<hex>/
+  RemoveLinkFile,        // key: one link file that cannot be read as a link (fsck --repair)
+  RemoveTag,             // repository, tag: the tag (its folder, history and all)
+  RemoveTagIndexEntry,   // repository, tag, digest: one entry of the tag's history
+  RemoveRevision,        // repository, digest: its link (the API's delete), or with `whole` its folder (gc)
+  RemoveLayerLink,       // repository, digest
+  RemoveUpload,          // repository, upload (its id)
+  RemoveTempFile,        // key: a leftover *.tmp file (fsck --repair)
+  RemoveRepositoryPart,  // repository, part: _manifests, _layers or _uploads
+  RemoveEmptyFolder,     // repository: the folder below repositories/ (a repository or a namespace) left empty
+  RemoveBlob,            // digest
   // `restore`: a run's removals undone, in the reverse order (built by apply/restore.h).
-  RestoreFolder,         // a folder a run removed because it was empty, made again
-  RestoreItem,           // `source` (in a run's trash) renamed back to `path`
+  RestoreFolder,         // key: a folder a run removed because it was empty, made again
+  RestoreItem,           // key: put back from `source` (in the run's trash)
 };
 
 std::string_view to_string(ActionKind kind);
@@ -39,12 +42,12 @@ std::optional<ActionKind> action_kind_from_string(std::string_view text);
 // What must hold just before an action runs; checked by the executor (and by `apply`
 // for every action before the first one runs).
 enum class Expect : std::uint8_t {
-  LinkIs,        // `check_path` is a link file whose content is `digest`
-  Exists,        // `path` exists
-  EmptyFolder,   // `path` is a folder with nothing in it
-  BlobUnreferenced,  // `path` exists and no link in the current storage references `digest`
-  BlobMissing,       // `path` exists and the blob `check_path` (its data file) still does not
-  Restorable,        // `source` exists and `path` does not (for RestoreFolder: `path` is no folder yet)
+  LinkIs,        // the object's link (a tag's current link, the revision's or layer's link) still names `digest`
+  Exists,        // the object exists
+  EmptyFolder,   // the folder has nothing in it
+  BlobUnreferenced,  // the blob exists and no link in the current storage references it
+  BlobMissing,       // the layer link exists and the blob `digest` still does not
+  Restorable,        // `source` exists and the key does not (for RestoreFolder: it is no folder yet)
 };
 
 std::string_view to_string(Expect expect);
@@ -52,16 +55,38 @@ std::optional<Expect> expect_from_string(std::string_view text);
 
 struct Action {
   ActionKind kind = ActionKind::RemoveTag;
-  std::string path;             // relative to the root
+  std::string repository;        // see ActionKind; for an empty folder, the folder below repositories/
+  std::string tag;
+  std::optional<Digest> digest;  // the object's digest; for a tag, the digest it names
+  std::string upload;            // RemoveUpload: the upload's id
+  std::string part;              // RemoveRepositoryPart: _manifests, _layers or _uploads
+  bool whole = false;            // RemoveRevision: the revision's folder, not only its link
+  std::string key;               // RemoveLinkFile, RemoveTempFile, Restore*: the key itself
   Expect expect = Expect::Exists;
-  std::string check_path;       // for LinkIs: the link file (relative to the root)
-  std::optional<Digest> digest; // the digest concerned, if any
-  std::string repository;       // for people
-  std::string tag;              // for people
-  std::string reason;           // for people: why this goes
-  std::uint64_t bytes = 0;      // bytes freed by this action itself (blobs, uploads)
-  std::string source;           // for RestoreItem: where the item is in the trash (relative to the root)
+  std::string reason;            // for people: why this goes
+  std::uint64_t bytes = 0;       // bytes freed by this action itself (blobs, uploads)
+  std::string source;            // RestoreItem: where the item is in the trash
+
+  // The registry object, and the key that holds it (a file or a folder of keys).
+  storage::layout::Object object() const;
+  std::string storage_key() const { return storage::layout::key_of(object()); }
+  // What the precondition reads besides the object: the link that must still name `digest`
+  // (LinkIs), the blob that must still be missing (BlobMissing). Empty otherwise.
+  std::string check_key() const;
 };
+
+// The actions of the planners, one maker per kind of object.
+Action remove_tag(std::string repository, std::string tag, std::optional<Digest> current, std::string reason);
+Action remove_tag_index_entry(std::string repository, std::string tag, const Digest& d, std::string reason);
+// `whole`: the revision's folder (gc); else its link, as the API's DELETE does.
+Action remove_revision(std::string repository, const Digest& d, bool whole, std::string reason);
+Action remove_layer_link(std::string repository, const Digest& d, Expect expect, std::string reason);
+Action remove_upload(std::string repository, std::string id, std::string reason, std::uint64_t bytes);
+Action remove_repository_part(std::string repository, std::string_view part, std::string reason);
+Action remove_empty_folder(std::string folder, std::string reason);
+Action remove_blob(const Digest& d, std::string reason, std::uint64_t bytes, Expect expect = Expect::BlobUnreferenced);
+// RemoveLinkFile or RemoveTempFile.
+Action repair_key(ActionKind kind, std::string key, std::string reason);
 
 struct Plan {
   std::string command;               // "rm", "gc", "prune", ...

@@ -1,9 +1,12 @@
 #pragma once
 // A problem found in the store. Findings are collected and reported; reading never stops
 // at the first one, and none of them is a reason to crash.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "regsweep/util/digest.h"
 
 namespace regsweep::storage {
 
@@ -43,8 +46,11 @@ enum class Severity { Info, Warning, Error };
 struct Finding {
   FindingKind kind;
   Severity severity;
-  std::string path;
+  std::string path;        // for people: where it is (a path on a disk, a URL in a bucket)
   std::string message;
+  std::string key;         // the key, relative to the storage's root; empty for the root itself
+  std::string repository;  // the repository the key is in, if any (layout::repository_of)
+  std::optional<Digest> digest;  // the blob, revision, layer link or tag history entry it is about, if any
 };
 
 std::string_view to_string(FindingKind kind);

@@ -19,7 +19,8 @@ struct CorruptBlob {
 
 struct UnreadableBlob {
   Digest digest;
-  std::string path;  // absolute
+  std::string path;  // for people
+  std::string key;
   std::string why;
 };
 

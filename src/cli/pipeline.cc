@@ -1,0 +1,68 @@
+#include "pipeline.h"
+
+#include <algorithm>
+
+#include "regsweep/error.h"
+#include "regsweep/plan/gc.h"
+
+namespace regsweep::cli {
+
+namespace {
+constexpr int kMaxReplans = 3;
+}  // namespace
+
+bool MutationCommand::sweeps(const plan::Plan& plan) const {
+  return std::any_of(plan.actions.begin(), plan.actions.end(), [](const plan::Action& a) { return a.kind == plan::ActionKind::RemoveBlob; });
+}
+
+nlohmann::json MutationCommand::plan_out_document(const plan::Plan& plan, const MutationOptions& options) {
+  return {{"plan", plan::plan_to_json(plan)}, {"plan_out", options.plan_out}};
+}
+
+int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {
+  const bool read_only = m.dry_run || !m.plan_out.empty();
+  storage::Model model = ctx.load_model();
+  plan::Plan plan = command.plan(model);
+  // A sweep is planned, then the storage looked at again: links that appeared meanwhile (a
+  // push under a registry we were told to ignore) are marked from too, by planning again
+  // from the newer tree. The executor is then given that tree, the newest walk.
+  const bool recheck = !read_only && command.replans() && command.sweeps(plan);
+  for (int i = 0; recheck; ++i) {
+    if (i == kMaxReplans)
+      throw SafetyRefusal("the storage keeps changing while " + plan.command + " plans; refusing to sweep", ctx.root(),
+                          "stop whatever writes to it (a registry?) and run " + plan.command + " again");
+    storage::Model again = ctx.walk_again();
+    const bool appeared = plan::links_appeared(model, again);
+    model = std::move(again);
+    if (!appeared) break;
+    *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
+    plan = command.plan(model);
+  }
+  command.show(plan, m);
+  if (!m.plan_out.empty()) {
+    if (ctx.options.json) print_json(ctx, command.plan_out_document(plan, m));
+    return kExitOk;
+  }
+  std::optional<apply::RunSummary> done;
+  try {
+    done = confirm_and_execute(ctx, session, plan, m, command.question(), recheck || !command.replans() ? &model : nullptr);
+  } catch (const Error&) {
+    command.on_error(m);
+    throw;
+  }
+  if (!done) return kExitOk;
+  nlohmann::json doc = command.document(plan, model, m);
+  doc["result"] = run_summary_json(*done);
+  try {
+    command.after_run(*done, doc, m);
+  } catch (const Error&) {
+    command.on_error(m);
+    throw;
+  }
+  if (ctx.options.json) print_json(ctx, doc);
+  print_run_summary(ctx, *done, m);
+  command.last_words(m);
+  return kExitOk;
+}
+
+}  // namespace regsweep::cli

@@ -1,0 +1,42 @@
+#pragma once
+// The one pipeline every mutating command that plans on the storage runs (rm, gc, prune,
+// apply): walk, plan, plan again while links appear before a blob sweep, show, write
+// --plan-out or confirm and execute, report. A command opens its session (with its own
+// options and refusals), then hands the pipeline its part: how to plan and what to say.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+
+namespace regsweep::cli {
+
+class MutationCommand {
+ public:
+  virtual ~MutationCommand() = default;
+
+  // The plan, from the storage as walked. Called again on a newer walk when links appeared.
+  virtual plan::Plan plan(const storage::Model& model) = 0;
+  // Whether a plan that sweeps blobs is made again when links appear while planning (a plan
+  // read from a file cannot be; `apply` checks it against the storage instead).
+  virtual bool replans() const { return true; }
+  // Whether running `plan` sweeps blobs (by default: it removes some).
+  virtual bool sweeps(const plan::Plan& plan) const;
+  // Before the question: the plan (and whatever else the command shows of it).
+  virtual void show(const plan::Plan& plan, const MutationOptions& options) = 0;
+  // The --json document of a --plan-out run.
+  virtual nlohmann::json plan_out_document(const plan::Plan& plan, const MutationOptions& options);
+  // The --json document of a run, without its "result".
+  virtual nlohmann::json document(const plan::Plan& plan, const storage::Model& model, const MutationOptions& options) = 0;
+  // After the run, before its summary (gc: its counts, the registry's own sweep).
+  virtual void after_run(const apply::RunSummary&, nlohmann::json&, const MutationOptions&) {}
+  // The very last lines (gc: how to restart a read-only registry).
+  virtual void last_words(const MutationOptions&) {}
+  // The run stopped with an error: what the operator must know about what may have happened.
+  virtual void on_error(const MutationOptions&) {}
+  virtual std::string question() const = 0;
+};
+
+int run_mutation(Context& context, apply::Session& session, MutationCommand& command, const MutationOptions& options);
+
+}  // namespace regsweep::cli

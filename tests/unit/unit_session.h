@@ -1,0 +1,18 @@
+#pragma once
+// Session options for unit tests: a real run (not a dry run) that does not look in /proc for
+// a registry serving the storage (force), at a fixed "now".
+#include <string>
+
+#include "regsweep/apply/session.h"
+
+namespace regsweep::test {
+
+inline apply::SessionOptions unit_session_options(std::int64_t now_ns, std::string command_line) {
+  apply::SessionOptions o;
+  o.force = true;
+  o.now_ns = now_ns;
+  o.command_line = std::move(command_line);
+  return o;
+}
+
+}  // namespace regsweep::test
