@@ -19,9 +19,13 @@ nlohmann::json MutationCommand::plan_out_document(const plan::Plan& plan, const 
   return {{"plan", plan::plan_to_json(plan)}, {"plan_out", options.plan_out}};
 }
 
+void MutationCommand::report(Context& ctx, const apply::RunSummary& summary, const MutationOptions& options) {
+  print_run_summary(ctx, summary, options);
+}
+
 int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {
   const bool read_only = m.dry_run || !m.plan_out.empty();
-  storage::Model model = ctx.load_model();
+  storage::Model model = command.walks() ? ctx.load_model() : storage::Model{};
   plan::Plan plan = command.plan(model);
   // A sweep is planned, then the storage looked at again: links that appeared meanwhile (a
   // push under a registry we were told to ignore) are marked from too, by planning again
@@ -45,7 +49,8 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
   }
   std::optional<apply::RunSummary> done;
   try {
-    done = confirm_and_execute(ctx, session, plan, m, command.question(), recheck || !command.replans() ? &model : nullptr);
+    const bool fresh = command.walks() && (recheck || !command.replans());  // the newest walk
+    done = confirm_and_execute(ctx, session, plan, m, command.question(), fresh ? &model : nullptr);
   } catch (const Error&) {
     command.on_error(m);
     throw;
@@ -60,7 +65,7 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
     throw;
   }
   if (ctx.options.json) print_json(ctx, doc);
-  print_run_summary(ctx, *done, m);
+  command.report(ctx, *done, m);
   command.last_words(m);
   return kExitOk;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// The one pipeline every mutating command that plans on the storage runs (rm, gc, prune,
-// apply): walk, plan, plan again while links appear before a blob sweep, show, write
-// --plan-out or confirm and execute, report. A command opens its session (with its own
+// The one pipeline every mutating command that plans runs (rm, gc, prune, apply, restore):
+// walk, plan, plan again while links appear before a blob sweep, show, write --plan-out or
+// confirm and execute, report. A command opens its session (with its own
 // options and refusals), then hands the pipeline its part: how to plan and what to say.
 #include <string>
 
@@ -15,6 +15,9 @@ class MutationCommand {
  public:
   virtual ~MutationCommand() = default;
 
+  // Whether the plan is made from the storage's model (restore plans from regsweep's own
+  // state: nothing is walked, and `plan` gets an empty model).
+  virtual bool walks() const { return true; }
   // The plan, from the storage as walked. Called again on a newer walk when links appeared.
   virtual plan::Plan plan(const storage::Model& model) = 0;
   // Whether a plan that sweeps blobs is made again when links appear while planning (a plan
@@ -30,6 +33,8 @@ class MutationCommand {
   virtual nlohmann::json document(const plan::Plan& plan, const storage::Model& model, const MutationOptions& options) = 0;
   // After the run, before its summary (gc: its counts, the registry's own sweep).
   virtual void after_run(const apply::RunSummary&, nlohmann::json&, const MutationOptions&) {}
+  // What the run did, for people (by default the removed items, the bytes, the trash).
+  virtual void report(Context& context, const apply::RunSummary& summary, const MutationOptions& options);
   // The very last lines (gc: how to restart a read-only registry).
   virtual void last_words(const MutationOptions&) {}
   // The run stopped with an error: what the operator must know about what may have happened.

@@ -1,5 +1,6 @@
 // `regsweep restore RUN`: put back everything a run removed, through the one executor.
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/apply/restore.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
@@ -22,6 +23,60 @@ void list(Context& ctx, const std::string& title, const std::vector<std::string>
   for (const auto& i : items) *ctx.err << "  " << i << "\n";
 }
 
+// restore's part in the pipeline: its plan comes from the run's journal and trash, not from
+// the storage's model (nothing is walked), and is refused whole when a restored link would
+// point at a blob gone for good, or a path was re-created since the run.
+class RestoreCommand : public MutationCommand {
+ public:
+  RestoreCommand(Context& ctx, apply::Session& session, const RestoreOptions& o) : ctx_(ctx), session_(session), o_(o) {}
+
+  bool walks() const override { return false; }
+
+  plan::Plan plan(const storage::Model&) override {
+    apply::RestorePlan rp = apply::plan_restore(session_.store(), session_.state(), o_.run, o_.keep_newer);
+    doc_ = {{"run", o_.run},        {"dry_run", o_.mutation.dry_run}, {"conflicts", rp.conflicts}, {"kept_newer", rp.kept_newer},
+            {"broken", rp.broken}, {"purged", rp.purged},             {"purged_bytes", rp.purged_bytes},
+            {"plan", plan::plan_to_json(rp.plan)}};
+    list(ctx_, "re-created since the run (a newer item is there now):", rp.conflicts);
+    list(ctx_, "kept, newer than the run's (left in the trash):", rp.kept_newer);
+    list(ctx_, "would be broken after the restore (what they need is gone for good):", rp.broken);
+    if (!rp.purged.empty() && !ctx_.options.json && !ctx_.options.quiet)
+      *ctx_.out << "note: the run deleted " << rp.purged.size() << " blob folder(s) for good (" << ctx_.size(rp.purged_bytes)
+                << "); they cannot come back\n";
+    if (!rp.broken.empty())
+      refuse(std::to_string(rp.broken.size()) + " restored link(s) would point at blobs that are gone; nothing was restored",
+             "the blobs were swept without --trash (or their run's trash was emptied); the tags cannot come back");
+    if (!rp.conflicts.empty())
+      refuse(std::to_string(rp.conflicts.size()) + " path(s) were re-created since the run; nothing was restored",
+             "--keep-newer restores the rest and keeps the newer items");
+    return rp.plan;
+  }
+  void show(const plan::Plan& plan, const MutationOptions& m) override { print_plan(ctx_, plan, m); }
+  json document(const plan::Plan&, const storage::Model&, const MutationOptions&) override { return doc_; }
+  void report(Context&, const apply::RunSummary& done, const MutationOptions& m) override {
+    if (ctx_.options.json || ctx_.options.quiet) return;
+    if (m.dry_run)
+      *ctx_.out << "dry run: nothing was changed\n";
+    else
+      *ctx_.out << "restored " << done.restored << " items from run " << o_.run
+                << (done.already_gone ? " (" + std::to_string(done.already_gone) + " were back already)" : "") << "; restore run "
+                << done.run_id << "\n";
+  }
+  std::string question() const override { return "put these back?"; }
+
+ private:
+  [[noreturn]] void refuse(const std::string& what, const std::string& hint) {
+    doc_["refused"] = what;
+    if (ctx_.options.json) print_json(ctx_, doc_);
+    throw SafetyRefusal(what, session_.store().locate(apply::state::run_dir(o_.run)), hint);
+  }
+
+  Context& ctx_;
+  apply::Session& session_;
+  const RestoreOptions& o_;
+  json doc_;
+};
+
 int run_restore(Context& ctx, const RestoreOptions& o) {
   const MutationOptions& m = o.mutation;
   if (!m.dry_run) require_confirmation_channel(ctx, m);
@@ -33,43 +88,8 @@ int run_restore(Context& ctx, const RestoreOptions& o) {
       else if (!ctx.options.quiet) *ctx.out << "the interrupted restore of " << o.run << " (run " << done.run_id << ") was finished\n";
       return kExitOk;
     }
-  apply::RestorePlan rp = apply::plan_restore(session.store(), session.state(), o.run, o.keep_newer);
-
-  json doc = {{"run", o.run},          {"dry_run", m.dry_run},          {"conflicts", rp.conflicts}, {"kept_newer", rp.kept_newer},
-              {"broken", rp.broken},   {"purged", rp.purged},           {"purged_bytes", rp.purged_bytes},
-              {"plan", plan::plan_to_json(rp.plan)}};
-  list(ctx, "re-created since the run (a newer item is there now):", rp.conflicts);
-  list(ctx, "kept, newer than the run's (left in the trash):", rp.kept_newer);
-  list(ctx, "would be broken after the restore (what they need is gone for good):", rp.broken);
-  if (!rp.purged.empty() && !ctx.options.json && !ctx.options.quiet)
-    *ctx.out << "note: the run deleted " << rp.purged.size() << " blob folder(s) for good (" << ctx.size(rp.purged_bytes)
-             << "); they cannot come back\n";
-  auto refuse = [&](const std::string& what, const std::string& hint) -> int {
-    doc["refused"] = what;
-    if (ctx.options.json) print_json(ctx, doc);
-    throw SafetyRefusal(what, session.store().locate(apply::state::run_dir(o.run)), hint);
-  };
-  if (!rp.broken.empty())
-    return refuse(std::to_string(rp.broken.size()) + " restored link(s) would point at blobs that are gone; nothing was restored",
-                  "the blobs were swept without --trash (or their run's trash was emptied); the tags cannot come back");
-  if (!rp.conflicts.empty())
-    return refuse(std::to_string(rp.conflicts.size()) + " path(s) were re-created since the run; nothing was restored",
-                  "--keep-newer restores the rest and keeps the newer items");
-
-  print_plan(ctx, rp.plan, m);
-  std::optional<apply::RunSummary> done;
-  if (m.plan_out.empty()) done = confirm_and_execute(ctx, session, rp.plan, m, "put these back?");
-  if (done) doc["result"] = run_summary_json(*done);
-  if (ctx.options.json) {
-    print_json(ctx, doc);
-  } else if (done && !ctx.options.quiet) {
-    if (m.dry_run)
-      *ctx.out << "dry run: nothing was changed\n";
-    else
-      *ctx.out << "restored " << done->restored << " items from run " << o.run << (done->already_gone ? " (" + std::to_string(done->already_gone) + " were back already)" : "")
-               << "; restore run " << done->run_id << "\n";
-  }
-  return kExitOk;
+  RestoreCommand command(ctx, session, o);
+  return run_mutation(ctx, session, command, m);
 }
 
 }  // namespace
