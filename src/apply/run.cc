@@ -57,18 +57,20 @@ std::string parent_of(const std::string& path) {
 
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
 // `removed`: what a dry run has counted as removed already (it is still on disk).
-Check check(storage::Store& store, const Action& a, const std::set<std::string>* removed = nullptr) {
-  storage::FileStat st = store.stat(a.storage_key());
+// `key` and `check_key` are the action's (computed once per action by the caller).
+Check check(storage::Store& store, const Action& a, const std::string& key, const std::string& check_key,
+            const std::set<std::string>* removed = nullptr) {
+  storage::FileStat st = store.stat(key);
   switch (a.expect) {
     case Expect::LinkIs: {
       if (!st.exists()) return Check::AlreadyGone;
       std::string content;
-      storage::ReadResult r = store.read(a.check_key(), 4096, content);
+      storage::ReadResult r = store.read(check_key, 4096, content);
       auto parsed = storage::parse_link(content);
       if (!r.ok() || !parsed.ok() || !a.digest || *parsed.digest != *a.digest)
-        throw SafetyRefusal("the storage changed since the plan was made: " + a.check_key() + " no longer names " +
+        throw SafetyRefusal("the storage changed since the plan was made: " + check_key + " no longer names " +
                                 (a.digest ? a.digest->str() : std::string("the planned digest")),
-                            store.locate(a.check_key()), "make the plan again (nothing after this item was removed)");
+                            store.locate(check_key), "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     }
     case Expect::Exists:
@@ -78,7 +80,7 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
       if (a.kind == ActionKind::RestoreFolder) {
         if (st.type == storage::FileType::Directory) return Check::AlreadyGone;
         if (st.exists())
-          throw SafetyRefusal("cannot make the folder again: something else is at its path", store.locate(a.storage_key()),
+          throw SafetyRefusal("cannot make the folder again: something else is at its path", store.locate(key),
                               "make the restore plan again (nothing after this item was moved)");
         return Check::Ready;
       }
@@ -88,21 +90,21 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
         throw SafetyRefusal("the item is no longer in the trash", store.locate(a.source),
                             "was the trash emptied? nothing after this item was moved");
       if (st.exists())
-        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", store.locate(a.storage_key()),
+        throw SafetyRefusal("cannot restore: the path exists again (re-created since the plan was made)", store.locate(key),
                             "run restore again to see every conflict; --keep-newer keeps the newer items");
       return Check::Ready;
     }
     case Expect::BlobMissing:
       if (!st.exists()) return Check::AlreadyGone;
-      if (storage::is_blob_data(store.stat(a.check_key()).type))
-        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", store.locate(a.check_key()),
+      if (storage::is_blob_data(store.stat(check_key).type))
+        throw SafetyRefusal("the storage changed since the plan was made: the blob is there again", store.locate(check_key),
                             "make the plan again (nothing after this item was removed)");
       return Check::Ready;
     case Expect::EmptyFolder: {
       if (st.type != storage::FileType::Directory) return Check::AlreadyGone;
       bool empty = true;
-      store.list_children(a.storage_key(), [&](std::string_view name, storage::FileType) {
-        if (!removed || !removed->count(a.storage_key() + "/" + std::string(name))) empty = false;
+      store.list_children(key, [&](std::string_view name, storage::FileType) {
+        if (!removed || !removed->count(key + "/" + std::string(name))) empty = false;
       });
       return empty ? Check::Ready : Check::KeepFolder;
     }
@@ -110,8 +112,8 @@ Check check(storage::Store& store, const Action& a, const std::set<std::string>*
   return Check::Ready;
 }
 
-json journal_entry(std::size_t seq, const Action& a) {
-  json j = {{"seq", seq}, {"action", plan::to_string(a.kind)}, {"path", a.storage_key()}, {"bytes", a.bytes}};
+json journal_entry(std::size_t seq, const Action& a, const std::string& key) {
+  json j = {{"seq", seq}, {"action", plan::to_string(a.kind)}, {"path", key}, {"bytes", a.bytes}};
   if (a.digest) j["digest"] = a.digest->str();
   return j;
 }
@@ -181,7 +183,7 @@ std::vector<std::string> plan_violations(storage::Store& store, const plan::Plan
   for (const Action& a : plan.actions) {
     try {
       check_paths(a);
-      check(store, a);
+      check(store, a, a.storage_key(), a.check_key());
     } catch (const Error& e) {
       out.push_back(std::string(e.what()) + " (" + e.path() + ")");
     }
@@ -218,7 +220,7 @@ class Runner {
       trash_device_ = store_.volume_of(state::run_dir(ctx_.run_id));
       // Every item first, so that a mount inside the root stops the run before anything moves.
       try {
-        for (const Action& a : plan_.actions) check_same_filesystem(a);
+        for (const Action& a : plan_.actions) check_same_filesystem(a, a.storage_key());
       } catch (const SafetyRefusal&) {
         write_record(ctx_, plan_, s_, "stopped");
         throw;
@@ -268,25 +270,27 @@ class Runner {
     return !traits_.atomic_rename && a.kind == ActionKind::RemoveBlob && !plan_.trash_blobs;
   }
 
+  // The keys of an action are made once per step (not kept for the whole plan: memory).
   void step(std::size_t i, const Action& a) {
+    const std::string key = a.storage_key();
     if (is_restore(a.kind)) return restore_step(i, a);
     // Where folders are only the keys below them, an emptied one is gone with its last key.
     if (a.kind == ActionKind::RemoveEmptyFolder && !traits_.folders) return;
-    if (resumed_ && journaled_.copied.count(a.storage_key())) {
+    if (resumed_ && journaled_.copied.count(key)) {
       // Copied whole to the trash before the kill: only the delete is left to finish.
-      delete_original(a.storage_key());
+      delete_original(key);
       removed(a);
-      if (!audited_.count(a.storage_key())) audit(a, true);
+      if (!audited_.count(key)) audit(a, key, true);
       return;
     }
-    Check c = check(store_, a, ctx_.dry_run ? &dry_removed_ : nullptr);
+    Check c = check(store_, a, key, a.check_key(), ctx_.dry_run ? &dry_removed_ : nullptr);
     if (c == Check::AlreadyGone) {
       // (A folder is never moved: one in the trash holds other items.)
-      bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, a.storage_key())).exists();
-      bool gone_here = (a.kind == ActionKind::RemoveEmptyFolder || deleted_outright(a)) && journaled_.started.count(a.storage_key());
+      bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, key)).exists();
+      bool gone_here = (a.kind == ActionKind::RemoveEmptyFolder || deleted_outright(a)) && journaled_.started.count(key);
       if (resumed_ && (moved_here || gone_here)) {
         removed(a);
-        if (!audited_.count(a.storage_key())) audit(a, true);
+        if (!audited_.count(key)) audit(a, key, true);
       } else {
         ++s_.already_gone;
       }
@@ -297,47 +301,48 @@ class Runner {
       return;
     }
     if (ctx_.dry_run) {
-      dry_removed_.insert(a.storage_key());
+      dry_removed_.insert(key);
       removed(a);
       return;
     }
-    check_same_filesystem(a);
-    journal(journal_entry(i, a));
+    check_same_filesystem(a, key);
+    journal(journal_entry(i, a, key));
     if (a.kind == ActionKind::RemoveEmptyFolder) {
-      if (!store_.remove_empty_folder(a.storage_key())) {
+      if (!store_.remove_empty_folder(key)) {
         ++s_.kept_folders;
         return;
       }
     } else if (deleted_outright(a)) {
-      delete_original(a.storage_key());
+      delete_original(key);
     } else {
-      move(i, a.storage_key(), state::trashed(ctx_.run_id, a.storage_key()));
+      move(i, key, state::trashed(ctx_.run_id, key));
     }
     removed(a);
-    audit(a, false);
+    audit(a, key, false);
   }
 
   // A restore moves an item back from a run's trash (or makes a removed folder again).
   void restore_step(std::size_t i, const Action& a) {
-    if (resumed_ && journaled_.copied.count(a.storage_key())) {
+    const std::string key = a.storage_key();
+    if (resumed_ && journaled_.copied.count(key)) {
       delete_original(a.source);
       ++s_.restored;
-      if (!audited_.count(a.storage_key())) audit(a, true);
+      if (!audited_.count(key)) audit(a, key, true);
       return;
     }
-    if (resumed_ && !traits_.atomic_rename && a.kind == ActionKind::RestoreItem && journaled_.started.count(a.storage_key()) &&
+    if (resumed_ && !traits_.atomic_rename && a.kind == ActionKind::RestoreItem && journaled_.started.count(key) &&
         store_.stat(a.source).exists()) {
       // Killed while copying it back: what is at its path is part of this copy. Copied again.
-      move(i, a.source, a.storage_key());
+      move(i, a.source, key);
       ++s_.restored;
-      audit(a, false);
+      audit(a, key, false);
       return;
     }
-    Check c = check(store_, a);
+    Check c = check(store_, a, key, a.check_key());
     if (c == Check::AlreadyGone) {
-      if (resumed_ && journaled_.started.count(a.storage_key())) {
+      if (resumed_ && journaled_.started.count(key)) {
         ++s_.restored;
-        if (!audited_.count(a.storage_key())) audit(a, true);
+        if (!audited_.count(key)) audit(a, key, true);
       } else {
         ++s_.already_gone;
       }
@@ -347,16 +352,16 @@ class Runner {
       ++s_.restored;
       return;
     }
-    check_same_filesystem(a);
-    journal(journal_entry(i, a));
+    check_same_filesystem(a, key);
+    journal(journal_entry(i, a, key));
     if (a.kind == ActionKind::RestoreFolder) {
-      store_.make_folder(a.storage_key());
+      store_.make_folder(key);
       count_mutation();
     } else {
-      move(i, a.source, a.storage_key());
+      move(i, a.source, key);
     }
     ++s_.restored;
-    audit(a, false);
+    audit(a, key, false);
   }
 
   void journal(const json& entry) {
@@ -399,7 +404,7 @@ class Runner {
   // it, or where a restore puts it back) would make it fail or copy. Checked for every item
   // before the first one moves, and again right before each. Items already gone (a resumed
   // run) are not looked at. A store that copies has nothing to check.
-  void check_same_filesystem(const Action& a) {
+  void check_same_filesystem(const Action& a, const std::string& key) {
     if (!traits_.atomic_rename) return;
     auto refuse = [&](const std::string& where) {
       throw SafetyRefusal("cannot move by renaming: a different filesystem is mounted inside the root", store_.locate(where),
@@ -407,13 +412,13 @@ class Runner {
     };
     if (a.kind == ActionKind::RemoveEmptyFolder) return;
     if (is_restore(a.kind)) {
-      const std::string above = nearest_existing(store_, parent_of(a.storage_key()));
+      const std::string above = nearest_existing(store_, parent_of(key));
       if (store_.volume_of(above) != trash_device_) refuse(above);
       if (!a.source.empty() && store_.stat(a.source).exists() && store_.volume_of(a.source) != trash_device_) refuse(a.source);
       return;
     }
-    if (!store_.stat(a.storage_key()).exists()) return;
-    if (store_.volume_of(parent_of(a.storage_key())) != trash_device_ || store_.volume_of(a.storage_key()) != trash_device_) refuse(a.storage_key());
+    if (!store_.stat(key).exists()) return;
+    if (store_.volume_of(parent_of(key)) != trash_device_ || store_.volume_of(key) != trash_device_) refuse(key);
   }
 
   void removed(const Action& a) {
@@ -423,9 +428,9 @@ class Runner {
     if (purged) ++s_.purged;
   }
 
-  void audit(const Action& a, bool recovered) {
+  void audit(const Action& a, const std::string& key, bool recovered) {
     json line = {{"time", util::rfc3339_utc(ctx_.now_ns)}, {"run", ctx_.run_id}, {"command", plan_.command},
-                 {"action", plan::to_string(a.kind)}, {"path", a.storage_key()}, {"reason", a.reason}, {"bytes", a.bytes}};
+                 {"action", plan::to_string(a.kind)}, {"path", key}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
     ctx_.state.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace));

@@ -211,7 +211,7 @@ class GcCommand : public MutationCommand {
                   << ctx_.err_style().dim("hint: ") << would.hint() << "\n";
       }
     }
-    return gc_.plan;
+    return std::move(gc_.plan);  // kept once: the pipeline holds it from here
   }
 
   // A gc sweeps, by itself or through the registry's collector.

@@ -96,10 +96,11 @@ class PruneCommand : public MutationCommand {
       plan::GcRequest req;
       req.now_ns = policy_.now_ns;
       gc_ = plan::plan_gc(plan::simulate(model, pruned_.plan), req);
-      for (const auto& a : gc_->plan.actions) pruned_.plan.actions.push_back(a);
+      for (auto& a : gc_->plan.actions) pruned_.plan.actions.push_back(std::move(a));
+      gc_->plan.actions.clear();  // its stats stay, for the counts shown
       pruned_.plan.order();
     }
-    return pruned_.plan;
+    return std::move(pruned_.plan);  // kept once: the pipeline holds it from here
   }
   void show(const plan::Plan& plan, const MutationOptions& m) override {
     print_decisions(ctx_, pruned_);

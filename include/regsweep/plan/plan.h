@@ -55,14 +55,14 @@ std::optional<Expect> expect_from_string(std::string_view text);
 
 struct Action {
   ActionKind kind = ActionKind::RemoveTag;
+  Expect expect = Expect::Exists;
+  bool whole = false;            // RemoveRevision: the revision's folder, not only its link
   std::string repository;        // see ActionKind; for an empty folder, the folder below repositories/
   std::string tag;
   std::optional<Digest> digest;  // the object's digest; for a tag, the digest it names
   std::string upload;            // RemoveUpload: the upload's id
   std::string part;              // RemoveRepositoryPart: _manifests, _layers or _uploads
-  bool whole = false;            // RemoveRevision: the revision's folder, not only its link
   std::string key;               // RemoveLinkFile, RemoveTempFile, Restore*: the key itself
-  Expect expect = Expect::Exists;
   std::string reason;            // for people: why this goes
   std::uint64_t bytes = 0;       // bytes freed by this action itself (blobs, uploads)
   std::string source;            // RestoreItem: where the item is in the trash

@@ -3,6 +3,7 @@
 // the layout, for the walker that reads it, the plans that name registry objects and the
 // executor that removes them. Keys are the same on a disk and in a bucket.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,28 +17,58 @@ inline constexpr std::string_view kBlobs = "blobs/sha256";        // below kV2
 inline constexpr std::string_view kRepositories = "repositories";  // below kV2
 inline constexpr std::string_view kStateDir = ".regsweep";        // ours; the registry never reads it
 
-inline std::string v2(std::string_view rel) { return std::string(kV2) + "/" + std::string(rel); }
+// Keys are made with one allocation each: plans make one per action, several times.
+namespace detail {
+inline std::string join(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (std::string_view p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (std::string_view p : parts) out += p;
+  return out;
+}
+}  // namespace detail
 
-inline std::string blob_dir(const Digest& d) { return v2("blobs/sha256/" + d.prefix() + "/" + d.hex()); }
-inline std::string blob_data(const Digest& d) { return blob_dir(d) + "/data"; }
+inline std::string v2(std::string_view rel) { return detail::join({kV2, "/", rel}); }
 
-inline std::string repo_dir(std::string_view repo) { return v2("repositories/" + std::string(repo)); }
+inline std::string blob_dir(const Digest& d) {
+  const std::string hex = d.hex();
+  return detail::join({kV2, "/blobs/sha256/", std::string_view(hex).substr(0, 2), "/", hex});
+}
+inline std::string blob_data(const Digest& d) {
+  const std::string hex = d.hex();
+  return detail::join({kV2, "/blobs/sha256/", std::string_view(hex).substr(0, 2), "/", hex, "/data"});
+}
+
+inline std::string repo_dir(std::string_view repo) { return detail::join({kV2, "/repositories/", repo}); }
 inline std::string revision_dir(std::string_view repo, const Digest& d) {
-  return repo_dir(repo) + "/_manifests/revisions/sha256/" + d.hex();
+  return detail::join({kV2, "/repositories/", repo, "/_manifests/revisions/sha256/", d.hex()});
 }
-inline std::string revision_link(std::string_view repo, const Digest& d) { return revision_dir(repo, d) + "/link"; }
+inline std::string revision_link(std::string_view repo, const Digest& d) {
+  return detail::join({kV2, "/repositories/", repo, "/_manifests/revisions/sha256/", d.hex(), "/link"});
+}
 inline std::string tag_dir(std::string_view repo, std::string_view tag) {
-  return repo_dir(repo) + "/_manifests/tags/" + std::string(tag);
+  return detail::join({kV2, "/repositories/", repo, "/_manifests/tags/", tag});
 }
-inline std::string tag_current_link(std::string_view repo, std::string_view tag) { return tag_dir(repo, tag) + "/current/link"; }
+inline std::string tag_current_link(std::string_view repo, std::string_view tag) {
+  return detail::join({kV2, "/repositories/", repo, "/_manifests/tags/", tag, "/current/link"});
+}
 inline std::string tag_index_dir(std::string_view repo, std::string_view tag, const Digest& d) {
-  return tag_dir(repo, tag) + "/index/sha256/" + d.hex();
+  return detail::join({kV2, "/repositories/", repo, "/_manifests/tags/", tag, "/index/sha256/", d.hex()});
 }
-inline std::string layer_dir(std::string_view repo, const Digest& d) { return repo_dir(repo) + "/_layers/sha256/" + d.hex(); }
-inline std::string layer_link(std::string_view repo, const Digest& d) { return layer_dir(repo, d) + "/link"; }
-inline std::string upload_dir(std::string_view repo, std::string_view id) { return repo_dir(repo) + "/_uploads/" + std::string(id); }
-inline std::string tags_dir(std::string_view repo) { return repo_dir(repo) + "/_manifests/tags"; }
-inline std::string repository_part(std::string_view repo, std::string_view part) { return repo_dir(repo) + "/" + std::string(part); }
+inline std::string layer_dir(std::string_view repo, const Digest& d) {
+  return detail::join({kV2, "/repositories/", repo, "/_layers/sha256/", d.hex()});
+}
+inline std::string layer_link(std::string_view repo, const Digest& d) {
+  return detail::join({kV2, "/repositories/", repo, "/_layers/sha256/", d.hex(), "/link"});
+}
+inline std::string upload_dir(std::string_view repo, std::string_view id) {
+  return detail::join({kV2, "/repositories/", repo, "/_uploads/", id});
+}
+inline std::string tags_dir(std::string_view repo) { return detail::join({kV2, "/repositories/", repo, "/_manifests/tags"}); }
+inline std::string repository_part(std::string_view repo, std::string_view part) {
+  return detail::join({kV2, "/repositories/", repo, "/", part});
+}
 
 // The parts of a repository's folder.
 inline constexpr std::string_view kManifests = "_manifests";
