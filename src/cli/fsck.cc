@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/fsck.h"
 #include "regsweep/plan/blind_spots.h"
@@ -139,6 +140,77 @@ void print_report(Context& ctx, const plan::FsckReport& r, const storage::Verify
   out << (r.clean() ? st.green("no problems") : st.bold(std::to_string(r.problems.size()) + " problem(s)")) << "\n";
 }
 
+// fsck --repair's part in the pipeline: the report first, then the repair plan; after the
+// run, the storage checked again for what is left (exit 4 while problems remain).
+class FsckRepairCommand : public MutationCommand {
+ public:
+  FsckRepairCommand(Context& ctx, const FsckOptionsCli& o) : ctx_(ctx), o_(o) {}
+
+  bool shows_findings() const override { return false; }  // the report says them
+  plan::Plan plan(const storage::Model& model) override {
+    verified_.reset();
+    if (o_.verify) verified_ = storage::verify_blobs(ctx_.store(), model, ctx_.jobs(), ctx_.progress());
+    report_ = check(ctx_, model, o_, verified_ ? &*verified_ : nullptr);
+    clean_ = report_.clean();
+    model_ = &model;
+    return report_.repair;
+  }
+  bool runs_empty_plans() const override { return false; }
+  void show(const plan::Plan& plan, const MutationOptions& m) override {
+    if (!ctx_.options.json && !ctx_.options.quiet) {
+      print_report(ctx_, report_, verified_ ? &*verified_ : nullptr);
+    }
+    // What a repair removes is judged by what references it: not while part of the storage is
+    // unseen (refused once the report is out).
+    if (!plan.actions.empty()) plan::refuse_sweep_with_blind_spots(*model_, "fsck --repair");
+    if (!ctx_.options.json && !ctx_.options.quiet) *ctx_.out << "\nrepair:\n";
+    print_plan(ctx_, plan, m);
+  }
+  json plan_out_document(const plan::Plan& plan, const MutationOptions& m) override {
+    json doc = document(plan, {}, m);
+    doc["plan_out"] = m.plan_out;
+    return doc;
+  }
+  json document(const plan::Plan& plan, const storage::Model&, const MutationOptions&) override {
+    json doc = report_json(report_, verified_ ? &*verified_ : nullptr);
+    doc["repair"] = {{"plan", plan::plan_to_json(plan)}};
+    doc["exit_code"] = exit_code();
+    return doc;
+  }
+  void after_run(const apply::RunSummary&, json& doc, const MutationOptions& m) override {
+    doc["repair"]["result"] = doc["result"];
+    doc.erase("result");
+    if (!m.dry_run) {
+      // What is left: walked again; blobs --verify found corrupt and still in place stay so.
+      storage::Model after = ctx_.walk_again();
+      storage::VerifyResult still;
+      if (verified_)
+        for (const auto& c : verified_->corrupt)
+          if (after.blob_present(c.digest)) still.corrupt.push_back(c);
+      again_ = check(ctx_, after, o_, verified_ ? &still : nullptr);
+      clean_ = again_->clean();
+      doc["after_repair"] = report_json(*again_, nullptr);
+    }
+    doc["exit_code"] = exit_code();
+  }
+  void last_words(const MutationOptions&) override {
+    if (again_ && !ctx_.options.json && !ctx_.options.quiet)
+      *ctx_.out << "after the repair: " << again_->problems.size() << " problem(s), " << again_->broken_tags() << " of "
+                << again_->tags.size() << " tags cannot be pulled completely\n";
+  }
+  int exit_code() const override { return clean_ ? kExitOk : kExitProblems; }
+  std::string question() const override { return "repair these?"; }
+
+ private:
+  Context& ctx_;
+  const FsckOptionsCli& o_;
+  std::optional<storage::VerifyResult> verified_;
+  plan::FsckReport report_;
+  std::optional<plan::FsckReport> again_;
+  bool clean_ = true;
+  const storage::Model* model_ = nullptr;  // the walk the plan was made from (the pipeline's)
+};
+
 int run_fsck(Context& ctx, const FsckOptionsCli& o) {
   const MutationOptions& m = o.mutation;
   const bool read_only = !o.repair || m.dry_run || !m.plan_out.empty();
@@ -147,51 +219,23 @@ int run_fsck(Context& ctx, const FsckOptionsCli& o) {
   duration_option(o.upload_age, "--upload-age");  // refuse a bad value before any work
   if (!read_only) require_confirmation_channel(ctx, m);
 
-  std::optional<apply::Session> session;
-  if (o.repair) session.emplace(ctx.store(), session_options(ctx, read_only, m.force, true), *ctx.err);
-
+  if (o.repair) {
+    apply::Session session(ctx.store(), session_options(ctx, read_only, m.force, true), *ctx.err);
+    FsckRepairCommand command(ctx, o);
+    return run_mutation(ctx, session, command, m);
+  }
+  // Only the check: no session (nothing is locked or written).
   storage::Model model = ctx.walk_again();
   std::optional<storage::VerifyResult> verified;
   if (o.verify) verified = storage::verify_blobs(ctx.store(), model, ctx.jobs(), ctx.progress());
   plan::FsckReport report = check(ctx, model, o, verified ? &*verified : nullptr);
-
-  json doc = report_json(report, verified ? &*verified : nullptr);
   if (!ctx.options.json && !ctx.options.quiet) print_report(ctx, report, verified ? &*verified : nullptr);
-  bool clean = report.clean();
-
-  if (o.repair) {
-    // What a repair removes is judged by what references it: not while part of the storage is unseen.
-    if (!report.repair.actions.empty()) plan::refuse_sweep_with_blind_spots(model, "fsck --repair");
-    if (!ctx.options.json && !ctx.options.quiet) *ctx.out << "\nrepair:\n";
-    print_plan(ctx, report.repair, m);
-    doc["repair"] = {{"plan", plan::plan_to_json(report.repair)}};
-    if (!m.plan_out.empty()) {
-      doc["plan_out"] = m.plan_out;
-    } else if (!report.repair.actions.empty()) {
-      auto done = confirm_and_execute(ctx, *session, report.repair, m, "repair these?");
-      if (done) {
-        doc["repair"]["result"] = run_summary_json(*done);
-        print_run_summary(ctx, *done, m);
-        if (!m.dry_run) {
-          // What is left: walked again; blobs --verify found corrupt and still in place stay so.
-          storage::Model after = ctx.walk_again();
-          storage::VerifyResult still;
-          if (verified)
-            for (const auto& c : verified->corrupt)
-              if (after.blob_present(c.digest)) still.corrupt.push_back(c);
-          plan::FsckReport again = check(ctx, after, o, verified ? &still : nullptr);
-          clean = again.clean();
-          doc["after_repair"] = report_json(again, nullptr);
-          if (!ctx.options.json && !ctx.options.quiet)
-            *ctx.out << "after the repair: " << again.problems.size() << " problem(s), " << again.broken_tags() << " of "
-                     << again.tags.size() << " tags cannot be pulled completely\n";
-        }
-      }
-    }
+  const int code = report.clean() ? kExitOk : kExitProblems;
+  if (ctx.options.json) {
+    json doc = report_json(report, verified ? &*verified : nullptr);
+    doc["exit_code"] = code;
+    print_json(ctx, doc);
   }
-  int code = clean ? kExitOk : kExitProblems;
-  doc["exit_code"] = code;
-  if (ctx.options.json) print_json(ctx, doc);
   return code;
 }
 

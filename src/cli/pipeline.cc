@@ -25,7 +25,7 @@ void MutationCommand::report(Context& ctx, const apply::RunSummary& summary, con
 
 int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {
   const bool read_only = m.dry_run || !m.plan_out.empty();
-  storage::Model model = command.walks() ? ctx.load_model() : storage::Model{};
+  storage::Model model = !command.walks() ? storage::Model{} : command.shows_findings() ? ctx.load_model() : ctx.walk_again();
   plan::Plan plan = command.plan(model);
   // A sweep is planned, then the storage looked at again: links that appeared meanwhile (a
   // push under a registry we were told to ignore) are marked from too, by planning again
@@ -45,7 +45,11 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
   command.show(plan, m);
   if (!m.plan_out.empty()) {
     if (ctx.options.json) print_json(ctx, command.plan_out_document(plan, m));
-    return kExitOk;
+    return command.exit_code();
+  }
+  if (plan.actions.empty() && !command.runs_empty_plans()) {
+    if (ctx.options.json) print_json(ctx, command.document(plan, model, m));
+    return command.exit_code();
   }
   std::optional<apply::RunSummary> done;
   try {
@@ -55,7 +59,7 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
     command.on_error(m);
     throw;
   }
-  if (!done) return kExitOk;
+  if (!done) return command.exit_code();
   nlohmann::json doc = command.document(plan, model, m);
   doc["result"] = run_summary_json(*done);
   try {
@@ -67,7 +71,7 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
   if (ctx.options.json) print_json(ctx, doc);
   command.report(ctx, *done, m);
   command.last_words(m);
-  return kExitOk;
+  return command.exit_code();
 }
 
 }  // namespace regsweep::cli

@@ -1,5 +1,6 @@
 #pragma once
-// The one pipeline every mutating command that plans runs (rm, gc, prune, apply, restore):
+// The one pipeline every mutating command that plans runs (rm, gc, prune, apply, restore,
+// fsck --repair):
 // walk, plan, plan again while links appear before a blob sweep, show, write --plan-out or
 // confirm and execute, report. A command opens its session (with its own
 // options and refusals), then hands the pipeline its part: how to plan and what to say.
@@ -15,6 +16,8 @@ class MutationCommand {
  public:
   virtual ~MutationCommand() = default;
 
+  // Whether the walk's findings are printed (fsck's report says them itself).
+  virtual bool shows_findings() const { return true; }
   // Whether the plan is made from the storage's model (restore plans from regsweep's own
   // state: nothing is walked, and `plan` gets an empty model).
   virtual bool walks() const { return true; }
@@ -39,6 +42,11 @@ class MutationCommand {
   virtual void last_words(const MutationOptions&) {}
   // The run stopped with an error: what the operator must know about what may have happened.
   virtual void on_error(const MutationOptions&) {}
+  // Whether an empty plan is still run (it changes nothing, and says so); fsck --repair
+  // does not run one.
+  virtual bool runs_empty_plans() const { return true; }
+  // The command's exit status when it did what it was asked (fsck: 4 while problems remain).
+  virtual int exit_code() const { return kExitOk; }
   virtual std::string question() const = 0;
 };
 
