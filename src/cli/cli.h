@@ -121,11 +121,6 @@ struct GcStatsShown {
 };
 void print_gc_stats(Context& context, const plan::GcStats& stats, const GcStatsShown& shown);
 nlohmann::json gc_stats_json(const plan::GcStats& stats);
-// Asks (not in dry-run, not for an empty plan), then runs the plan once. nullopt when the
-// user said no ("nothing was changed" is printed). `current`: see Session::execute.
-std::optional<apply::RunSummary> confirm_and_execute(Context& context, apply::Session& session, const plan::Plan& plan,
-                                                     const MutationOptions& options, const std::string& question,
-                                                     const storage::Model* current = nullptr);
 // What a run did, for --json documents.
 nlohmann::json run_summary_json(const apply::RunSummary& summary);
 void print_run_summary(Context& context, const apply::RunSummary& summary, const MutationOptions& options);

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli.h"
+#include "pipeline.h"
 #include "regsweep/apply/live_registry.h"
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
@@ -121,6 +122,12 @@ class Menu {
     }
     plan::RmRequest req;
     for (std::size_t n : *pick) req.references.push_back(util::ImageReference{repo.name, numbered[n - 1]->name, std::nullopt});
+    req.referrer_note =
+        "signatures, attestations and SBOMs of the deleted manifests (cosign-style sha256-<hex>.sig/.att/.sbom tags, "
+        "manifests whose subject is a deleted digest) are deleted too, unlike the registry's API; the menu always "
+        "deletes them: to keep them, answer no and run `regsweep rm --no-referrers " + repo.name +
+        ":TAG...` instead. A referrer that another tag names, or that a kept tag holds, stays: only its cosign-style "
+        "tag is removed";
     plan::Plan p;
     try {
       p = plan::plan_rm(model, req);
@@ -133,55 +140,84 @@ class Menu {
       return;
     }
     p.arguments = {"(interactive) " + repo.name + " " + line};
-    // The planner's note names rm's --no-referrers, which the menu does not have.
-    for (std::string& note : p.notes)
-      if (note.find("--no-referrers") != std::string::npos)
-        note = "signatures, attestations and SBOMs of the deleted manifests (cosign-style sha256-<hex>.sig/.att/.sbom tags, "
-               "manifests whose subject is a deleted digest) are deleted too, unlike the registry's API; the menu always "
-               "deletes them: to keep them, answer no and run `regsweep rm --no-referrers " + repo.name +
-               ":TAG...` instead. A referrer that another tag names, or that a kept tag holds, stays: only its cosign-style "
-               "tag is removed";
-    MutationOptions shown;
-    shown.dry_run = o_.dry_run;
-    print_plan(ctx_, p, shown);
-    if (!confirmed("delete these?")) {
-      out() << "nothing was changed\n";
-      return;
-    }
-    print_run_summary(ctx_, session().execute(p), shown);
+    MenuDeletion deletion(*this, std::move(p));
+    run_mutation(ctx_, [this]() -> apply::Session& { return session(); }, deletion, shown());
   }
 
   void garbage_collect(const storage::Model& model) {
-    plan::GcRequest req;
-    req.now_ns = ctx_.now_ns();
-    plan::GcPlan gc = plan::plan_gc(model, req);
-    gc.plan.arguments = {"(interactive)"};
-    print_gc_stats(ctx_, gc.stats, GcStatsShown{true, false, false, false, "1h"});
-    if (gc.plan.actions.empty()) {
-      out() << "nothing was changed\n";
-      return;
+    MenuGc gc(*this, model);
+    run_mutation(ctx_, [this]() -> apply::Session& { return session(); }, gc, shown());
+  }
+
+  // The menu's parts in the pipeline: the plan made from the model the menu shows (nothing is
+  // walked again), its own question on stdin, and "nothing was changed" on stdout.
+  class MenuCommand : public MutationCommand {
+   public:
+    explicit MenuCommand(Menu& menu) : menu_(menu) {}
+    bool walks() const override { return false; }
+    bool confirm(Context&, const plan::Plan&, const MutationOptions&) override { return menu_.confirmed(question()); }
+    void declined(Context&) override { menu_.out() << "nothing was changed\n"; }
+    nlohmann::json document(const plan::Plan& plan, const storage::Model&, const MutationOptions&) override {
+      return {{"plan", plan::plan_to_json(plan)}};
+    }
+
+   protected:
+    Menu& menu_;
+  };
+
+  class MenuDeletion : public MenuCommand {
+   public:
+    MenuDeletion(Menu& menu, plan::Plan plan) : MenuCommand(menu), plan_(std::move(plan)) {}
+    plan::Plan plan(const storage::Model&) override { return std::move(plan_); }
+    void show(const plan::Plan& plan, const MutationOptions& m) override { print_plan(menu_.ctx_, plan, m); }
+    std::string question() const override { return "delete these?"; }
+
+   private:
+    plan::Plan plan_;
+  };
+
+  class MenuGc : public MenuCommand {
+   public:
+    MenuGc(Menu& menu, const storage::Model& model) : MenuCommand(menu), model_(model) {}
+    plan::Plan plan(const storage::Model&) override {
+      plan::GcRequest req;
+      req.now_ns = menu_.ctx_.now_ns();
+      gc_ = plan::plan_gc(model_, req);
+      gc_.plan.arguments = {"(interactive)"};
+      return std::move(gc_.plan);
+    }
+    bool runs_empty_plans() const override { return false; }
+    void show(const plan::Plan& plan, const MutationOptions&) override {
+      print_gc_stats(menu_.ctx_, gc_.stats, GcStatsShown{true, false, false, false, "1h"});
+      if (plan.actions.empty()) menu_.out() << "nothing was changed\n";
     }
     // A read-only registry left serving the root keeps the swept blobs in its descriptor
     // cache (see docs/readonly-registry.md): the menu does not sweep under it; `regsweep gc
     // --i-will-restart-the-registry` does, and says how to restart it.
-    if (!o_.dry_run && !o_.force) {
-      std::vector<apply::LiveRegistry> readonly;
-      for (const apply::LiveRegistry& live : apply::find_live_registries(ctx_.root(), ctx_.registry_config()))
-        if (live.readonly) readonly.push_back(live);
-      if (!readonly.empty()) {
-        *ctx_.err << "regsweep: a read-only registry serves this storage (" << apply::describe_live_registries(readonly)
-                  << "): not sweeping from the menu; stop it, or run regsweep gc --i-will-restart-the-registry\n";
-        out() << "nothing was changed\n";
-        return;
+    bool confirm(Context& ctx, const plan::Plan& plan, const MutationOptions& m) override {
+      if (!m.dry_run && !menu_.o_.force) {
+        std::vector<apply::LiveRegistry> readonly;
+        for (const apply::LiveRegistry& live : apply::find_live_registries(ctx.root(), ctx.registry_config()))
+          if (live.readonly) readonly.push_back(live);
+        if (!readonly.empty()) {
+          *ctx.err << "regsweep: a read-only registry serves this storage (" << apply::describe_live_registries(readonly)
+                   << "): not sweeping from the menu; stop it, or run regsweep gc --i-will-restart-the-registry\n";
+          return false;
+        }
       }
+      return MenuCommand::confirm(ctx, plan, m);
     }
-    if (!confirmed("sweep these?")) {
-      out() << "nothing was changed\n";
-      return;
-    }
-    MutationOptions shown;
-    shown.dry_run = o_.dry_run;
-    print_run_summary(ctx_, session().execute(gc.plan), shown);
+    std::string question() const override { return "sweep these?"; }
+
+   private:
+    const storage::Model& model_;
+    plan::GcPlan gc_;
+  };
+
+  MutationOptions shown() const {
+    MutationOptions m;
+    m.dry_run = o_.dry_run;
+    return m;
   }
 
   // Opened at the first confirmed deletion, so that browsing writes nothing (not even the

@@ -119,16 +119,6 @@ bool confirm(Context& ctx, const MutationOptions& o, const std::string& question
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-std::optional<apply::RunSummary> confirm_and_execute(Context& ctx, apply::Session& session, const plan::Plan& plan,
-                                                     const MutationOptions& o, const std::string& question,
-                                                     const storage::Model* current) {
-  if (!o.dry_run && !plan.actions.empty() && !confirm(ctx, o, question)) {
-    *ctx.err << "nothing was changed\n";
-    return std::nullopt;
-  }
-  return session.execute(plan, o.dry_run ? nullptr : current);
-}
-
 nlohmann::json run_summary_json(const apply::RunSummary& s) {
   return {{"run", s.run_id},
           {"removed", s.removed},

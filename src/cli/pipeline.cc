@@ -19,18 +19,28 @@ nlohmann::json MutationCommand::plan_out_document(const plan::Plan& plan, const 
   return {{"plan", plan::plan_to_json(plan)}, {"plan_out", options.plan_out}};
 }
 
+bool MutationCommand::confirm(Context& ctx, const plan::Plan& plan, const MutationOptions& options) {
+  return options.dry_run || plan.actions.empty() || cli::confirm(ctx, options, question());
+}
+
+void MutationCommand::declined(Context& ctx) { *ctx.err << "nothing was changed\n"; }
+
 void MutationCommand::report(Context& ctx, const apply::RunSummary& summary, const MutationOptions& options) {
   print_run_summary(ctx, summary, options);
 }
 
 int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {
+  return run_mutation(ctx, [&]() -> apply::Session& { return session; }, command, m);
+}
+
+int run_mutation(Context& ctx, const std::function<apply::Session&()>& session, MutationCommand& command, const MutationOptions& m) {
   const bool read_only = m.dry_run || !m.plan_out.empty();
   storage::Model model = !command.walks() ? storage::Model{} : command.shows_findings() ? ctx.load_model() : ctx.walk_again();
   plan::Plan plan = command.plan(model);
   // A sweep is planned, then the storage looked at again: links that appeared meanwhile (a
   // push under a registry we were told to ignore) are marked from too, by planning again
   // from the newer tree. The executor is then given that tree, the newest walk.
-  const bool recheck = !read_only && command.replans() && command.sweeps(plan);
+  const bool recheck = command.walks() && !read_only && command.replans() && command.sweeps(plan);
   for (int i = 0; recheck; ++i) {
     if (i == kMaxReplans)
       throw SafetyRefusal("the storage keeps changing while " + plan.command + " plans; refusing to sweep", ctx.root(),
@@ -51,15 +61,20 @@ int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command
     if (ctx.options.json) print_json(ctx, command.document(plan, model, m));
     return command.exit_code();
   }
+  if (!command.confirm(ctx, plan, m)) {
+    command.declined(ctx);
+    return command.exit_code();
+  }
   std::optional<apply::RunSummary> done;
   try {
-    const bool fresh = command.walks() && (recheck || !command.replans());  // the newest walk
-    done = confirm_and_execute(ctx, session, plan, m, command.question(), fresh ? &model : nullptr);
+    // The executor checks a blob sweep against the newest walk: this one when it was just
+    // made, else one of its own.
+    const bool fresh = !m.dry_run && command.walks() && (recheck || !command.replans());
+    done = session().execute(plan, fresh ? &model : nullptr);
   } catch (const Error&) {
     command.on_error(m);
     throw;
   }
-  if (!done) return command.exit_code();
   nlohmann::json doc = command.document(plan, model, m);
   doc["result"] = run_summary_json(*done);
   try {

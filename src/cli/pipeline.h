@@ -1,9 +1,10 @@
 #pragma once
 // The one pipeline every mutating command that plans runs (rm, gc, prune, apply, restore,
-// fsck --repair):
+// fsck --repair, and the menu's deletions and gc):
 // walk, plan, plan again while links appear before a blob sweep, show, write --plan-out or
 // confirm and execute, report. A command opens its session (with its own
 // options and refusals), then hands the pipeline its part: how to plan and what to say.
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -42,6 +43,11 @@ class MutationCommand {
   virtual void last_words(const MutationOptions&) {}
   // The run stopped with an error: what the operator must know about what may have happened.
   virtual void on_error(const MutationOptions&) {}
+  // Asks before the run: by default on a terminal (--yes answers), not in a dry run, not for
+  // an empty plan. The menu asks its own way.
+  virtual bool confirm(Context& context, const plan::Plan& plan, const MutationOptions& options);
+  // The answer was no.
+  virtual void declined(Context& context);
   // Whether an empty plan is still run (it changes nothing, and says so); fsck --repair
   // does not run one.
   virtual bool runs_empty_plans() const { return true; }
@@ -51,5 +57,9 @@ class MutationCommand {
 };
 
 int run_mutation(Context& context, apply::Session& session, MutationCommand& command, const MutationOptions& options);
+// The same, with the session opened only when the plan is about to run (the menu: browsing
+// and answering no write nothing, not even the lock file).
+int run_mutation(Context& context, const std::function<apply::Session&()>& session, MutationCommand& command,
+                 const MutationOptions& options);
 
 }  // namespace regsweep::cli

@@ -55,7 +55,9 @@ class RmPlanner {
       for (Deletions& w : deletions_) follow_referrers(w);
     refuse_broken_indexes();
     for (Deletions& w : deletions_) add_removals(w);
-    if (referrers_added_)
+    if (referrers_added_ && !request_.referrer_note.empty())
+      plan_.notes.push_back(request_.referrer_note);
+    else if (referrers_added_)
       plan_.notes.push_back(
           "referrers of deleted manifests (cosign-style sha256-<hex>.sig/.att/.sbom tags and manifests whose subject is a "
           "deleted digest) are deleted too; the registry's API would leave them (use --no-referrers for that). A referrer "

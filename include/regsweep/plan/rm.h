@@ -19,6 +19,9 @@ struct RmRequest {
   bool untag = false;                     // remove only the tag folder
   bool referrers = true;                  // also cosign tags and subject referrers
   bool break_index = false;               // --break-index: a child of an index a staying tag names may go
+  // The note said when referrers go too, worded for the caller (the menu has no
+  // --no-referrers); empty: the command line's.
+  std::string referrer_note;
   // (repository, tag) pairs that must stay whatever is deleted (prune's kept tags): following
   // referrers never removes them, nor the manifests they name.
   std::set<std::pair<std::string, std::string>> kept_tags;
