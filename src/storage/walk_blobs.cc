@@ -4,6 +4,7 @@
 #include "regsweep/util/hex.h"
 #include "regsweep/util/parallel.h"
 #include "regsweep/util/small_path.h"
+#include "regsweep/storage/layout.h"
 #include "walk_internal.h"
 
 namespace regsweep::storage::detail {
@@ -35,7 +36,7 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
                std::string("blob folder is ") + what_it_is(type) + ", not a folder: the registry has no such blob");
       return;
     }
-    FileStat st = dir->stat(util::SmallPath(name, "/data"));
+    FileStat st = dir->stat(util::SmallPath(name, layout::kDataSuffix));
     BlobRecord rec{*digest, st.type == FileType::Regular ? st.size : 0, st.mtime_ns, is_blob_data(st.type)};
     if (st.unreachable()) {
       // The folder cannot be entered: count the blob as present, so that nothing that
@@ -46,16 +47,16 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
       sink.add(FindingKind::BlobWithoutData, dir->child_path(name), "blob folder has no data file");
     } else if (st.type == FileType::Directory) {
       // The registry answers "blob unknown" for a folder named data.
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, layout::kDataSuffix)),
                "blob data is a folder, not a file: the registry has no such blob");
     } else if (st.type == FileType::Symlink) {
       // The registry follows it and serves what it finds: present, so that what references
       // it is kept; never opened.
-      add_symlink(sink, dir->child_path(util::SmallPath(name, "/data")), "blob data");
+      add_symlink(sink, dir->child_path(util::SmallPath(name, layout::kDataSuffix)), "blob data");
     } else if (st.type != FileType::Regular) {
       // A FIFO/device (the registry stats it as a blob): present, so that what references
       // it is kept; never opened.
-      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, "/data")),
+      sink.add(FindingKind::UnexpectedFile, Severity::Error, dir->child_path(util::SmallPath(name, layout::kDataSuffix)),
                std::string("blob data is ") + what_it_is(st.type) + ", not a regular file");
     }
     out.push_back(rec);
@@ -65,20 +66,20 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
 }  // namespace
 
 std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, util::Progress& progress) {
-  auto blobs = v2.open_dir("blobs");
+  auto blobs = v2.open_dir(layout::kBlobsFolder);
   if (!blobs) {  // absent: a registry that never stored a blob
-    FileStat st = v2.stat("blobs");
-    if (st.exists() || st.unreachable()) add_unreadable(sinks[0], v2.child_path("blobs"), "blobs/ (no blob can be seen)", st.error);
+    FileStat st = v2.stat(layout::kBlobsFolder);
+    if (st.exists() || st.unreachable()) add_unreadable(sinks[0], v2.child_path(layout::kBlobsFolder), "blobs/ (no blob can be seen)", st.error);
     return {};
   }
   std::vector<std::string> prefixes;
   std::unique_ptr<Dir> sha256;
   blobs->list([&](std::string_view name, FileType type) {
-    if (name == "sha256" && type == FileType::Directory) return;
-    if (name == "sha256") throw_not_a_folder(blobs->child_path(name), type);
+    if (name == layout::kAlgorithm && type == FileType::Directory) return;
+    if (name == layout::kAlgorithm) throw_not_a_folder(blobs->child_path(name), type);
     sinks[0].add(FindingKind::UnexpectedFile, blobs->child_path(name), "only blobs/sha256/ is expected here");
   });
-  sha256 = blobs->open_dir("sha256");
+  sha256 = blobs->open_dir(layout::kAlgorithm);
   if (!sha256) {
     FileStat st = blobs->stat("sha256");
     if (st.exists() || st.unreachable())

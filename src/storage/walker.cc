@@ -25,7 +25,7 @@ ManifestRecord read_manifest(Dir& v2, const Model& model, const Digest& d, Findi
   if (!blob || !blob->has_data) return rec;  // reported by the consistency pass
   rec.size = blob->size;
   const std::string hex = d.hex();
-  util::SmallPath rel("blobs/sha256/", std::string_view(hex).substr(0, 2), "/", hex, "/data");
+  util::SmallPath rel(layout::kBlobs, "/", std::string_view(hex).substr(0, 2), "/", hex, layout::kDataSuffix);
   std::string bytes;
   ReadResult r = v2.read_file(rel, kMaxManifestBytes, bytes);
   if (r.status == ReadStatus::TooLarge) {

@@ -14,6 +14,8 @@ namespace regsweep::storage::layout {
 
 inline constexpr std::string_view kV2 = "docker/registry/v2";
 inline constexpr std::string_view kBlobs = "blobs/sha256";        // below kV2
+inline constexpr std::string_view kBlobsFolder = "blobs";         // below kV2
+inline constexpr std::string_view kAlgorithm = "sha256";          // below blobs/, the only one the registry writes
 inline constexpr std::string_view kRepositories = "repositories";  // below kV2
 inline constexpr std::string_view kStateDir = ".regsweep";        // ours; the registry never reads it
 
