@@ -246,5 +246,27 @@ TEST_F(KeyStoreRun, ARestoreStoppedAnywhereIsFinishedAndPutsEverythingBack) {
   }
 }
 
+// A prefix names a folder on every store: tags/v1 never takes or lists tags/v10 with it.
+TEST(StorePrefix, ATagFolderIsNotThePrefixOfAnotherTag) {
+  FakeStore tree;
+  Image a = tree.add_image("app", "v1", {"l"});
+  tree.set_tag("app", "v10", a.manifest);
+  FakeKeyStore keys;
+  for (const auto& [path, node] : tree.fs.nodes())
+    if (node.type == storage::FileType::Regular) keys.objects()[path.substr(tree.root.size() + 1)] = {node.content, 0};
+  const std::string v1 = layout::tag_dir("app", "v1"), v10 = layout::tag_dir("app", "v10");
+  for (storage::Store* store : {&tree.store(), static_cast<storage::Store*>(&keys)}) {
+    SCOPED_TRACE(store->location());
+    std::vector<std::string> listed;
+    store->list(v1, [&](const storage::KeyInfo& k) { listed.emplace_back(k.key); });
+    ASSERT_FALSE(listed.empty());
+    for (const std::string& k : listed) EXPECT_TRUE(k.starts_with(v1 + "/")) << k;
+    store->remove_prefix(v1);
+    EXPECT_FALSE(store->stat(v1).exists());
+    EXPECT_EQ(store->stat(v10).type, storage::FileType::Directory);
+    EXPECT_EQ(store->stat(layout::tag_current_link("app", "v10")).type, storage::FileType::Regular);
+  }
+}
+
 }  // namespace
 }  // namespace regsweep::test
