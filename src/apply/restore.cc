@@ -96,11 +96,11 @@ class BlobNeeds {
 RestorePlan plan_restore(storage::Store& root, StateStore& logs, const std::string& run, bool keep_newer) {
   if (run.empty() || run.find('/') != std::string::npos || run == "." || run == "..")
     throw UsageError("not a run id: \"" + run + "\"", "", "regsweep trash ls lists the runs");
-  std::string content;
-  if (!root.read(state::run_record(run), 64u << 20, content).ok())
+  if (!root.stat(state::run_record(run)).exists())
     throw Error("no such run in the trash", root.locate(state::run_dir(run)), "regsweep trash ls lists the runs");
-  json record = json::parse(content, nullptr, false);
-  if (!record.is_object()) throw Error("the run's record is not JSON", root.locate(state::run_record(run)));
+  std::optional<json> found = logs.read_record(run);
+  if (!found) throw Error("the run's record cannot be read as JSON", root.locate(state::run_record(run)));
+  const json& record = *found;
 
   RestorePlan out;
   out.status = record.value("status", "");

@@ -173,7 +173,7 @@ void write_record(RunContext& ctx, const plan::Plan& plan, const RunSummary& s, 
                  {"bytes_freed", s.bytes_freed},
                  {"bytes_in_trash", s.bytes_in_trash},
                  {"plan", plan::plan_to_json(plan)}};
-  ctx.store.put(state::run_record(ctx.run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+  ctx.state.write_record(ctx.run_id, record);
 }
 
 }  // namespace
@@ -254,13 +254,13 @@ class Runner {
     if (s_.removed == 0 && s_.restored == 0 && !ctx_.state.has(state::run_journal(ctx_.run_id))) {
       // It changed nothing (an empty plan, such as the re-run after a recovery, or items all
       // gone already): no "complete, 0 items" run is left in the trash to puzzle over.
-      if (!plan_.restores_run.empty()) mark_run(store_, plan_.restores_run, "restored");
+      if (!plan_.restores_run.empty()) ctx_.state.mark_run(plan_.restores_run, "restored");
       store_.remove_prefix(state::run_dir(ctx_.run_id));
       s_.run_id.clear();
       return s_;
     }
     write_record(ctx_, plan_, s_, "complete");
-    if (!plan_.restores_run.empty()) mark_run(store_, plan_.restores_run, "restored");
+    if (!plan_.restores_run.empty()) ctx_.state.mark_run(plan_.restores_run, "restored");
     return s_;
   }
 
@@ -451,14 +451,5 @@ class Runner {
 }  // namespace
 
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed) { return Runner(ctx, plan, resumed).run(); }
-
-void mark_run(storage::Store& store, const std::string& run_id, const std::string& status) {
-  std::string content;
-  if (!store.read(state::run_record(run_id), 64u << 20, content).ok()) return;
-  json record = json::parse(content, nullptr, false);
-  if (!record.is_object()) return;
-  record["status"] = status;
-  store.put(state::run_record(run_id), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
-}
 
 }  // namespace regsweep::apply::detail

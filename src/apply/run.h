@@ -26,8 +26,6 @@ struct RunContext {
 // run record marked complete. `resumed` is true when finishing an interrupted run.
 RunSummary run_plan(RunContext& ctx, const plan::Plan& plan, bool resumed);
 
-// Marks a run's record with `status` (a recovery that cannot finish stops it for good).
-void mark_run(storage::Store& store, const std::string& run_id, const std::string& status);
 
 // Every action whose precondition no longer holds, checked without writing (for `apply`,
 // which refuses a stale plan before its first removal).

@@ -67,10 +67,9 @@ void Session::recover_interrupted_runs() {
   });
   std::sort(runs.begin(), runs.end());
   for (const std::string& run : runs) {
-    std::string content;
-    if (!store_->read(state::run_record(run), 64u << 20, content).ok()) continue;
-    json record = json::parse(content, nullptr, false);
-    if (!record.is_object() || record.value("status", "") != "running") continue;
+    std::optional<json> found = state_->read_record(run);
+    if (!found || found->value("status", "") != "running") continue;
+    const json& record = *found;
     plan::Plan plan = plan::plan_from_json(record.at("plan"), store_->locate(state::run_record(run)));
     log_ << "regsweep: finishing run " << run << " (" << record.value("command_line", plan.command)
          << "), which was interrupted\n";
@@ -79,7 +78,7 @@ void Session::recover_interrupted_runs() {
       recovered_.push_back(detail::run_plan(ctx, plan, /*resumed=*/true));
     } catch (const Error& e) {
       // Stopped for good: a run that cannot be finished must not block every later session.
-      detail::mark_run(*store_, run, "stopped");
+      state_->mark_run(run, "stopped");
       log_ << "regsweep: warning: the interrupted run " << run << " cannot be finished: " << e.what() << " (" << e.path()
            << "); what it moved is in " << store_->locate(state::run_dir(run)) << "\n";
     }

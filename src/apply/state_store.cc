@@ -41,7 +41,7 @@ class FileLockHeld : public StateLock {
 
 class FolderStateStore : public StateStore {
  public:
-  FolderStateStore(storage::Store& store, storage::Dir& dir) : store_(store), dir_(dir) {}
+  FolderStateStore(storage::Store& store, storage::Dir& dir) : StateStore(store), dir_(dir) {}
 
   std::unique_ptr<StateLock> lock(std::string_view holder, std::string& other) override {
     store_.make_folder(state::kDir);
@@ -65,7 +65,6 @@ class FolderStateStore : public StateStore {
   bool has(std::string_view log) override { return store_.stat(log).exists(); }
 
  private:
-  storage::Store& store_;
   storage::Dir& dir_;
 };
 
@@ -92,7 +91,7 @@ class ObjectLock : public StateLock {
 
 class ObjectStateStore : public StateStore {
  public:
-  explicit ObjectStateStore(storage::Store& store) : store_(store) {}
+  explicit ObjectStateStore(storage::Store& store) : StateStore(store) {}
 
   std::unique_ptr<StateLock> lock(std::string_view holder, std::string& other) override {
     const std::string folder = std::string(state::kDir) + "/locks";
@@ -133,10 +132,28 @@ class ObjectStateStore : public StateStore {
     std::snprintf(buf, sizeof buf, "%020lld-%08u-%d", static_cast<long long>(util::now_ns()), ++sequence, static_cast<int>(::getpid()));
     return buf;
   }
-  storage::Store& store_;
 };
 
 }  // namespace
+
+void StateStore::write_record(std::string_view run, const json& record) {
+  store_.put(state::run_record(run), record.dump(1, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+std::optional<json> StateStore::read_record(std::string_view run) {
+  std::string content;
+  if (!store_.read(state::run_record(run), 64u << 20, content).ok()) return std::nullopt;
+  json record = json::parse(content, nullptr, false);
+  if (!record.is_object()) return std::nullopt;
+  return record;
+}
+
+void StateStore::mark_run(std::string_view run, std::string_view status) {
+  std::optional<json> record = read_record(run);
+  if (!record) return;
+  (*record)["status"] = status;
+  write_record(run, *record);
+}
 
 std::unique_ptr<StateStore> open_state_store(storage::Store& store) {
   storage::StoreTraits t = store.traits();

@@ -37,16 +37,12 @@ std::vector<TrashRun> list_trash(storage::Store& store, StateStore& logs) {
     TrashRun run;
     run.id = id;
     run.status = "unknown";
-    std::string content;
-    if (store.read(state::run_record(id), 64u << 20, content).ok()) {
-      json record = json::parse(content, nullptr, false);
-      if (record.is_object()) {
-        run.command = record.value("command", "");
-        run.command_line = record.value("command_line", "");
-        run.status = record.value("status", "unknown");
-        run.items = record.value("removed", std::uint64_t{0});
-        run.time_ns = util::parse_rfc3339(record.value("time", "")).value_or(0);
-      }
+    if (std::optional<json> record = logs.read_record(id)) {
+      run.command = record->value("command", "");
+      run.command_line = record->value("command_line", "");
+      run.status = record->value("status", "unknown");
+      run.items = record->value("removed", std::uint64_t{0});
+      run.time_ns = util::parse_rfc3339(record->value("time", "")).value_or(0);
     }
     // The record counts only at the end of a run: one that was killed or failed part-way says
     // 0 there, while its journal has a line for every item it began to move.
@@ -77,7 +73,7 @@ EmptiedTrash empty_trash(storage::Store& store, StateStore& logs, const std::vec
     if (dry_run) continue;
     // Marked first: a kill leaves a run that says what was happening to it.
     if (run.status != "unknown") {
-      detail::mark_run(store, run.id, "emptying");
+      logs.mark_run(run.id, "emptying");
       detail::count_mutation();
     }
     // The audit line goes first, while the bytes it reports are still there to count, and only

@@ -7,13 +7,15 @@
 //   - any other store (S3): a lock object per holder (after restic: written, then the
 //     others listed; another one's object means "held"), and each log a folder of one
 //     object per line, named so that a listing returns them in the order written.
-// Run records and the trash are plain keys of the store (put is atomic everywhere).
+// Run records (run.json) are written whole with the store's atomic put, through this
+// interface too; the trash is plain keys.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "regsweep/storage/store.h"
 
@@ -27,6 +29,7 @@ class StateLock {
 
 class StateStore {
  public:
+  explicit StateStore(storage::Store& store) : store_(store) {}
   virtual ~StateStore() = default;
   // The exclusive lock of the storage, `holder` (pid and command) recorded for the message
   // another regsweep prints. nullptr when someone else holds it; `other` then says who.
@@ -38,6 +41,17 @@ class StateStore {
   virtual void for_each_line(std::string_view log, const std::function<void(const nlohmann::json&)>& line) = 0;
   // Whether `log` has been written to.
   virtual bool has(std::string_view log) = 0;
+
+  // A run's record (run.json: command, plan, status, totals), replaced whole.
+  void write_record(std::string_view run, const nlohmann::json& record);
+  // The record, or nothing when it is missing or not a JSON object.
+  std::optional<nlohmann::json> read_record(std::string_view run);
+  // Sets the record's status (a recovery that cannot finish stops a run for good; emptying;
+  // restored). Nothing when there is no readable record.
+  void mark_run(std::string_view run, std::string_view status);
+
+ protected:
+  storage::Store& store_;
 };
 
 // The state store that suits `store` (from its traits). It lives no longer than `store`.
