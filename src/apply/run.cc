@@ -50,10 +50,8 @@ namespace {
 
 enum class Check { Ready, AlreadyGone, KeepFolder };
 
-std::string parent_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
+// The folder a key is in (storage::parent_key, as a string of its own).
+std::string parent_of(std::string_view key) { return std::string(storage::parent_key(key)); }
 
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
 // `removed`: what a dry run has counted as removed already (it is still on disk).

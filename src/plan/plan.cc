@@ -64,23 +64,36 @@ std::uint64_t Plan::bytes() const {
 namespace layout = storage::layout;
 using layout::ObjectKind;
 
+namespace {
+
+// The object kind an action of `kind` removes (RemoveRevision: its link; `whole` its folder).
+std::optional<ObjectKind> object_kind_of(ActionKind kind, bool whole) {
+  switch (kind) {
+    case ActionKind::RemoveTag: return ObjectKind::Tag;
+    case ActionKind::RemoveTagIndexEntry: return ObjectKind::TagIndexEntry;
+    case ActionKind::RemoveRevision: return whole ? ObjectKind::Revision : ObjectKind::RevisionLink;
+    case ActionKind::RemoveLayerLink: return ObjectKind::LayerLink;
+    case ActionKind::RemoveUpload: return ObjectKind::Upload;
+    case ActionKind::RemoveRepositoryPart: return ObjectKind::RepositoryPart;
+    case ActionKind::RemoveEmptyFolder: return ObjectKind::Folder;
+    case ActionKind::RemoveBlob: return ObjectKind::Blob;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+// The actions object_kind_of knows no object for name their key.
 layout::Object Action::object() const {
   layout::Object o;
   o.repository = repository;
   o.digest = digest;
-  switch (kind) {
-    case ActionKind::RemoveTag: o.kind = ObjectKind::Tag, o.name = tag; break;
-    case ActionKind::RemoveTagIndexEntry: o.kind = ObjectKind::TagIndexEntry, o.name = tag; break;
-    case ActionKind::RemoveRevision: o.kind = whole ? ObjectKind::Revision : ObjectKind::RevisionLink; break;
-    case ActionKind::RemoveLayerLink: o.kind = ObjectKind::LayerLink; break;
-    case ActionKind::RemoveUpload: o.kind = ObjectKind::Upload, o.name = upload; break;
-    case ActionKind::RemoveRepositoryPart: o.kind = ObjectKind::RepositoryPart, o.name = part; break;
-    case ActionKind::RemoveEmptyFolder: o.kind = ObjectKind::Folder; break;
-    case ActionKind::RemoveBlob: o.kind = ObjectKind::Blob; break;
-    case ActionKind::RemoveLinkFile:
-    case ActionKind::RemoveTempFile:
-    case ActionKind::RestoreFolder:
-    case ActionKind::RestoreItem: o.kind = ObjectKind::Key, o.key = key; break;
+  if (std::optional<ObjectKind> k = object_kind_of(kind, whole)) {
+    o.kind = *k;
+    o.name = kind == ActionKind::RemoveUpload ? upload : kind == ActionKind::RemoveRepositoryPart ? part : tag;
+  } else {
+    o.kind = ObjectKind::Key;
+    o.key = key;
   }
   return o;
 }
@@ -201,29 +214,9 @@ json plan_to_json(const Plan& plan) {
 
 namespace {
 
-bool is_key_kind(ActionKind k) {
-  return k == ActionKind::RemoveLinkFile || k == ActionKind::RemoveTempFile || k == ActionKind::RestoreFolder ||
-         k == ActionKind::RestoreItem;
-}
-
-// The object kind an action of `kind` removes (RemoveRevision: its link; `whole` its folder).
-std::optional<ObjectKind> object_kind_of(ActionKind kind, bool whole) {
-  switch (kind) {
-    case ActionKind::RemoveTag: return ObjectKind::Tag;
-    case ActionKind::RemoveTagIndexEntry: return ObjectKind::TagIndexEntry;
-    case ActionKind::RemoveRevision: return whole ? ObjectKind::Revision : ObjectKind::RevisionLink;
-    case ActionKind::RemoveLayerLink: return ObjectKind::LayerLink;
-    case ActionKind::RemoveUpload: return ObjectKind::Upload;
-    case ActionKind::RemoveRepositoryPart: return ObjectKind::RepositoryPart;
-    case ActionKind::RemoveEmptyFolder: return ObjectKind::Folder;
-    case ActionKind::RemoveBlob: return ObjectKind::Blob;
-    default: return std::nullopt;
-  }
-}
-
 // A format-1 action: its object read back from its path.
 void object_from_path(Action& a, const std::string& path, const std::string& check_path, const std::function<Error(std::string)>& fail) {
-  if (is_key_kind(a.kind)) {
+  if (!object_kind_of(a.kind, false)) {
     a.key = path;
   } else {
     const bool revision_folder = a.kind == ActionKind::RemoveRevision && !path.ends_with("/link");
