@@ -1,22 +1,23 @@
 """registry: the real distribution registry (the oracle), run and driven from the tests.
 
 - Registry: a context manager that runs `docker-registry serve` on 127.0.0.1:<free port> over a
-  given rootdirectory and stops it (SIGTERM, then SIGKILL on its process group); every one
-  still running is stopped at exit and on SIGTERM (stop_all_registries), and each dies with its parent.
+  given rootdirectory (or, with root=None, the storage its extra_config gives: registry_s3.py)
+  and stops it (SIGTERM, then SIGKILL on its process group); every one still running is
+  stopped at exit and on SIGTERM (stop_all_registries, through lifetime.py), and each dies with
+  its parent. env: the environment it runs with (default: this process's).
 - API helpers on a Registry: catalog, tags, manifest_digest, get_manifest, delete_manifest,
   blob_exists, pull_all (a full, verified pull), push_manifest / push_by_digest (blobs by the
   monolithic POST+PUT upload, then PUT manifest), start_upload (an abandoned upload), describe.
 - pull_every_tag(), served_tags(), api_delete_refs(): what a registry serves, and deleting as
   a client of its API does.
-- garbage_collect(): `docker-registry garbage-collect [--dry-run] [-m]`, output parsed.
+- garbage_collect(): `docker-registry garbage-collect [--dry-run] [-m]`, output parsed
+  (Registry.garbage_collect: on that registry's config, with its environment).
 
 The binary can be overridden with the environment: REGISTRY_BIN (default docker-registry).
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import lifetime
 from httpclient import Response, http, next_link
 from images import Manifest
 from oci import ACCEPT_ALL, DIGEST_RE, INDEX_TYPES, SCHEMA1, SCHEMA1_SIGNED, platform_string, sha256_digest
@@ -60,7 +62,6 @@ _LIVE: set = set()
 _WORKDIRS: list = []
 
 
-@atexit.register
 def stop_all_registries():
     for reg in list(_LIVE):
         try:
@@ -69,6 +70,9 @@ def stop_all_registries():
             pass
     for d in _WORKDIRS:  # config folders outlive `with` (garbage_collect needs config_path)
         shutil.rmtree(d, ignore_errors=True)
+
+
+lifetime.on_exit(stop_all_registries, order=lifetime.REGISTRIES)
 
 
 @contextlib.contextmanager
@@ -88,25 +92,7 @@ def registries_running() -> list:
     return [r for r in _LIVE if r.proc]
 
 
-def _die_with_parent():  # runs in the child before exec
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-def _on_sigterm(signum, frame):
-    stop_all_registries()
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-def _install_sigterm_handler():
-    try:
-        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread
-        pass
+_die_with_parent = lifetime.die_with_parent
 
 
 class Registry:
@@ -116,11 +102,14 @@ class Registry:
         reg.catalog(); reg.tags("team/app"); ...
     """
 
-    def __init__(self, root: str, port: int | None = None, readonly: bool = False,
-                 extra_config: dict | None = None, start_timeout: float = 20, uid: int | None = None):
-        """uid: run the registry as that user (and group of the same number), as Debian's
-        docker-registry runs as its own user."""
-        self.root = os.path.abspath(root)
+    def __init__(self, root: str | None, port: int | None = None, readonly: bool = False,
+                 extra_config: dict | None = None, start_timeout: float = 20, uid: int | None = None,
+                 env: dict | None = None):
+        """root: the filesystem driver's rootdirectory; None: no filesystem storage (extra_config
+        gives the storage). uid: run the registry as that user (and group of the same number),
+        as Debian's docker-registry runs as its own user. env: its environment (None: ours)."""
+        self.root = os.path.abspath(root) if root is not None else None
+        self.env = env
         self.uid = uid
         self.fixed_port = port
         self.readonly = readonly
@@ -162,14 +151,15 @@ class Registry:
         """(argv, extra Popen arguments) that serve self.root on self.port; writes the config.
         A subclass serves some other way (tests/image: the registry in the image)."""
         write_config(self.config_path, self.root, self.port, self.readonly, self.extra_config)
-        kw = {"preexec_fn": _die_with_parent}  # it gets SIGTERM if we die first
+        kw = {"preexec_fn": _die_with_parent, "env": self.env}  # it gets SIGTERM if we die first
         if self.uid is not None:
             kw.update(user=self.uid, group=self.uid, extra_groups=[])
         return [registry_bin(), "serve", self.config_path], kw
 
     def start(self):
-        os.makedirs(self.root, exist_ok=True)
-        _install_sigterm_handler()
+        if self.root is not None:
+            os.makedirs(self.root, exist_ok=True)
+        lifetime.arm()
         last = None
         for _attempt in range(self.start_attempts if self.fixed_port is None else 1):
             self.port = self.fixed_port or free_port()
@@ -232,6 +222,10 @@ class Registry:
         """Stop and remove the config/log folder (not the root)."""
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def garbage_collect(self, **kwargs) -> "GCResult":
+        """garbage_collect() (kwargs: its own) on this registry's config, in its environment."""
+        return garbage_collect(self.config_path, env=self.env, **kwargs)
 
     def log(self) -> str:
         try:
@@ -454,7 +448,8 @@ class GCResult:
 
 
 def garbage_collect(config_path: str, dry_run: bool = True, delete_untagged: bool = False,
-                    check: bool = True, timeout: float = 300) -> GCResult:
+                    check: bool = True, timeout: float = 300, env: dict | None = None) -> GCResult:
+    """env: the command's environment (None: ours)."""
     cmd = [registry_bin(), "garbage-collect"]
     if dry_run:
         cmd.append("--dry-run")
@@ -462,7 +457,7 @@ def garbage_collect(config_path: str, dry_run: bool = True, delete_untagged: boo
         cmd.append("--delete-untagged")
     cmd.append(config_path)
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout, start_new_session=True)
+                       stderr=subprocess.STDOUT, timeout=timeout, start_new_session=True, env=env)
     out = p.stdout.decode("utf-8", "replace")
     res = GCResult(p.returncode, out)
     for line in out.splitlines():

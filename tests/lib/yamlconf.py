@@ -52,12 +52,13 @@ def deep_merge(base: dict, extra: dict | None) -> dict:
     return out
 
 
-def registry_config(root: str, port: int, readonly: bool = False, extra: dict | None = None) -> dict:
+def registry_config(root: str | None, port: int, readonly: bool = False, extra: dict | None = None) -> dict:
+    """root None: no filesystem storage (extra gives the driver, e.g. {"storage": {"s3": ...}})."""
     cfg = {
         "version": "0.1",
         "log": {"level": "warn", "accesslog": {"disabled": True}},
         "storage": {
-            "filesystem": {"rootdirectory": os.path.abspath(root)},
+            **({"filesystem": {"rootdirectory": os.path.abspath(root)}} if root is not None else {}),
             "delete": {"enabled": True},
             "cache": {"blobdescriptor": "inmemory"},
             "maintenance": {
@@ -76,7 +77,7 @@ def registry_config(root: str, port: int, readonly: bool = False, extra: dict | 
     return cfg
 
 
-def write_config(path: str, root: str, port: int = 5000, readonly: bool = False,
+def write_config(path: str, root: str | None, port: int = 5000, readonly: bool = False,
                  extra: dict | None = None) -> str:
     with open(path, "w") as f:
         f.write(to_yaml(registry_config(root, port, readonly, extra)))
