@@ -11,6 +11,7 @@ build=(
   g++ meson ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev
   python3                    # scripts/demo.sh: the sample's times moved to today (tests/lib/clock.py)
+  libcurl4-openssl-dev libpugixml-dev  # the S3 storage: HTTP with SigV4 signing, S3's XML answers
 )
 test=(
   libgtest-dev               # unit and fixture tests
@@ -21,6 +22,8 @@ test=(
   gdb                        # tests/e2e/test_gc.py LinkDuringPlan: a push while gc is paused
   mount util-linux           # tests/e2e/test_restore.py: a tmpfs mounted inside the root
   buildah debootstrap        # tests/image: the Dockerfile built and run without a Docker engine
+  ceph-mon ceph-osd radosgw ceph-common  # the S3 suites: a one-node Ceph RGW (tests/lib/s3server.py)
+  python3-boto3              # the S3 suites: their key-level client (tests/lib/s3client.py)
 )
 fuzz=(
   clang libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer and its sanitizer runtimes
