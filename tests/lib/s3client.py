@@ -9,13 +9,14 @@ the region are given; path-style addressing; no proxy; no CA bundle (verify off;
 servers speak plain HTTP); no config or credentials file (AWS_CONFIG_FILE, ~/.aws); no retries
 (a fault injected by s3proxy.py is seen, not retried away); checksums only where S3 requires
 them (botocore 1.36 and later add CRC32 trailers by default, which RGW 16 does not take).
-ETags are given without their quotes.
+ETags are given without their quotes, times as UTC datetimes.
 
 Needs boto3 (Debian's python3-boto3: scripts/setup.sh test).
 """
 from __future__ import annotations
 
 import os
+from datetime import timezone
 
 import boto3
 import botocore.config
@@ -60,7 +61,8 @@ class S3Client:
         out = {}
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for o in page.get("Contents") or []:
-                out[o["Key"]] = (o["Size"], _unquote(o.get("ETag")), o["LastModified"])
+                out[o["Key"]] = (o["Size"], _unquote(o.get("ETag")),
+                                 o["LastModified"].astimezone(timezone.utc))
         return out
 
     def get(self, bucket: str, key: str) -> bytes:
