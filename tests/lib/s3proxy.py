@@ -41,6 +41,7 @@ import asyncio
 import collections
 import socket
 import struct
+import sys
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -211,7 +212,7 @@ class S3Proxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = None
         self._thread: threading.Thread | None = None
-        self._conns: set = set()
+        self._conns: dict = {}  # the client connections' writers, and their tasks
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -264,8 +265,13 @@ class S3Proxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for w in list(self._conns):
+        for w, _task in list(self._conns.items()):
             w.transport.abort()
+        tasks = [t for t in self._conns.values() if t is not asyncio.current_task()]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=5)
+            for t in pending:
+                t.cancel()
         self._conns.clear()
 
     def down(self):
@@ -340,7 +346,7 @@ class S3Proxy:
     # -- serving --------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self._conns.add(writer)
+        self._conns[writer] = asyncio.current_task()
         up: list = [None, None]  # the upstream connection: reader, writer
         try:
             while True:
@@ -355,11 +361,17 @@ class S3Proxy:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except Exception as e:  # a bug, or the client of delete_errors failing: say so
+            print(f"s3proxy: {type(e).__name__}: {e}", file=sys.stderr)
         finally:
-            self._conns.discard(writer)
-            for w in (writer, up[1]):
-                if w is not None:
-                    w.transport.abort()
+            self._conns.pop(writer, None)
+            if up[1] is not None:
+                up[1].transport.abort()
+            writer.close()  # after what was written is sent (a reset has aborted already)
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            except (Exception, asyncio.TimeoutError):
+                writer.transport.abort()
 
     async def _handle(self, req: Message, writer: asyncio.StreamWriter, up: list) -> bool:
         """Answer one request; False when the client connection is to be closed."""
