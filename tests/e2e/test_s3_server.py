@@ -31,6 +31,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 
+import lifetime  # noqa: E402
 import regtest as rt  # noqa: E402
 import tap  # noqa: E402
 
@@ -87,6 +88,7 @@ class RegistryOnS3(unittest.TestCase):
     def setUpClass(cls):
         cls.s3 = s3server.shared_server()
         cls.tmp = tempfile.mkdtemp(prefix="regtest-s3-")
+        lifetime.on_exit(lambda: shutil.rmtree(cls.tmp, ignore_errors=True))  # SIGTERM too
         cls.layout = os.path.join(cls.tmp, "layout")
         rt.make_oci_layout(cls.layout, {"v1": V1, "v2": V2})
 
