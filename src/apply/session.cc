@@ -41,7 +41,10 @@ Session::Session(storage::Store& store, SessionOptions options, std::ostream& lo
                         store_->locate(state::kLock), "wait for it to finish");
   }
   if (options_.trash_only) return;
-  if (!options_.force) check_live_registry();
+  // --force has one meaning everywhere: a registry regsweep sees is taken not to serve this
+  // storage. It never stands for a statement about registries regsweep cannot see.
+  if (!store_->traits().registries_visible) check_unseen_registries();
+  else if (!options_.force) check_live_registry();
   recover_interrupted_runs();
 }
 
@@ -58,6 +61,36 @@ void Session::check_live_registry() {
     serving.push_back(live);
   }
   if (!serving.empty()) throw serving_refusal(serving, store_->location());
+}
+
+// A bucket: registries on other machines may serve it, and no process list shows them. The
+// ones that can be seen still count (this host's, or one answering at --config's http.addr);
+// beyond them, regsweep never assumes: the operator states that none serves it
+// (--registry-stopped), or --config says the registries are read-only, which rm and prune
+// accept as on a disk.
+void Session::check_unseen_registries() {
+  std::vector<LiveRegistry> serving;
+  for (const LiveRegistry& live : find_live_registries(store_->location(), options_.config))
+    if (!live.root_unknown) serving.push_back(live);
+  if (!serving.empty() && !options_.force) throw serving_refusal(serving, store_->location());
+  if (options_.registry_stopped) return;
+  if (options_.config && options_.config->readonly && !options_.refuse_readonly_registry) {
+    LiveRegistry unseen;
+    unseen.description = "the registries serving " + store_->location() + " with " + options_.config->path;
+    unseen.readonly = true;
+    unseen.config = options_.config;
+    unseen.why = "its storage.maintenance.readonly is enabled";
+    log_ << "regsweep: note: registries on other machines cannot be seen; " << options_.config->path
+         << " makes them read-only\n";
+    if (options_.readonly_registries) options_.readonly_registries->push_back(unseen);
+    return;
+  }
+  throw SafetyRefusal("regsweep cannot see whether a registry on another machine serves this bucket", store_->location(),
+                      "stop every registry that serves it and say so with --registry-stopped (a statement: regsweep "
+                      "cannot check it)" +
+                          std::string(options_.refuse_readonly_registry
+                                          ? ""
+                                          : ", or give --config with storage.maintenance.readonly enabled, as the registries run"));
 }
 
 void Session::recover_interrupted_runs() {

@@ -1,9 +1,16 @@
 #include "regsweep/apply/state_store.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -11,6 +18,7 @@
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
 #include "regsweep/util/clock.h"
+#include "regsweep/util/format.h"
 
 namespace regsweep::apply {
 
@@ -73,20 +81,101 @@ class FolderStateStore : public StateStore {
 // The folder of a log's line objects: "<log>.d/".
 std::string lines_folder(std::string_view log) { return std::string(log) + ".d"; }
 
+// The lock on a store without flock (S3). Two objects, both holding who, where and when:
+//   - ".regsweep/lock", written only if absent (a conditional PUT, If-None-Match: *), where
+//     the store honours that: of two that start together, exactly one creates it;
+//   - ".regsweep/locks/<time-seq-pid>", one per holder, written and then the others listed
+//     (restic's protocol): of two that start together both may see the other and step back,
+//     but never both go on. Where the conditional PUT is not honoured, this is the lock, and
+//     the listing is made again after a wait (for stores whose listings lag behind writes).
+// Both are rewritten every kRefreshEvery while the run lasts; one whose time is older than
+// kStaleAfter belongs to a run that died without removing it (a kill, a lost machine) and is
+// taken over, with a note; so is one whose holder ran on this host and is no longer running
+// (a killed run: its successor finishes it at once, as flock allows on a disk). Clocks of
+// different machines are trusted to within minutes.
+constexpr std::int64_t kSecond = 1'000'000'000;
+constexpr std::int64_t kRefreshEvery = 5 * 60 * kSecond;
+constexpr std::int64_t kStaleAfter = 30 * 60 * kSecond;
+constexpr auto kRecheckWait = std::chrono::seconds(1);
+
+std::string host_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+std::string lock_content(std::string_view holder, std::int64_t now) {
+  json j = {{"holder", holder}, {"host", host_name()}, {"pid", ::getpid()}, {"time", util::rfc3339_utc(now)}, {"time_ns", now}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Who holds a lock object, and whether its holder stopped refreshing it long ago.
+struct LockHolder {
+  std::string who;
+  bool stale = false;
+};
+LockHolder read_holder(storage::Store& store, const std::string& key, std::int64_t now) {
+  std::string content;
+  LockHolder h;
+  storage::ReadResult r = store.read(key, 4096, content);
+  if (!r.ok()) return h;  // gone meanwhile, or unreadable: held (never taken over unread)
+  json j = json::parse(content, nullptr, false);
+  if (!j.is_object()) {
+    h.who = content;  // another regsweep's older format, or garbage: held, named as it is
+    return h;
+  }
+  h.who = j.value("holder", "") + " on " + j.value("host", "?") + " since " + j.value("time", "?");
+  const std::int64_t at = j.value("time_ns", std::int64_t{0});
+  const int pid = j.value("pid", 0);
+  // A pid that is running (or is another process now) keeps it held: never assumed dead.
+  const bool died_here = pid > 0 && j.value("host", "") == host_name() && ::kill(pid, 0) != 0 && errno == ESRCH;
+  h.stale = (at > 0 && now - at > kStaleAfter) || died_here;
+  if (died_here) h.who += " (that process is no longer running)";
+  return h;
+}
+
 class ObjectLock : public StateLock {
  public:
-  ObjectLock(storage::Store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  ObjectLock(storage::Store& store, std::vector<std::string> keys, std::string holder)
+      : store_(store), keys_(std::move(keys)), holder_(std::move(holder)) {
+    refresher_ = std::thread([this] { refresh(); });
+  }
   ~ObjectLock() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    refresher_.join();
     try {
-      store_.remove({key_});
+      store_.remove(keys_);
     } catch (const Error&) {
-      // Left behind, it blocks the next run, whose message names it for removal by hand.
+      // Left behind, it blocks the next runs until it is stale (kStaleAfter).
     }
   }
 
  private:
+  void refresh() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!cv_.wait_for(lock, std::chrono::nanoseconds(kRefreshEvery), [&] { return stopping_; })) {
+      const std::string content = lock_content(holder_, util::now_ns());
+      for (const std::string& key : keys_) {
+        try {
+          store_.put(key, content);
+        } catch (const Error&) {
+          // Tried again at the next refresh; the lock goes stale only after kStaleAfter.
+        }
+      }
+    }
+  }
+
   storage::Store& store_;
-  std::string key_;
+  std::vector<std::string> keys_;
+  std::string holder_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread refresher_;
 };
 
 class ObjectStateStore : public StateStore {
@@ -94,21 +183,39 @@ class ObjectStateStore : public StateStore {
   explicit ObjectStateStore(storage::Store& store) : StateStore(store) {}
 
   std::unique_ptr<StateLock> lock(std::string_view holder, std::string& other) override {
+    const std::int64_t now = util::now_ns();
+    const std::string content = lock_content(holder, now);
+    std::vector<std::string> keys;
+    // The conditional lock object first.
+    storage::Store::PutNew created = store_.put_new(state::kLock, content);
+    for (int attempt = 0; created == storage::Store::PutNew::Exists && attempt < 2; ++attempt) {
+      LockHolder h = read_holder(store_, state::kLock, now);
+      if (!h.stale) {
+        other = h.who + " (lock object " + store_.locate(state::kLock) + ")";
+        return nullptr;
+      }
+      std::fprintf(stderr, "regsweep: note: taking over a stale lock (%s; or not refreshed for over %lld minutes): %s\n",
+                   h.who.c_str(), static_cast<long long>(kStaleAfter / kSecond / 60), store_.locate(state::kLock).c_str());
+      store_.remove({state::kLock});
+      created = store_.put_new(state::kLock, content);
+    }
+    if (created == storage::Store::PutNew::Exists) {
+      other = "another regsweep took the stale lock first (lock object " + store_.locate(state::kLock) + ")";
+      return nullptr;
+    }
+    if (created == storage::Store::PutNew::Created) keys.push_back(state::kLock);
+    // Then this holder's own object, and the others looked for.
     const std::string folder = std::string(state::kDir) + "/locks";
     const std::string mine = storage::join_key(folder, unique_name());
-    store_.put(mine, holder);
-    auto held = std::make_unique<ObjectLock>(store_, mine);
-    // Written first, then the others looked for: of two that start together, both may see the
-    // other and step back, but never both go on.
-    std::vector<std::string> others;
-    store_.list(folder, [&](const storage::KeyInfo& k) {
-      if (k.key != mine) others.emplace_back(k.key);
-    });
-    if (others.empty()) return held;
-    std::sort(others.begin(), others.end());
-    store_.read(others.front(), 4096, other);
-    other += " (lock object " + store_.locate(others.front()) + ")";
-    return nullptr;
+    store_.put(mine, content);
+    keys.push_back(mine);
+    auto held = std::make_unique<ObjectLock>(store_, keys, std::string(holder));
+    if (!others_hold(folder, mine, now, other)) return nullptr;
+    if (created == storage::Store::PutNew::Unsupported) {
+      std::this_thread::sleep_for(kRecheckWait);
+      if (!others_hold(folder, mine, now, other)) return nullptr;
+    }
+    return held;
   }
   void append(std::string_view log, std::string_view line) override {
     store_.put(storage::join_key(lines_folder(log), unique_name()), line);
@@ -125,6 +232,30 @@ class ObjectStateStore : public StateStore {
   bool has(std::string_view log) override { return store_.stat(lines_folder(log)).exists(); }
 
  private:
+  // False (with `other` set) when a lock object of another holder is there and not stale.
+  bool others_hold(const std::string& folder, const std::string& mine, std::int64_t now, std::string& other) {
+    std::vector<std::string> others;
+    store_.list(folder, [&](const storage::KeyInfo& k) {
+      if (k.key != mine) others.emplace_back(k.key);
+    });
+    std::sort(others.begin(), others.end());
+    std::vector<std::string> stale;
+    for (const std::string& key : others) {
+      LockHolder h = read_holder(store_, key, now);
+      if (h.stale) {
+        stale.push_back(key);
+        continue;
+      }
+      other = h.who + " (lock object " + store_.locate(key) + ")";
+      return false;
+    }
+    if (!stale.empty()) {
+      std::fprintf(stderr, "regsweep: note: removing %zu stale lock object(s), first %s\n", stale.size(), store_.locate(stale.front()).c_str());
+      store_.remove(stale);
+    }
+    return true;
+  }
+
   // Sorts in the order written: the time, then this process's own count (same nanosecond).
   static std::string unique_name() {
     static std::atomic<unsigned> sequence{0};

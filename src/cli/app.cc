@@ -57,10 +57,14 @@ int run(int argc, char** argv) {
   app.add_flag("-i", interactive, "the interactive menu (same as `regsweep interactive`)");
   app.fallthrough();  // global options are accepted after the command too: `regsweep report --json`
   GlobalOptions& g = context.options;
-  app.add_option("--root", g.root, "the storage's rootdirectory (holds docker/registry/v2); default /var/lib/registry");
-  app.add_option("--config", g.config, "the registry's config.yml (its storage.filesystem.rootdirectory is used)");
+  app.add_option("--root", g.root, "the storage's rootdirectory (holds docker/registry/v2), or s3://BUCKET/PREFIX; default /var/lib/registry");
+  app.add_option("--config", g.config, "the registry's config.yml (its storage.filesystem or storage.s3 section is used)");
+  app.add_option("--s3-endpoint", g.s3_endpoint, "with --root s3://BUCKET/PREFIX: the S3 endpoint URL (path-style requests); default AWS");
+  app.add_option("--s3-region", g.s3_region, "with --root s3://BUCKET/PREFIX: the region to sign for (default us-east-1)");
+  app.add_flag("--registry-stopped", g.registry_stopped,
+               "S3: state that no registry serves this storage now (regsweep cannot see another machine's processes)");
   app.add_flag("--json", g.json, "one JSON document on stdout");
-  app.add_option("-j,--jobs", g.jobs, "worker threads (default: number of cores)")->check(CLI::Range(1u, 1024u));
+  app.add_option("-j,--jobs", g.jobs, "concurrency: worker threads on a disk (default: number of cores), connections on S3 (default 32)")->check(CLI::Range(1u, 1024u));
   app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
   app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
   app.add_flag("--bytes", g.bytes, "sizes as exact byte counts instead of 1.4 GiB");

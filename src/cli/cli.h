@@ -17,6 +17,7 @@
 #include "regsweep/storage/store.h"
 #include "regsweep/storage/model.h"
 #include "regsweep/storage/registry_config.h"
+#include "regsweep/storage/s3_config.h"
 #include "regsweep/util/style.h"
 
 namespace regsweep::cli {
@@ -25,7 +26,10 @@ struct GlobalOptions {
   std::optional<std::string> root;
   std::optional<std::string> config;
   bool json = false;
-  unsigned jobs = 0;   // 0: number of cores
+  unsigned jobs = 0;   // 0: the store's default (the cores on a disk, 32 connections on S3)
+  std::string s3_endpoint;     // --s3-endpoint: with --root s3://bucket/prefix
+  std::string s3_region;       // --s3-region
+  bool registry_stopped = false;  // the operator states that no registry serves the storage (S3)
   bool quiet = false;
   int verbose = 0;
   bool bytes = false;          // exact byte counts instead of "1.4 GiB"
@@ -44,6 +48,10 @@ struct Context {
 
   std::optional<storage::RegistryConfig> registry_config() const;
   std::string root() const;
+  // The bucket's settings when the storage is in S3 (--root s3://..., or --config with
+  // storage.s3), credentials resolved; nullopt for a local folder.
+  std::optional<storage::S3Config> s3_config() const;
+  bool on_s3() const;
   // The registry's storage, opened once (on first use) from --root or --config.
   storage::Store& store() const;
   mutable std::unique_ptr<storage::Store> store_;

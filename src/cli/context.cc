@@ -5,6 +5,7 @@
 #include "terminal_progress.h"
 
 #include "cli.h"
+#include "regsweep/storage/s3_store.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/clock.h"
 #include "regsweep/util/format.h"
@@ -19,12 +20,38 @@ std::optional<storage::RegistryConfig> Context::registry_config() const {
 
 std::string Context::root() const { return storage::resolve_root(options.root, registry_config()); }
 
+bool Context::on_s3() const {
+  if (options.root) return options.root->starts_with(storage::kS3Scheme);
+  if (!options.config) return false;
+  return registry_config()->s3.has_value();
+}
+
+std::optional<storage::S3Config> Context::s3_config() const {
+  if (!on_s3()) {
+    if (!options.s3_endpoint.empty() || !options.s3_region.empty())
+      throw UsageError("--s3-endpoint and --s3-region go with --root s3://bucket/prefix", options.root.value_or(""));
+    return std::nullopt;
+  }
+  storage::S3Config c;
+  if (options.root) c = storage::s3_config_from_url(*options.root, options.s3_endpoint, options.s3_region);
+  else c = *registry_config()->s3;
+  storage::resolve_s3_credentials(c);
+  return c;
+}
+
 storage::Store& Context::store() const {
-  if (!store_) store_ = storage::open_folder_store(*fs, root(), jobs());
+  if (!store_) {
+    if (auto s3 = s3_config()) store_ = storage::open_s3_store(*s3, jobs());
+    else store_ = storage::open_folder_store(*fs, root(), jobs());
+  }
   return *store_;
 }
 
-unsigned Context::jobs() const { return options.jobs ? options.jobs : util::default_jobs(); }
+// On a disk, threads (one per core); on S3, connections (requests wait on the network).
+unsigned Context::jobs() const {
+  if (options.jobs) return options.jobs;
+  return on_s3() ? storage::kS3DefaultConnections : util::default_jobs();
+}
 
 std::int64_t Context::now_ns() const { return util::now_ns(); }
 

@@ -58,6 +58,7 @@ apply::SessionOptions session_options(Context& ctx, bool read_only, bool force, 
   apply::SessionOptions so;
   so.dry_run = read_only;
   so.force = force;
+  so.registry_stopped = ctx.options.registry_stopped;
   so.refuse_readonly_registry = refuse_readonly_registry;
   so.command_line = ctx.command_line;
   so.config = ctx.registry_config();

@@ -30,6 +30,8 @@ bool Store::remove_empty_folder(std::string_view prefix) {
 
 void Store::make_folder(std::string_view) {}
 
+Store::PutNew Store::put_new(std::string_view, std::string_view) { return PutNew::Unsupported; }
+
 std::uint64_t Store::volume_of(std::string_view) { return 0; }
 
 namespace {
@@ -44,6 +46,7 @@ class FolderStore : public Store {
     traits_.symlinks = true;
     traits_.append = true;
     traits_.locks = true;
+    traits_.registries_visible = true;
     traits_.connections = connections ? connections : 1;
   }
 
@@ -188,6 +191,7 @@ class ReadOnlyStore : public Store {
   void remove(const std::vector<std::string>& keys) override { refuse(keys.empty() ? std::string_view() : keys.front()); }
   void remove_prefix(std::string_view prefix) override { refuse(prefix); }
   void copy(std::string_view from, std::string_view) override { refuse(from); }
+  PutNew put_new(std::string_view key, std::string_view) override { refuse(key); }
   void rename(std::string_view from, std::string_view) override { refuse(from); }
   bool remove_empty_folder(std::string_view prefix) override { refuse(prefix); }
   void make_folder(std::string_view prefix) override { refuse(prefix); }

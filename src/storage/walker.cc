@@ -9,6 +9,7 @@
 #include "regsweep/util/parallel.h"
 #include "regsweep/util/sha256.h"
 #include "regsweep/util/small_path.h"
+#include "listed_dir.h"
 #include "walk_internal.h"
 
 namespace regsweep::storage {
@@ -163,19 +164,27 @@ void throw_not_a_folder(const std::string& path, FileType type) {
 
 namespace {
 
-// The walk knows where the layout puts each file and probes for it in the local folder.
-// A store without one (S3) needs a walk from a flat listing, which is not written yet.
-Dir* probing_root(Store& store) {
-  Dir* dir = store.directory();
-  if (!dir) throw Error("this storage cannot be read yet: only a local folder can be walked", store.location());
-  return dir;
+// The walk knows where the layout puts each file and probes for it: in the local folder, or
+// in a listing of every key made first where the store has no folders (S3).
+struct ProbingRoot {
+  std::unique_ptr<Dir> listing;
+  Dir* dir = nullptr;
+};
+ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress) {
+  ProbingRoot root;
+  root.dir = store.directory();
+  if (!root.dir) {
+    root.listing = detail::list_store(store, jobs, progress);
+    root.dir = root.listing.get();
+  }
+  return root;
 }
 
 }  // namespace
 
 std::vector<std::string> repository_names(Store& store) {
-  Dir* root_dir = probing_root(store);
-  auto repositories = root_dir->open_dir(layout::v2(layout::kRepositories));
+  ProbingRoot root = probing_root(store, store.traits().connections, util::no_progress());
+  auto repositories = root.dir->open_dir(layout::v2(layout::kRepositories));
   if (!repositories) return {};
   FindingSink ignored;
   return detail::discover_repositories(*repositories, ignored);
@@ -191,7 +200,8 @@ std::vector<std::string> tag_names(Store& store, const std::string& repository) 
 }
 
 Model walk_storage(Store& store, const WalkOptions& options) {
-  Dir* root_dir = probing_root(store);
+  ProbingRoot probing = probing_root(store, std::max(options.jobs, store.traits().connections), *options.progress);
+  Dir* root_dir = probing.dir;
   const std::string& root = store.location();
   auto v2 = root_dir->open_dir(layout::kV2);
   if (!v2) {

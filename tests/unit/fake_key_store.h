@@ -98,6 +98,15 @@ class FakeKeyStore : public storage::Store {
     auto it = objects_.lower_bound(folder);
     while (it != objects_.end() && it->first.starts_with(folder)) it = objects_.erase(it);
   }
+  PutNew put_new(std::string_view key, std::string_view content) override {
+    if (!conditional_puts) return PutNew::Unsupported;
+    if (objects_.count(std::string(key))) return PutNew::Exists;
+    put(key, content);
+    return PutNew::Created;
+  }
+  // Off: the store ignores If-None-Match, as some S3-compatible servers do.
+  bool conditional_puts = true;
+
   void copy(std::string_view from, std::string_view to) override {
     write("copy " + std::string(from) + " -> " + std::string(to));
     auto it = objects_.find(std::string(from));

@@ -20,6 +20,7 @@
 #include "regsweep/error.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/rm.h"
+#include "regsweep/util/clock.h"
 #include "regsweep/util/reference.h"
 
 namespace regsweep::test {
@@ -179,6 +180,68 @@ TEST_F(KeyStoreRun, ASecondSessionIsRefusedWhileTheLockObjectIsThere) {
   keys.objects() = bucket();
   Session first(keys, options(), log);
   EXPECT_THROW(Session(keys, options(), log), SafetyRefusal);
+}
+
+// The lock object of a holder that may still run refuses; one not refreshed for over 30
+// minutes, or left by a process of this host that is gone, is taken over. With or without a
+// store that honours If-None-Match (then the per-holder objects and a listing decide).
+TEST_F(KeyStoreRun, ALockObjectRefusesWhileItsHolderMayRunAndIsTakenOverWhenStale) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  auto lock_json = [&](std::string h, int pid, std::int64_t at) {
+    return nlohmann::json({{"holder", "pid " + std::to_string(pid) + ": other"}, {"host", h}, {"pid", pid}, {"time", "then"}, {"time_ns", at}}).dump();
+  };
+  const std::int64_t now = util::now_ns();
+  for (bool conditional : {true, false}) {
+    SCOPED_TRACE(conditional ? "conditional puts" : "no conditional puts");
+    const std::string key = conditional ? state::kLock : ".regsweep/locks/00000000000000000001-00000001-1";
+    struct Case {
+      std::string host;
+      int pid;
+      std::int64_t at;
+      bool refused;
+    };
+    for (const Case& c : {Case{"elsewhere", 1, now, true}, Case{"elsewhere", 1, now - 31LL * 60 * 1'000'000'000, false},
+                          Case{host, ::getpid(), now, true}, Case{host, 0x3ffffff0, now, false}}) {
+      SCOPED_TRACE(c.host + " " + std::to_string(c.pid));
+      FakeKeyStore keys;
+      keys.conditional_puts = conditional;
+      keys.objects() = bucket();
+      keys.objects()[key] = FakeKeyStore::Object{lock_json(c.host, c.pid, c.at), 0};
+      if (c.refused) {
+        try {
+          Session s(keys, options(), log);
+          ADD_FAILURE() << "not refused";
+        } catch (const SafetyRefusal& e) {
+          EXPECT_NE(std::string(e.what()).find("other on " + c.host), std::string::npos) << e.what();
+          EXPECT_NE(e.path().find("fake://bucket/.regsweep/lock"), std::string::npos) << e.path();
+        }
+        EXPECT_EQ(keys.objects().count(key), 1u) << "a held lock is never removed";
+      } else {
+        { Session s(keys, options(), log); }
+        for (const auto& [k, v] : keys.objects()) EXPECT_FALSE(k.starts_with(".regsweep/lock")) << k << " left behind";
+      }
+    }
+  }
+}
+
+// Registries on other machines cannot be seen: without the operator's statement
+// (--registry-stopped), a session on a bucket refuses, and only regsweep's lock was touched.
+TEST_F(KeyStoreRun, OnABucketASessionNeedsTheStatementThatNoRegistryServesIt) {
+  FakeKeyStore keys;
+  keys.objects() = bucket();
+  SessionOptions o = options();
+  o.registry_stopped = false;
+  try {
+    Session s(keys, o, log);
+    ADD_FAILURE() << "not refused";
+  } catch (const SafetyRefusal& e) {
+    EXPECT_NE(std::string(e.what()).find("another machine"), std::string::npos) << e.what();
+    EXPECT_NE(e.hint().find("--registry-stopped"), std::string::npos) << e.hint();
+  }
+  EXPECT_TRUE(same(storage_keys(keys.objects()), storage_keys(bucket())));
+  o.dry_run = true;  // a dry run needs no statement
+  EXPECT_NO_THROW(Session(keys, o, log));
 }
 
 // The heart of it: every mutation point of three plans (a tag removal, gc -m with blobs

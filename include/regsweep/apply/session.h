@@ -26,6 +26,9 @@ namespace regsweep::apply {
 struct SessionOptions {
   bool dry_run = false;
   bool force = false;                 // ignore a registry serving the root
+  // The operator's statement that no registry serves the storage. Needed where regsweep
+  // cannot see the registries that may (a bucket: another machine's processes are not seen).
+  bool registry_stopped = false;
   bool refuse_readonly_registry = false;  // rm: a read-only registry is no reason to refuse
   std::vector<LiveRegistry>* readonly_registries = nullptr;  // gc: receives the read-only registries tolerated
   std::string command_line;
@@ -80,6 +83,7 @@ class Session {
 
  private:
   void check_live_registry();
+  void check_unseen_registries();
   void recover_interrupted_runs();
 
   storage::Store& real_store_;

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "regsweep/storage/s3_config.h"
+
 namespace regsweep::storage {
 
 struct RegistryConfig {
@@ -16,6 +18,7 @@ struct RegistryConfig {
   std::string redis_addr;           // redis.addr (host:port)
   int redis_db = 0;                 // redis.db
   bool redis_password_set = false;  // redis.password is not empty (the password itself is never kept)
+  std::optional<S3Config> s3;       // storage.s3, when that is the driver
 };
 
 // Throws Error (naming the file) when it cannot be read or parsed, or when its storage is

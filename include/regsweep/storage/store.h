@@ -26,6 +26,9 @@ struct StoreTraits {
   bool append = false;         // a log can be appended to in place (else one object per line)
   bool locks = false;          // an exclusive lock the system releases when the process dies (flock)
   unsigned connections = 1;    // how many operations make sense at once
+  // The storage is seen through this host's file system, so a registry serving it is one of
+  // this host's processes (or answers at its config's address); not so for a bucket.
+  bool registries_visible = false;
 };
 
 // One entry of a listing. `key` is valid only during the visit.
@@ -75,8 +78,13 @@ class Store {
   virtual void remove(const std::vector<std::string>& keys) = 0;
   // Removes the folder `prefix` and everything below it, following no symlink.
   virtual void remove_prefix(std::string_view prefix) = 0;
-  // Copies one key (a file) to `to`, replacing it.
+  // Copies one key (a file) to `to`, replacing it. The time regsweep reads back for `to`
+  // (FileStat::mtime_ns of stat and read) is the one `from` had, where the store cannot set a
+  // key's own time (S3 keeps it in the object's metadata).
   virtual void copy(std::string_view from, std::string_view to) = 0;
+  // Writes `key` only when it does not exist yet, atomically (S3: If-None-Match: *).
+  enum class PutNew { Created, Exists, Unsupported };
+  virtual PutNew put_new(std::string_view key, std::string_view content);
   // Moves a key or a folder to `to` at once, making the folders above `to`. Only when
   // traits().atomic_rename; else throws.
   virtual void rename(std::string_view from, std::string_view to);

@@ -1,0 +1,263 @@
+#include "http_engine.h"
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "regsweep/error.h"
+
+namespace regsweep::storage::http {
+
+namespace {
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string uri_encode(std::string_view text, bool keep_slash) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size() + 8);
+  for (unsigned char c : text) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                      c == '.' || c == '~' || (keep_slash && c == '/');
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// One request in flight: the caller waits on `done`.
+struct Transfer {
+  const Request* request = nullptr;
+  Response* response = nullptr;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  bool finished = false;
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+struct Engine::Impl {
+  EngineSettings settings;
+  CURLM* multi = nullptr;
+  std::thread thread;
+  std::mutex mutex;
+  std::deque<Transfer*> queue;
+  bool stopping = false;
+  std::vector<CURL*> idle;
+  std::atomic<std::uint64_t> requests{0}, bytes_in{0}, bytes_out{0};
+  std::string ca_bundle;
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t len = size * n;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (t->request->sink && status >= 200 && status < 300) {
+      (*t->request->sink)(std::string_view(data, len));
+      return len;
+    }
+    std::string& body = t->response->body;
+    if (body.size() + len > t->request->max_body) {
+      t->response->truncated = true;
+      return 0;  // stops the transfer: the caller asked for no more than this
+    }
+    body.append(data, len);
+    return len;
+  }
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t len = size * n;
+    std::string_view line(data, len);
+    Response& r = *t->response;
+    if (line.starts_with("HTTP/")) {  // a new answer (after a 100 Continue): forget the last one's
+      r.etag.clear();
+      r.last_modified.clear();
+      r.meta.clear();
+      r.content_length = -1;
+      return len;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) return len;
+    std::string name = lower(trim(line.substr(0, colon)));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (name == "etag") r.etag = std::string(value);
+    else if (name == "last-modified") r.last_modified = std::string(value);
+    else if (name == "content-length") r.content_length = std::strtoll(std::string(value).c_str(), nullptr, 10);
+    else if (name.starts_with("x-amz-meta-")) r.meta.emplace_back(name.substr(11), std::string(value));
+    return len;
+  }
+
+  void setup(Transfer& t) {
+    CURL* e;
+    if (!idle.empty()) {
+      e = idle.back();
+      idle.pop_back();
+      curl_easy_reset(e);
+    } else {
+      e = curl_easy_init();
+    }
+    t.easy = e;
+    const Request& q = *t.request;
+    curl_easy_setopt(e, CURLOPT_URL, q.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, settings.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, settings.stall_timeout_s);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    if (settings.skip_verify) {
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (!ca_bundle.empty()) {
+      curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle.c_str());
+    }
+    if (!settings.aws_sigv4.empty()) {
+      curl_easy_setopt(e, CURLOPT_AWS_SIGV4, settings.aws_sigv4.c_str());
+      curl_easy_setopt(e, CURLOPT_USERPWD, settings.user_password.c_str());
+    }
+    const std::string_view method = q.method;
+    bool has_type = false;
+    for (const std::string& h : q.headers) {
+      t.headers = curl_slist_append(t.headers, h.c_str());
+      if (lower(std::string_view(h).substr(0, 13)) == "content-type:") has_type = true;
+    }
+    if (method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (method == "PUT" || method == "POST") {
+      // The body is given whole, so libcurl hashes it for the signature as it is sent.
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, q.body.data());
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q.method);
+      if (!has_type) t.headers = curl_slist_append(t.headers, "Content-Type: application/octet-stream");
+      // (No "Expect:" to turn 100-continue off: libcurl 7.88 signs the emptied header it
+      // then does not send, and the signature no longer matches.)
+      bytes_out += q.body.size();
+    } else if (method != "GET") {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q.method);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  }
+
+  void finish(Transfer& t, CURLcode code) {
+    Response& r = *t.response;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &r.status);
+    r.curl_code = code;
+    if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && r.truncated)) {
+      r.transport_error = curl_easy_strerror(code);
+      if (code != CURLE_WRITE_ERROR) r.status = 0;  // no whole answer: treat as none
+    }
+    curl_off_t down = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    bytes_in += static_cast<std::uint64_t>(down);
+    ++requests;
+    curl_multi_remove_handle(multi, t.easy);
+    curl_slist_free_all(t.headers);
+    t.headers = nullptr;
+    idle.push_back(t.easy);
+    std::lock_guard<std::mutex> lock(t.mutex);
+    t.finished = true;
+    t.cv.notify_one();
+  }
+
+  void loop() {
+    int running = 0;
+    for (;;) {
+      std::deque<Transfer*> incoming;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        incoming.swap(queue);
+        if (stopping && incoming.empty() && running == 0) break;
+      }
+      for (Transfer* t : incoming) {
+        setup(*t);
+        curl_multi_add_handle(multi, t->easy);
+      }
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        Transfer* t = nullptr;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+        finish(*t, msg->data.result);
+      }
+      curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    }
+  }
+};
+
+Engine::Engine(EngineSettings settings) : impl_(std::make_unique<Impl>()) {
+  global_init();
+  impl_->settings = std::move(settings);
+  // As the AWS tools do: a CA bundle named in the environment is the one trusted.
+  if (const char* ca = std::getenv("AWS_CA_BUNDLE"); ca && *ca) impl_->ca_bundle = ca;
+  impl_->multi = curl_multi_init();
+  const long n = impl_->settings.connections ? impl_->settings.connections : 1;
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+  curl_multi_setopt(impl_->multi, CURLMOPT_MAXCONNECTS, n);
+  impl_->thread = std::thread([this] { impl_->loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  curl_multi_wakeup(impl_->multi);
+  impl_->thread.join();
+  for (CURL* e : impl_->idle) curl_easy_cleanup(e);
+  curl_multi_cleanup(impl_->multi);
+}
+
+Response Engine::perform(const Request& request) {
+  Response response;
+  Transfer t;
+  t.request = &request;
+  t.response = &response;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->queue.push_back(&t);
+  }
+  curl_multi_wakeup(impl_->multi);
+  std::unique_lock<std::mutex> lock(t.mutex);
+  t.cv.wait(lock, [&] { return t.finished; });
+  return response;
+}
+
+Engine::Counters Engine::counters() const {
+  return Counters{impl_->requests.load(), impl_->bytes_in.load(), impl_->bytes_out.load()};
+}
+
+}  // namespace regsweep::storage::http
