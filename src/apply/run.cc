@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "regsweep/apply/mutation_hook.h"
@@ -12,6 +16,7 @@
 #include "regsweep/storage/layout.h"
 #include "regsweep/storage/link.h"
 #include "regsweep/util/format.h"
+#include "regsweep/util/parallel.h"
 
 namespace regsweep::apply::detail {
 
@@ -56,9 +61,9 @@ std::string parent_of(std::string_view key) { return std::string(storage::parent
 // Checks what must hold right before `a` runs. Throws SafetyRefusal when it does not.
 // `removed`: what a dry run has counted as removed already (it is still on disk).
 // `key` and `check_key` are the action's (computed once per action by the caller).
+// `st` is what is at `key` now (the caller looked: a stat, or a listing of the item's keys).
 Check check(storage::Store& store, const Action& a, const std::string& key, const std::string& check_key,
-            const std::set<std::string>* removed = nullptr) {
-  storage::FileStat st = store.stat(key);
+            const storage::FileStat& st, const std::set<std::string>* removed = nullptr) {
   switch (a.expect) {
     case Expect::LinkIs: {
       if (!st.exists()) return Check::AlreadyGone;
@@ -181,7 +186,8 @@ std::vector<std::string> plan_violations(storage::Store& store, const plan::Plan
   for (const Action& a : plan.actions) {
     try {
       check_paths(a);
-      check(store, a, a.storage_key(), a.check_key());
+      const std::string key = a.storage_key();
+      check(store, a, key, a.check_key(), store.stat(key));
     } catch (const Error& e) {
       out.push_back(std::string(e.what()) + " (" + e.path() + ")");
     }
@@ -231,10 +237,19 @@ class Runner {
       journaled_ = journaled_paths(ctx_.state, ctx_.run_id);
     }
     ctx_.progress.phase(ctx_.dry_run ? "checking" : "removing");
-    for (std::size_t i = 0; i < plan_.actions.size(); ++i) {
-      ctx_.progress.advance(1, plan_.actions[i].bytes);
+    const std::size_t n = plan_.actions.size();
+    for (std::size_t i = 0; i < n;) {
       try {
-        step(i, plan_.actions[i]);
+        if (!traits_.atomic_rename && !is_restore(plan_.actions[i].kind)) {
+          std::size_t end = i;
+          while (end < n && end - i < window_size() && !is_restore(plan_.actions[end].kind)) ++end;
+          run_window(i, end);
+          i = end;
+        } else {
+          ctx_.progress.advance(1, plan_.actions[i].bytes);
+          step(i, plan_.actions[i]);
+          ++i;
+        }
       } catch (const SafetyRefusal&) {
         // A refusal (a precondition, a mount) is final: recorded as stopped, the run is not
         // resumed later; what it moved stays in its trash. Any other error is like a kill:
@@ -281,7 +296,7 @@ class Runner {
       if (!audited_.count(key)) audit(a, key, true);
       return;
     }
-    Check c = check(store_, a, key, a.check_key(), ctx_.dry_run ? &dry_removed_ : nullptr);
+    Check c = check(store_, a, key, a.check_key(), store_.stat(key), ctx_.dry_run ? &dry_removed_ : nullptr);
     if (c == Check::AlreadyGone) {
       // (A folder is never moved: one in the trash holds other items.)
       bool moved_here = a.kind != ActionKind::RemoveEmptyFolder && store_.stat(state::trashed(ctx_.run_id, key)).exists();
@@ -319,6 +334,178 @@ class Runner {
     audit(a, key, false);
   }
 
+  // Where the store cannot rename (S3), actions go in windows: the requests of a window run
+  // at once (the store's connections), and its writes are batches. In order: every item's
+  // keys are listed and its precondition checked; the journal lines of the items to remove
+  // are written (one object); those kept in the trash are copied there, and their "copied"
+  // lines written; every key of the window is deleted in batches of the store's size; the
+  // audit lines are written. A kill anywhere leaves what one item at a time would: each
+  // item is whole in place, whole in the trash, or gone with its journal line. A refused
+  // precondition ends the window at that item; a key the store refused to delete fails its
+  // item (a "failed" journal line, never counted as removed) and stops the run after the
+  // window, unfinished, so that the next run retries it.
+  std::size_t window_size() const {
+    if (ctx_.window) return ctx_.window;
+#ifdef REGSWEEP_TEST_HOOKS
+    static const std::size_t test_window = [] {
+      const char* v = std::getenv("REGSWEEP_TEST_WINDOW");
+      return v ? static_cast<std::size_t>(std::max(1L, std::atol(v))) : std::size_t(0);
+    }();
+    if (test_window) return test_window;
+#endif
+    return 1000;
+  }
+
+  struct WindowItem {
+    std::string key;
+    std::vector<std::string> keys;  // what is at `key` now: the key itself, or a folder's keys
+    Check check = Check::Ready;
+    bool skip = false;           // nothing to do on this store (an emptied folder is gone)
+    bool finish_delete = false;  // copied whole to the trash before a kill: only the delete is left
+    bool moved_here = false;     // resumed: in this run's trash already
+    std::exception_ptr refusal;
+  };
+
+  // The keys of an item: a single key is looked at (HEAD), a folder listed.
+  std::vector<std::string> keys_at(const Action& a, const std::string& key) {
+    std::vector<std::string> keys;
+    if (storage::layout::is_single_key(a.object().kind)) {
+      if (store_.stat(key).type == storage::FileType::Regular) keys.push_back(key);
+      return keys;
+    }
+    store_.list(key, [&](const storage::KeyInfo& k) {
+      // A zero-byte "folder/" marker object is deleted by its own key.
+      keys.push_back(k.type == storage::FileType::Directory ? std::string(k.key) + "/" : std::string(k.key));
+    });
+    return keys;
+  }
+
+  void run_window(std::size_t first, std::size_t last) {
+    const std::size_t n = last - first;
+    std::vector<WindowItem> items(n);
+    util::parallel_for(n, traits_.connections, [&](unsigned, std::size_t k) {
+      const Action& a = plan_.actions[first + k];
+      WindowItem& it = items[k];
+      it.key = a.storage_key();
+      if (a.kind == ActionKind::RemoveEmptyFolder) {
+        it.skip = true;
+        return;
+      }
+      it.keys = keys_at(a, it.key);
+      if (resumed_ && journaled_.copied.count(it.key)) {
+        it.finish_delete = true;
+        return;
+      }
+      storage::FileStat st;
+      if (!it.keys.empty())
+        st.type = storage::layout::is_single_key(a.object().kind) ? storage::FileType::Regular : storage::FileType::Directory;
+      try {
+        it.check = check(store_, a, it.key, a.check_key(), st);
+      } catch (const SafetyRefusal&) {
+        it.refusal = std::current_exception();
+        return;
+      }
+      if (resumed_ && it.check == Check::AlreadyGone) it.moved_here = store_.stat(state::trashed(ctx_.run_id, it.key)).exists();
+    });
+    std::size_t stop = n;
+    for (std::size_t k = 0; k < n && stop == n; ++k)
+      if (items[k].refusal) stop = k;
+
+    std::vector<std::size_t> doing;  // items to remove now (or finish removing)
+    std::vector<std::string> journal_lines, audit_lines;
+    for (std::size_t k = 0; k < stop; ++k) {
+      const Action& a = plan_.actions[first + k];
+      WindowItem& it = items[k];
+      ctx_.progress.advance(1, a.bytes);
+      if (it.skip) continue;
+      if (it.finish_delete) {
+        doing.push_back(k);
+        continue;
+      }
+      if (it.check == Check::AlreadyGone) {
+        const bool gone_here = deleted_outright(a) && journaled_.started.count(it.key);
+        if (resumed_ && (it.moved_here || gone_here)) {
+          removed(a);
+          if (!audited_.count(it.key)) audit_lines.push_back(audit_line(a, it.key, true));
+        } else {
+          ++s_.already_gone;
+        }
+        continue;
+      }
+      if (it.check == Check::KeepFolder) {
+        ++s_.kept_folders;
+        continue;
+      }
+      if (ctx_.dry_run) {
+        removed(a);
+        continue;
+      }
+      doing.push_back(k);
+      journal_lines.push_back(dump(journal_entry(first + k, a, it.key)));
+    }
+    if (!ctx_.dry_run) {
+      if (!journal_lines.empty()) {
+        ctx_.state.append_lines(state::run_journal(ctx_.run_id), journal_lines);
+        count_mutation();
+      }
+      // Into the trash, all at once; then the lines that say so.
+      std::vector<std::pair<std::string, std::string>> copies;
+      std::vector<std::string> copied_lines;
+      for (std::size_t k : doing) {
+        const Action& a = plan_.actions[first + k];
+        if (items[k].finish_delete || deleted_outright(a)) continue;
+        for (const std::string& key : items[k].keys) copies.emplace_back(key, state::trashed(ctx_.run_id, key));
+        copied_lines.push_back(dump({{"seq", first + k}, {"path", items[k].key}, {"copied", true}}));
+      }
+      if (!copies.empty()) {
+        util::parallel_for(copies.size(), traits_.connections,
+                           [&](unsigned, std::size_t c) { store_.copy(copies[c].first, copies[c].second); });
+        count_mutation();
+      }
+      if (!copied_lines.empty()) {
+        ctx_.state.append_lines(state::run_journal(ctx_.run_id), copied_lines);
+        count_mutation();
+      }
+      std::vector<std::string> doomed;
+      for (std::size_t k : doing) doomed.insert(doomed.end(), items[k].keys.begin(), items[k].keys.end());
+      std::optional<storage::PartialRemoval> partial;
+      std::map<std::string, std::string> refused;
+      if (!doomed.empty()) {
+        try {
+          store_.remove(doomed);
+        } catch (const storage::PartialRemoval& e) {
+          partial = e;
+          for (const auto& [key, why] : e.failed()) refused.emplace(key, why);
+        }
+        count_mutation();
+      }
+      std::vector<std::string> failed_lines;
+      for (std::size_t k : doing) {
+        const Action& a = plan_.actions[first + k];
+        const WindowItem& it = items[k];
+        auto bad = std::find_if(it.keys.begin(), it.keys.end(), [&](const std::string& key) { return refused.count(key) > 0; });
+        if (bad != it.keys.end()) {
+          failed_lines.push_back(dump({{"seq", first + k}, {"path", it.key}, {"failed", *bad + ": " + refused[*bad]}}));
+          continue;
+        }
+        removed(a);
+        if (!(it.finish_delete && audited_.count(it.key))) audit_lines.push_back(audit_line(a, it.key, it.finish_delete));
+      }
+      if (!failed_lines.empty()) {
+        ctx_.state.append_lines(state::run_journal(ctx_.run_id), failed_lines);
+        count_mutation();
+      }
+      if (!audit_lines.empty()) {
+        ctx_.state.append_lines(state::kAudit, audit_lines);
+        count_mutation();
+      }
+      if (partial) throw *partial;  // the run stays unfinished: the next one retries what is left
+    }
+    if (stop < n) std::rethrow_exception(items[stop].refusal);
+  }
+
+  static std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
   // A restore moves an item back from a run's trash (or makes a removed folder again).
   void restore_step(std::size_t i, const Action& a) {
     const std::string key = a.storage_key();
@@ -336,7 +523,7 @@ class Runner {
       audit(a, key, false);
       return;
     }
-    Check c = check(store_, a, key, a.check_key());
+    Check c = check(store_, a, key, a.check_key(), store_.stat(key));
     if (c == Check::AlreadyGone) {
       if (resumed_ && journaled_.started.count(key)) {
         ++s_.restored;
@@ -426,12 +613,16 @@ class Runner {
     if (purged) ++s_.purged;
   }
 
-  void audit(const Action& a, const std::string& key, bool recovered) {
+  std::string audit_line(const Action& a, const std::string& key, bool recovered) const {
     json line = {{"time", util::rfc3339_utc(ctx_.now_ns)}, {"run", ctx_.run_id}, {"command", plan_.command},
                  {"action", plan::to_string(a.kind)}, {"path", key}, {"reason", a.reason}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
-    ctx_.state.append(state::kAudit, line.dump(-1, ' ', false, json::error_handler_t::replace));
+    return dump(line);
+  }
+
+  void audit(const Action& a, const std::string& key, bool recovered) {
+    ctx_.state.append(state::kAudit, audit_line(a, key, recovered));
     count_mutation();
   }
 

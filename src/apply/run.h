@@ -20,6 +20,7 @@ struct RunContext {
   bool dry_run;
   std::ostream& log;
   util::Progress& progress;
+  std::size_t window = 0;  // SessionOptions::window
 };
 
 // Runs every action of `plan` not done yet, in order; finishes with the blob purge and the

@@ -106,7 +106,7 @@ void Session::recover_interrupted_runs() {
     plan::Plan plan = plan::plan_from_json(record.at("plan"), store_->locate(state::run_record(run)));
     log_ << "regsweep: finishing run " << run << " (" << record.value("command_line", plan.command)
          << "), which was interrupted\n";
-    detail::RunContext ctx{*store_, *state_, run, record.value("command_line", ""), options_.now_ns, false, log_, *options_.progress};
+    detail::RunContext ctx{*store_, *state_, run, record.value("command_line", ""), options_.now_ns, false, log_, *options_.progress, options_.window};
     try {
       recovered_.push_back(detail::run_plan(ctx, plan, /*resumed=*/true));
     } catch (const Error& e) {
@@ -135,7 +135,7 @@ RunSummary Session::execute(const plan::Plan& plan, const storage::Model* curren
                           store_->location(), "make the plan again (nothing was removed)");
   }
   detail::RunContext ctx{*store_, *state_, state::new_run_id(options_.now_ns, ::getpid(), ++runs_), options_.command_line, options_.now_ns,
-                         options_.dry_run, log_, *options_.progress};
+                         options_.dry_run, log_, *options_.progress, options_.window};
   return detail::run_plan(ctx, plan, /*resumed=*/false);
 }
 

@@ -66,6 +66,11 @@ class FolderStateStore : public StateStore {
     record += '\n';
     dir_.append(log, record);
   }
+  void append_lines(std::string_view log, const std::vector<std::string>& lines) override {
+    std::string record;
+    for (const std::string& l : lines) (record += l) += '\n';
+    if (!record.empty()) dir_.append(log, record);
+  }
   void for_each_line(std::string_view log, const std::function<void(const json&)>& line) override {
     std::string content;
     if (dir_.read_file(log, std::size_t(1) << 30, content).ok()) each_json_line(content, line);
@@ -219,6 +224,11 @@ class ObjectStateStore : public StateStore {
   }
   void append(std::string_view log, std::string_view line) override {
     store_.put(storage::join_key(lines_folder(log), unique_name()), line);
+  }
+  void append_lines(std::string_view log, const std::vector<std::string>& lines) override {
+    std::string record;
+    for (const std::string& l : lines) (record += l) += '\n';
+    if (!record.empty()) store_.put(storage::join_key(lines_folder(log), unique_name()), record);
   }
   void for_each_line(std::string_view log, const std::function<void(const json&)>& line) override {
     std::vector<std::string> keys;

@@ -250,6 +250,7 @@ class S3Store final : public Store {
   }
 
   void remove(const std::vector<std::string>& keys) override {
+    std::vector<std::pair<std::string, std::string>> refused;
     for (std::size_t at = 0; at < keys.size(); at += kDeleteBatch) {
       std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>";
       const std::size_t end = std::min(keys.size(), at + kDeleteBatch);
@@ -263,23 +264,24 @@ class S3Store final : public Store {
       q.headers.push_back("Content-Type: application/xml");
       q.max_body = 16u << 20;
       http::Response r = call(Op::Delete, q);
-      if (!r.ok()) fail("cannot delete", keys[at], r);
+      if (!r.ok()) fail("cannot delete a batch of " + std::to_string(end - at) + " keys, the first", keys[at], r);
       // Quiet mode: only the keys that were not deleted come back, each with its error.
       pugi::xml_document doc;
-      if (!doc.load_buffer(r.body.data(), r.body.size()))
-        throw Error("the answer to a batch delete is not XML: which keys were deleted is unknown", locate(keys[at]),
+      if (!doc.load_buffer(r.body.data(), r.body.size()) || !doc.child("DeleteResult"))
+        throw Error("the answer to a batch delete is not a DeleteResult: which keys were deleted is unknown", locate(keys[at]),
                     "run the command again: what is left is removed then");
-      std::size_t failed = 0;
-      std::string first;
       for (pugi::xml_node e : doc.child("DeleteResult").children("Error")) {
-        if (failed++ == 0)
-          first = std::string(e.child_value("Key")) + ": " + e.child_value("Code") + " " + e.child_value("Message");
+        std::string_view key = e.child_value("Key");
+        if (key.starts_with(root_)) key.remove_prefix(root_.size());
+        refused.emplace_back(std::string(key), std::string(e.child_value("Code")) + " " + e.child_value("Message"));
       }
-      if (failed)
-        throw Error("the object store refused to delete " + std::to_string(failed) + " of " + std::to_string(end - at) +
-                        " keys (first: " + first + ")",
-                    location_ + " at " + endpoint_, "run the command again: what is left is removed then");
     }
+    if (!refused.empty())
+      throw PartialRemoval("the object store refused to delete " + std::to_string(refused.size()) + " of " + std::to_string(keys.size()) +
+                               " keys (first: " + refused.front().first + ": " + refused.front().second + ")",
+                           locate(refused.front().first), "endpoint " + endpoint_ + ", bucket " + config_.bucket +
+                               "; run the command again: what is left is removed then",
+                           std::move(refused));
   }
 
   void remove_prefix(std::string_view prefix) override {
@@ -430,7 +432,7 @@ class S3Store final : public Store {
       http::Request abort;
       abort.method = "DELETE";
       abort.url = url_of(to) + "?uploadId=" + http::uri_encode(upload_id, false);
-      engine_.perform(abort);
+      call(Op::Delete, abort, false);
       throw;
     }
   }

@@ -4,6 +4,7 @@
 // records every write, so a test asserts exactly what the executor did to it.
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,11 +31,13 @@ class FakeKeyStore : public storage::Store {
   std::string locate(std::string_view key) const override { return location_ + "/" + std::string(key); }
 
   void list(std::string_view prefix, storage::KeyVisitor visit) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     const std::string folder = std::string(prefix) + "/";
     for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it)
       visit(storage::KeyInfo{it->first, storage::FileType::Regular, it->second.content.size(), it->second.mtime_ns});
   }
   void list_children(std::string_view prefix, storage::ChildVisitor visit) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     const std::string folder = prefix.empty() ? std::string() : std::string(prefix) + "/";
     std::string last;
     for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it) {
@@ -47,6 +50,7 @@ class FakeKeyStore : public storage::Store {
     }
   }
   storage::FileStat stat(std::string_view key) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     storage::FileStat st;
     if (auto it = objects_.find(std::string(key)); it != objects_.end()) {
       st.type = storage::FileType::Regular;
@@ -60,6 +64,7 @@ class FakeKeyStore : public storage::Store {
     return st;
   }
   storage::ReadResult read(std::string_view key, std::size_t max_bytes, std::string& out) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     storage::ReadResult r;
     r.stat = stat(key);
     if (r.stat.type != storage::FileType::Regular) {
@@ -83,22 +88,36 @@ class FakeKeyStore : public storage::Store {
   }
 
   void put(std::string_view key, std::string_view content) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     write("put " + std::string(key));
     objects_[std::string(key)] = Object{std::string(content), 0};
   }
   void remove(const std::vector<std::string>& keys) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
+    std::vector<std::pair<std::string, std::string>> refused;
     for (const std::string& k : keys) {
+      if (refuse_removal.count(k)) {
+        refused.emplace_back(k, "InternalError (refused by the test)");
+        continue;
+      }
       write("remove " + k);
       objects_.erase(k);
     }
+    if (!refused.empty())
+      throw storage::PartialRemoval("the store refused " + std::to_string(refused.size()) + " keys", locate(refused.front().first), "",
+                                    refused);
   }
+  // Keys a batch removal refuses (and reports, as S3's DeleteObjects does key by key).
+  std::set<std::string> refuse_removal;
   void remove_prefix(std::string_view prefix) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     write("remove-prefix " + std::string(prefix));
     const std::string folder = std::string(prefix) + "/";
     auto it = objects_.lower_bound(folder);
     while (it != objects_.end() && it->first.starts_with(folder)) it = objects_.erase(it);
   }
   PutNew put_new(std::string_view key, std::string_view content) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     if (!conditional_puts) return PutNew::Unsupported;
     if (objects_.count(std::string(key))) return PutNew::Exists;
     put(key, content);
@@ -108,6 +127,7 @@ class FakeKeyStore : public storage::Store {
   bool conditional_puts = true;
 
   void copy(std::string_view from, std::string_view to) override {
+    std::lock_guard<std::recursive_mutex> guard(mutex_);
     write("copy " + std::string(from) + " -> " + std::string(to));
     auto it = objects_.find(std::string(from));
     if (it == objects_.end()) throw Error("cannot copy: no such key", locate(from));
@@ -117,6 +137,8 @@ class FakeKeyStore : public storage::Store {
  private:
   void write(std::string what) { writes_.push_back(std::move(what)); }
 
+  // The executor copies and reads from several threads at once, as it does on S3.
+  std::recursive_mutex mutex_;
   storage::StoreTraits traits_;
   std::string location_ = "fake://bucket";
   std::map<std::string, Object> objects_;

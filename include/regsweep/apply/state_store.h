@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,8 @@ class StateStore {
   // Appends one line (no newline) to the log `log` (state::kAudit, state::run_journal(run)).
   // Once it returns, the line survives a kill.
   virtual void append(std::string_view log, std::string_view line) = 0;
+  // Appends several lines at once (one write, or one object): a batch of the executor.
+  virtual void append_lines(std::string_view log, const std::vector<std::string>& lines) = 0;
   // Every line of `log` that is a JSON object, in the order written; a torn line is skipped.
   virtual void for_each_line(std::string_view log, const std::function<void(const nlohmann::json&)>& line) = 0;
   // Whether `log` has been written to.

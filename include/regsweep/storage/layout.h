@@ -110,6 +110,9 @@ struct Object {
   std::string key;
 };
 
+// Whether `kind` is held in one key (a file) rather than a folder of keys.
+inline bool is_single_key(ObjectKind kind) { return kind == ObjectKind::RevisionLink || kind == ObjectKind::Key; }
+
 // The key (a file, or a folder of keys) that holds `object`. Throws Error when a field the
 // kind needs is missing.
 std::string key_of(const Object& object);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "regsweep/error.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/util/function_ref.h"
 
@@ -41,6 +42,19 @@ struct KeyInfo {
 
 using KeyVisitor = util::FunctionRef<void(const KeyInfo&)>;
 using ChildVisitor = util::FunctionRef<void(std::string_view name, FileType type)>;
+
+// Thrown by Store::remove when the store refused some keys of a batch and removed the others
+// (S3's DeleteObjects answers key by key): `failed` names each refused key with the reason.
+class PartialRemoval : public Error {
+ public:
+  PartialRemoval(const std::string& what, std::string path, std::string hint,
+                 std::vector<std::pair<std::string, std::string>> failed)
+      : Error(what, std::move(path), std::move(hint)), failed_(std::move(failed)) {}
+  const std::vector<std::pair<std::string, std::string>>& failed() const { return failed_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> failed_;
+};
 
 class Store {
  public:
@@ -74,7 +88,7 @@ class Store {
 
   // Replaces `key` atomically: a reader sees the old content or the new, whole.
   virtual void put(std::string_view key, std::string_view content) = 0;
-  // Removes each key (absent is not an error).
+  // Removes each key (absent is not an error). PartialRemoval when some were refused.
   virtual void remove(const std::vector<std::string>& keys) = 0;
   // Removes the folder `prefix` and everything below it, following no symlink.
   virtual void remove_prefix(std::string_view prefix) = 0;
