@@ -197,6 +197,7 @@ std::optional<LiveRegistry> inspect(const Process& process, const std::string& r
       return std::nullopt;  // another storage driver (s3, azure, gcs...): not a folder at all
     return unknown("its config " + shown_config + " could not be read (" + why_unreadable(*config_here, e) + ")");
   }
+  if (c.s3) return std::nullopt;  // its storage is a bucket (after the environment's say): not a folder at all
   c.path = shown_config;
   const bool from_env = process.env().count("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY") > 0;
   const std::string their_root = c.root;
