@@ -198,6 +198,15 @@ std::optional<LiveRegistry> inspect(const Process& process, const std::string& r
     return unknown("its config " + shown_config + " could not be read (" + why_unreadable(*config_here, e) + ")");
   }
   c.path = shown_config;
+  if (c.s3) {
+    // Its storage is a bucket (after the environment's say): it serves this storage when
+    // that is the same bucket and rootdirectory; never a folder.
+    if (c.s3->url() != root) return std::nullopt;
+    live.readonly = c.readonly;
+    live.why = "its config " + shown_config + " keeps the storage in " + c.s3->url();
+    live.config = std::move(c);
+    return live;
+  }
   const bool from_env = process.env().count("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY") > 0;
   const std::string their_root = c.root;
   live.readonly = c.readonly;

@@ -70,8 +70,7 @@ void Session::check_live_registry() {
 // accept as on a disk.
 void Session::check_unseen_registries() {
   std::vector<LiveRegistry> serving;
-  for (const LiveRegistry& live : find_live_registries(store_->location(), options_.config))
-    if (!live.root_unknown) serving.push_back(live);
+  for (const LiveRegistry& live : find_live_registries(store_->location(), options_.config)) serving.push_back(live);
   if (!serving.empty() && !options_.force) throw serving_refusal(serving, store_->location());
   if (options_.registry_stopped) return;
   if (options_.config && options_.config->readonly && !options_.refuse_readonly_registry) {

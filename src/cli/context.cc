@@ -21,7 +21,7 @@ std::optional<storage::RegistryConfig> Context::registry_config() const {
 std::string Context::root() const { return storage::resolve_root(options.root, registry_config()); }
 
 bool Context::on_s3() const {
-  if (options.root) return options.root->starts_with(storage::kS3Scheme);
+  if (options.root && !options.config) return storage::is_s3_url(*options.root);
   if (!options.config) return false;
   return registry_config()->s3.has_value();
 }
@@ -33,8 +33,12 @@ std::optional<storage::S3Config> Context::s3_config() const {
     return std::nullopt;
   }
   storage::S3Config c;
-  if (options.root) c = storage::s3_config_from_url(*options.root, options.s3_endpoint, options.s3_region);
-  else c = *registry_config()->s3;
+  if (!options.config) {
+    c = storage::s3_config_from_url(*options.root, options.s3_endpoint, options.s3_region);
+  } else {
+    root();  // refuses a --root that names another storage
+    c = *registry_config()->s3;
+  }
   storage::resolve_s3_credentials(c);
   return c;
 }

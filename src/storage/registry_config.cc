@@ -2,20 +2,16 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cstdlib>
+#include <algorithm>
+#include <cctype>
 #include <vector>
 
 #include "regsweep/error.h"
+#include "s3_config_internal.h"
 
 namespace regsweep::storage {
 
 namespace {
-
-std::optional<std::string> process_env(const char* name, const void*) {
-  const char* v = std::getenv(name);
-  if (!v) return std::nullopt;
-  return std::string(v);
-}
 
 // YAML 1.1 booleans, as the registry's YAML library reads them.
 bool truthy(const std::string& s) {
@@ -38,16 +34,31 @@ int database_number(const std::string& text, const char* what, const std::string
   return std::stoi(text);
 }
 
-// The keys of `storage` that name a driver, in file order: every key but the options the
-// registry reads beside the driver (2.8's list, and 3.x's "tag").
-std::vector<std::string> storage_drivers(const YAML::Node& storage) {
+// What the registry reads beside the one driver under `storage` (2.8's list, and 3.x's "tag").
+bool storage_option(const std::string& key) {
+  return key == "delete" || key == "maintenance" || key == "cache" || key == "redirect" || key == "tag";
+}
+
+// The drivers `storage` names, in file order: every key of a mapping but the options, or
+// the driver of `storage: s3` (a name alone). A list is refused, as the registry refuses it.
+std::vector<std::string> storage_drivers(const YAML::Node& storage, const std::string& where, const std::string& path) {
   std::vector<std::string> drivers;
-  if (!storage || !storage.IsMap()) return drivers;
+  if (!storage || storage.IsNull()) return drivers;
+  if (storage.IsScalar()) {
+    drivers.push_back(storage.Scalar());
+    return drivers;
+  }
+  if (!storage.IsMap()) throw Error(where + " is a list, not a storage driver; the registry refuses to start with it", path);
   for (const auto& kv : storage) {
     std::string key = kv.first.as<std::string>();
-    if (key != "delete" && key != "maintenance" && key != "cache" && key != "redirect" && key != "tag") drivers.push_back(key);
+    if (!storage_option(key)) drivers.push_back(key);
   }
   return drivers;
+}
+
+std::string upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
 }
 
 // "filesystem" and "s3" -> "\"filesystem\" and \"s3\""; three or more with commas.
@@ -61,7 +72,7 @@ std::string quoted_list(const std::vector<std::string>& items) {
 }  // namespace
 
 RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, const void* env_context) {
-  if (!lookup) lookup = process_env;
+  if (!lookup) lookup = process_environment;
   auto env = [&](const char* name) { return lookup(name, env_context); };
   RegistryConfig c;
   c.path = path;
@@ -74,21 +85,47 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
     throw Error(std::string("the registry config is not valid YAML: ") + e.what(), path);
   }
   if (!doc.IsMap()) throw Error("the registry config is not a YAML mapping", path);
-  YAML::Node storage = child(doc, "storage");
+  // REGISTRY_STORAGE replaces the whole storage, options and all.
+  const std::optional<std::string> whole_storage = env("REGISTRY_STORAGE");
+  const std::string storage_origin = whole_storage ? " (from REGISTRY_STORAGE)" : "";
+  const YAML::Node storage =
+      whole_storage ? detail::environment_yaml("REGISTRY_STORAGE", *whole_storage, path) : child(doc, "storage");
   bool has_blobdescriptor = false;
   try {
-    YAML::Node fs = child(storage, "filesystem");
-    YAML::Node rootdirectory = child(fs, "rootdirectory");
-    if (rootdirectory && !rootdirectory.IsScalar() && !rootdirectory.IsNull())
-      throw Error("storage.filesystem.rootdirectory is not a single path", path);
-    c.root = scalar(rootdirectory);
-    std::vector<std::string> drivers = storage_drivers(storage);
-    if (drivers.size() > 1)  // the registry refuses to start: "must provide exactly one storage type"
-      throw Error("the registry config names " + std::to_string(drivers.size()) + " storage drivers (" + quoted_list(drivers) +
-                      "); the registry refuses such a config, and so does regsweep: keep exactly one, filesystem",
+    std::vector<std::string> drivers = storage_drivers(storage, "storage" + storage_origin, path);
+    // REGISTRY_STORAGE_<DRIVER>_... makes that driver's section when `storage` has no key of
+    // that name (the registry matches the name case-insensitively).
+    std::vector<std::string> from_env;
+    auto named = [&](const std::string& driver) {
+      return std::any_of(drivers.begin(), drivers.end(), [&](const std::string& d) { return upper(d) == upper(driver); });
+    };
+    if (!named("filesystem") && (env("REGISTRY_STORAGE_FILESYSTEM") || env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY") ||
+                                 env("REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS")))
+      from_env.push_back("filesystem");
+    for (const char* driver : {"s3", "s3aws"})
+      if (!named(driver) && detail::s3_environment_sets(driver, lookup, env_context)) from_env.push_back(driver);
+    drivers.insert(drivers.end(), from_env.begin(), from_env.end());
+    if (drivers.size() > 1) {  // the registry refuses to start: "must provide exactly one storage type"
+      std::string made;
+      for (const std::string& d : from_env) made += "; \"" + d + "\" is made by REGISTRY_STORAGE_" + upper(d) + "_* in the environment";
+      throw Error("the registry config names " + std::to_string(drivers.size()) + " storage drivers (" + quoted_list(drivers) + made +
+                      "); the registry refuses such a config, and so does regsweep: keep exactly one",
                   path);
-    if (!drivers.empty() && drivers.front() != "filesystem")
-      throw Error("regsweep works on the filesystem storage driver only; this config uses \"" + drivers.front() + "\"", path);
+    }
+    c.driver = drivers.empty() ? "filesystem" : drivers.front();
+    if (c.driver == "filesystem") {
+      YAML::Node fs = child(storage, "filesystem");
+      YAML::Node rootdirectory = child(fs, "rootdirectory");
+      if (rootdirectory && !rootdirectory.IsScalar() && !rootdirectory.IsNull())
+        throw Error("storage.filesystem.rootdirectory is not a single path", path);
+      c.root = scalar(rootdirectory);
+      if (auto v = env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY")) c.root = *v;
+      if (c.root.empty()) c.root = kDefaultRoot;  // the filesystem driver's own default
+    } else if (detail::is_s3_driver(c.driver)) {
+      c.s3 = detail::read_s3_section(child(storage, c.driver.c_str()), c.driver, path, lookup, env_context, storage_origin);
+    } else {
+      throw Error("regsweep works on the filesystem and s3 storage drivers only; this config uses \"" + c.driver + "\"", path);
+    }
     c.delete_enabled = truthy(scalar(child(child(storage, "delete"), "enabled")));
     c.readonly = truthy(scalar(child(child(child(storage, "maintenance"), "readonly"), "enabled")));
     YAML::Node cache = child(storage, "cache");
@@ -103,7 +140,6 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
   } catch (const YAML::Exception& e) {
     throw Error(std::string("unexpected shape in the registry config: ") + e.what(), path);
   }
-  if (auto v = env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY")) c.root = *v;
   if (auto v = env("REGISTRY_HTTP_ADDR")) c.http_addr = *v;
   if (auto v = env("REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED")) c.readonly = truthy(*v);
   if (auto v = env("REGISTRY_STORAGE_DELETE_ENABLED")) c.delete_enabled = truthy(*v);
@@ -112,11 +148,17 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
   if (auto v = env("REGISTRY_REDIS_ADDR")) c.redis_addr = *v;
   if (auto v = env("REGISTRY_REDIS_DB")) c.redis_db = database_number(*v, "REGISTRY_REDIS_DB", path);
   if (auto v = env("REGISTRY_REDIS_PASSWORD")) c.redis_password_set = !v->empty();
-  if (c.root.empty()) c.root = kDefaultRoot;  // the filesystem driver's own default
   return c;
 }
 
 std::string resolve_root(const std::optional<std::string>& root_option, const std::optional<RegistryConfig>& config) {
+  if (config && config->s3) {
+    // The config describes a bucket: a --root naming anything else would be another storage.
+    if (root_option && *root_option != config->s3->url())
+      throw Error("--root " + *root_option + " and the config's storage (" + config->s3->url() + ") differ; give one of them",
+                  config->path);
+    return config->s3->url();  // where the storage is, for messages
+  }
   if (root_option) return *root_option;
   if (config) return config->root;
   return kDefaultRoot;

@@ -106,7 +106,7 @@ class S3Store final : public Store {
       base_url_ = endpoint_.substr(0, scheme + 3) + config_.bucket + "." + endpoint_.substr(scheme + 3);
     }
     if (!config_.rootdirectory.empty()) root_ = config_.rootdirectory + "/";
-    location_ = "s3://" + config_.bucket + (config_.rootdirectory.empty() ? "" : "/" + config_.rootdirectory);
+    location_ = config_.url();
   }
 
   StoreTraits traits() const override { return traits_; }

@@ -23,7 +23,7 @@ const char* const kEnv[] = {
     "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "REGISTRY_HTTP_ADDR",
     "REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED", "REGISTRY_STORAGE_DELETE_ENABLED",
     "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "REGISTRY_REDIS_ADDR",
-    "REGISTRY_STORAGE_CACHE_LAYERINFO", "REGISTRY_REDIS_DB", "REGISTRY_REDIS_PASSWORD",
+    "REGISTRY_STORAGE_CACHE_LAYERINFO", "REGISTRY_REDIS_DB", "REGISTRY_REDIS_PASSWORD", "REGISTRY_STORAGE",
 };
 
 class RegistryConfigTest : public ::testing::Test {
@@ -160,8 +160,7 @@ TEST_F(RegistryConfigTest, DefaultRoot) {
 TEST_F(RegistryConfigTest, OtherDriverIsRefused) {
   std::string path = write(R"(version: 0.1
 storage:
-  s3:
-    region: us-east-1
+  gcs:
     bucket: images
   delete:
     enabled: true
@@ -171,8 +170,26 @@ storage:
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_EQ(e.path(), path);
-    EXPECT_NE(std::string(e.what()).find("s3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("\"gcs\""), std::string::npos) << e.what();
   }
+}
+
+// s3 is read (tests/unit/s3_config_test.cc has the rest): no folder root.
+TEST_F(RegistryConfigTest, S3DriverIsRead) {
+  std::string path = write(R"(version: 0.1
+storage:
+  s3:
+    region: us-east-1
+    bucket: images
+  delete:
+    enabled: true
+)");
+  RegistryConfig c = load_registry_config(path);
+  EXPECT_EQ(c.driver, "s3");
+  EXPECT_EQ(c.root, "");
+  ASSERT_TRUE(c.s3);
+  EXPECT_EQ(c.s3->bucket, "images");
+  EXPECT_TRUE(c.delete_enabled);
 }
 
 // Registry 2.8.2 refuses to start with two drivers ("must provide exactly one storage type.
