@@ -238,6 +238,7 @@ class Runner {
     }
     ctx_.progress.phase(ctx_.dry_run ? "checking" : "removing");
     const std::size_t n = plan_.actions.size();
+    ctx_.progress.expect(n);
     for (std::size_t i = 0; i < n;) {
       try {
         if (!traits_.atomic_rename && !is_restore(plan_.actions[i].kind)) {

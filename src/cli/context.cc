@@ -91,8 +91,18 @@ std::string Context::severity_prefix(std::string_view severity) const {
 
 util::Progress& Context::progress() const {
   if (!progress_) {
-    if (::isatty(STDERR_FILENO) && !options.json && !options.quiet)
-      progress_ = std::make_unique<TerminalProgress>(*err);
+    if (::isatty(STDERR_FILENO) && !options.json && !options.quiet) {
+      auto shown = std::make_unique<TerminalProgress>(*err);
+      if (on_s3()) {
+        // The store is opened before any phase starts; its requests are read at each redraw.
+        storage::Store* s3 = &store();
+        shown->show_traffic([s3] {
+          storage::S3Counters c = storage::s3_counters(*s3);
+          return TerminalProgress::Traffic{c.requests, c.retries};
+        });
+      }
+      progress_ = std::move(shown);
+    }
     else
       return util::no_progress();
   }

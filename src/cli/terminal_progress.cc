@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 
 #include "regsweep/util/format.h"
@@ -39,7 +40,17 @@ void TerminalProgress::phase(std::string_view name) {
   phase_ = std::string(name);
   items_ = 0;
   bytes_ = 0;
+  total_ = 0;
   started_ns_ = now_ns();
+  requests_at_phase_ = traffic_ ? traffic_().requests : 0;
+}
+
+void TerminalProgress::expect(std::uint64_t total) { total_ = total; }
+
+void TerminalProgress::show_traffic(std::function<Traffic()> traffic) {
+  std::lock_guard lock(mutex_);
+  traffic_ = std::move(traffic);
+  requests_at_phase_ = traffic_().requests;
 }
 
 void TerminalProgress::advance(std::uint64_t items, std::uint64_t bytes) {
@@ -72,7 +83,22 @@ void TerminalProgress::draw(bool) {
   std::snprintf(line, sizeof line, "regsweep: %s: %llu items (%.0f/s)", phase_.c_str(), static_cast<unsigned long long>(items),
                 static_cast<double>(items) / secs);
   std::string text = line;
+  const std::uint64_t total = total_.load();
+  if (total > items && items > 0) {
+    const double left_s = static_cast<double>(total - items) * secs / static_cast<double>(items);
+    std::snprintf(line, sizeof line, " of %llu, about %.0f s left", static_cast<unsigned long long>(total), left_s);
+    text += line;
+  }
   if (bytes) text += ", " + util::human_bytes(bytes) + " (" + util::human_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)) + "/s)";
+  if (traffic_) {
+    const Traffic t = traffic_();
+    const std::uint64_t in_phase = t.requests - std::min(t.requests, requests_at_phase_);
+    std::snprintf(line, sizeof line, "; %llu requests", static_cast<unsigned long long>(t.requests));
+    text += line;
+    if (t.retries) text += " (" + std::to_string(t.retries) + " retried)";
+    if (total > items && items > 0 && in_phase > 0)
+      text += ", about " + std::to_string(in_phase * (total - items) / items) + " more";
+  }
   err_ << "\r\033[K" << text << std::flush;
   shown_ = true;
 }

@@ -76,6 +76,7 @@ void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks, util
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     std::vector<ManifestRecord> round(wanted.size());
+    progress.expect(wanted.size());
     util::parallel_for(wanted.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
       round[i] = read_manifest(v2, model, wanted[i], sinks[w]);
       progress.advance(1, round[i].size);
@@ -243,6 +244,7 @@ Model walk_storage(Store& store, const WalkOptions& options) {
   if (repositories) {
     progress.phase("walking repositories");
     std::vector<std::string> names = detail::discover_repositories(*repositories, sinks[0]);
+    progress.expect(names.size());
     model.repositories.resize(names.size());
     util::parallel_for(names.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
       model.repositories[i] = detail::walk_repository(*repositories, names[i], sinks[w]);

@@ -12,6 +12,8 @@ class Progress {
   virtual ~Progress() = default;
   // A new phase ("walking", "reading manifests", "removing"); counters restart.
   virtual void phase(std::string_view) {}
+  // How many items the phase has in all, when known (for an estimate of the time left).
+  virtual void expect(std::uint64_t /*total*/) {}
   // Thread-safe: `items` more done (and `bytes`, where bytes are what is counted).
   virtual void advance(std::uint64_t /*items*/, std::uint64_t /*bytes*/ = 0) {}
   // The work is over: clear what was shown.
