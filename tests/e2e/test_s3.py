@@ -515,6 +515,18 @@ class Hostile(Case):
             f"{V2}": b"",
         })
 
+    def test_folder_markers_inside_removed_items(self):
+        """markers inside a removed tag's folder (tags/v1/, tags/v1/current/): rm moves them with it, restore brings them back"""
+        r = self.b.copy("markers-rm")
+        tags = f"{V2}repositories/team/app/_manifests/tags/"
+        self.put(r, {tags + "v1/": b"", tags + "v1/current/": b""})
+        before = r.keys()
+        self.assertExit(r.run("rm", "-y", STOPPED, "--no-referrers", "team/app:v1"), 0)
+        gone = (tags + "v1/", tags + "latest/", revision_key("team/app", D["app_v1"]))
+        self.assertKeys({k: v for k, v in before.items() if not k.startswith(gone)}, r.keys(), "after rm")
+        self.assertExit(r.run("restore", run_id(r), "-y", STOPPED), 0)
+        self.assertKeys(before, r.keys(), "after restore")
+
     def test_keys_outside_the_layout(self):
         """keys outside the layout: findings name them, the plan and sweep are the same, they stay"""
         junk = {f"{V2}junk": b"junk\n", f"{V2}repositories/x/random": b"random\n",
