@@ -92,3 +92,9 @@ def kept_time_ns(client, bucket: str, key: str) -> int | None:
     h = client.head(bucket, key)
     v = (h or {}).get("Metadata", {}).get(TIME_META)
     return int(v) if v is not None else None
+
+
+def set_kept_time(client, bucket: str, key: str, ns: int) -> None:
+    """Write the key again with x-amz-meta-regsweep-mtime-ns = ns: regsweep then reads it as
+    written at that time (as a key it copied)."""
+    client.put(bucket, key, client.get(bucket, key), Metadata={TIME_META: str(ns)})
