@@ -567,7 +567,10 @@ class Runner {
     const storage::FileStat st = store_.stat(from);
     if (st.type == storage::FileType::Directory) {
       std::vector<std::string> keys;
-      store_.list(from, [&](const storage::KeyInfo& k) { keys.emplace_back(k.key); });
+      // A "folder/" marker (as consoles write them) is listed as a folder: copied as the key it is.
+      store_.list(from, [&](const storage::KeyInfo& k) {
+        keys.emplace_back(std::string(k.key) + (k.type == storage::FileType::Directory ? "/" : ""));
+      });
       for (const std::string& key : keys) store_.copy(key, to + key.substr(from.size()));
     } else {
       store_.copy(from, to);

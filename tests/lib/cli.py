@@ -52,14 +52,16 @@ def require_tools(*tools: str) -> None:
 
 
 def run_regsweep(root: str, *args: str, stdin: str | None = None, env: dict | None = None,
-                 timeout: float = 60, log=None, uid: int | None = None) -> subprocess.CompletedProcess:
+                 timeout: float = 60, log=None, uid: int | None = None,
+                 base_env: dict | None = None) -> subprocess.CompletedProcess:
     """`$REGSWEEP --root ROOT ARGS...`: stdin is /dev/null (no terminal) or the given text;
     the crash hook is never inherited, only set through `env`; text output. With `uid`, run
-    as that user (and group of the same number, no other groups) through setpriv."""
+    as that user (and group of the same number, no other groups) through setpriv. base_env:
+    the environment `env` is added to (default: this process's)."""
     cmd = [os.environ["REGSWEEP"], "--root", root, *args]
     if uid is not None:
         cmd = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *cmd]
-    e = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    e = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k != CRASH_ENV}
     e.update(env or {})
     t0 = time.monotonic()
     kw = {"input": stdin.encode()} if stdin is not None else {"stdin": subprocess.DEVNULL}

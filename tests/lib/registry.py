@@ -8,8 +8,8 @@
 - API helpers on a Registry: catalog, tags, manifest_digest, get_manifest, delete_manifest,
   blob_exists, pull_all (a full, verified pull), push_manifest / push_by_digest (blobs by the
   monolithic POST+PUT upload, then PUT manifest), start_upload (an abandoned upload), describe.
-- pull_every_tag(), served_tags(), api_delete_refs(): what a registry serves, and deleting as
-  a client of its API does.
+- pull_every_tag(), serves(), served_tags(), api_delete_refs(): what a registry serves, and
+  deleting as a client of its API does.
 - garbage_collect(): `docker-registry garbage-collect [--dry-run] [-m]`, output parsed
   (Registry.garbage_collect: on that registry's config, with its environment).
 
@@ -491,13 +491,18 @@ def api_delete_refs(reg: "Registry", refs: Iterable[tuple]) -> list:
 def served_tags(root: str) -> tuple:
     """({"repo:tag": digest}, {ref: problems}): what a registry started on root serves, and the
     tags that do not pull completely (pull_every_tag)."""
-    out = {}
     with Registry(root) as reg:
-        for repo in reg.catalog():
-            for t in reg.tags(repo):
-                out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
-        broken = pull_every_tag(reg)
-    return out, broken
+        return serves(reg)
+
+
+def serves(reg: "Registry", extra: list | None = None) -> tuple:
+    """({"repo:tag": digest}, {ref: problems}): what a running registry serves, and the tags (and
+    extra (repo, reference)) that do not pull completely (pull_every_tag)."""
+    out = {}
+    for repo in reg.catalog():
+        for t in reg.tags(repo):
+            out[f"{repo}:{t}"] = reg.manifest_digest(repo, t)
+    return out, pull_every_tag(reg, extra)
 
 
 def pull_every_tag(reg: "Registry", extra: list | None = None) -> dict:

@@ -33,7 +33,7 @@ from oci import (ACCEPT_ALL, COSIGN_SIMPLESIGNING, DIGEST_RE, DOCKER_CONFIG, DOC
                  platform_string, sha256_digest)
 from registry import (_LIVE, GCResult, Registry, RegistryError, _die_with_parent, api_delete_refs,
                       free_port, garbage_collect, pull_every_tag, registries_running, registry_bin,
-                      serve, served_tags, stop_all_registries)
+                      serve, served_tags, serves, stop_all_registries)
 from skopeo import push, skopeo_bin
 from storage import (REPOS_DIR, V2, blob_data, blob_data_path, blob_dir, blobs_on_disk, dangling_tags, hexof,
                      layer_dir, layer_link, repo_dir, repositories_on_disk, revision_dir,
