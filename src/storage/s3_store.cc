@@ -276,12 +276,14 @@ class S3Store final : public Store {
         refused.emplace_back(std::string(key), std::string(e.child_value("Code")) + " " + e.child_value("Message"));
       }
     }
-    if (!refused.empty())
-      throw PartialRemoval("the object store refused to delete " + std::to_string(refused.size()) + " of " + std::to_string(keys.size()) +
-                               " keys (first: " + refused.front().first + ": " + refused.front().second + ")",
-                           locate(refused.front().first), "endpoint " + endpoint_ + ", bucket " + config_.bucket +
-                               "; run the command again: what is left is removed then",
+    if (!refused.empty()) {
+      // Made before `refused` is moved into the exception (arguments have no order).
+      std::string what = "the object store refused to delete " + std::to_string(refused.size()) + " of " + std::to_string(keys.size()) +
+                         " keys (first: " + refused.front().first + ": " + refused.front().second + ")";
+      std::string where = locate(refused.front().first);
+      throw PartialRemoval(what, where, "endpoint " + endpoint_ + ", bucket " + config_.bucket + "; run the command again: what is left is removed then",
                            std::move(refused));
+    }
   }
 
   void remove_prefix(std::string_view prefix) override {

@@ -32,8 +32,8 @@ server-side to fresh prefixes (tests/lib/s3keys.py) and runs regsweep there
   outside the layout, a garbage tag link, a blob folder with extra keys.
 - Commands: fsck, report and ls change nothing; prune removes what its dry run plans, no
   more; trash empty leaves the storage as it is.
-- Stopped: a real gc without --registry-stopped exits 3 and changes nothing. (A registry
-  serving the prefix on this host is not detected yet: that test is skipped.)
+- Stopped: a real gc without --registry-stopped exits 3 and changes nothing; a registry
+  serving the prefix on this host refuses it (exit 3) even with the statement.
 
 About 2.5 minutes on a two-core machine: 3 s to start RGW, 5 s to push the base, 32 kill
 points (each a server-side copy of the prefix, the killed run, the re-run).
@@ -318,24 +318,32 @@ class Torture(Case):
         self.assertEqual(res.passed, res.tried)
         return res
 
-    # Per item: journal line, copy (to the trash), "copied" line, delete, audit line; a blob
-    # deleted outright: journal line, delete, audit line. The strides are prime to 3 and 5, so
-    # that the kill points fall on every phase of an item. Measured: gc -m mutates 92 times
-    # (12 blobs, 8 _layers links, an untagged revision and its tag history entry, an upload),
-    # gc -m --trash 115, rm team/app:v1 32, the restore below 46.
+    # With windows of one action (REGSWEEP_TEST_WINDOW=1), per item: journal line, copy (to
+    # the trash), "copied" line, delete, audit line; a blob deleted outright: journal line,
+    # delete, audit line. The strides are prime to 3 and 5, so that the kill points fall on
+    # every phase of an item. Measured: gc -m mutates 92 times (12 blobs, 8 _layers links, an
+    # untagged revision and its tag history entry, an upload), gc -m --trash 115, rm
+    # team/app:v1 32, the restore below 46. With regsweep's own windows the whole plan is one
+    # window: each phase (journal lines, copies, "copied" lines, DeleteObjects, audit lines) is
+    # one batch, and every one of those points is tried.
 
     def test_1_gc_m(self):
         """gc -m (blobs deleted outright) killed at every 13th mutation: the re-run ends as an uninterrupted run"""
-        self.torture("gc-m", GC_M, range(1, 130, 13), purges_blobs=True)
+        self.torture("gc-m", GC_M, range(1, 130, 13), purges_blobs=True, window=1)
 
     def test_2_gc_m_trash(self):
         """gc -m --trash killed at every 16th mutation, also between a copy and its delete"""
-        res = self.torture("gc-m-trash", [*GC_M, "--trash"], range(2, 160, 16))
+        res = self.torture("gc-m-trash", [*GC_M, "--trash"], range(2, 160, 16), window=1)
         self.assertGreater(res.between_copy_and_delete, 0)
 
     def test_3_rm(self):
         """rm team/app:v1 (its referrers too) killed at every 4th mutation, also between a copy and its delete"""
-        res = self.torture("rm", ["rm", "-y", STOPPED, "team/app:v1"], range(1, 60, 4))
+        res = self.torture("rm", ["rm", "-y", STOPPED, "team/app:v1"], range(1, 60, 4), window=1)
+        self.assertGreater(res.between_copy_and_delete, 0)
+
+    def test_3b_gc_m_trash_one_window(self):
+        """gc -m --trash in one window of batches, killed after each batch (journal, copies, copied lines, delete, audit)"""
+        res = self.torture("gc-m-trash-batched", [*GC_M, "--trash"], range(1, 12), min_points=5)
         self.assertGreater(res.between_copy_and_delete, 0)
 
     def test_4_restore(self):
@@ -626,7 +634,6 @@ class Stopped(Case):
         self.assertKeys(before, r.keys(exclude=()), "a refused gc")
         self.assertExit(r.run("gc", "-m", "--dry-run", *SWEEP), 0)  # a dry run needs no statement
 
-    @unittest.skip("live-registry detection does not see a registry serving an S3 prefix yet (reported, issue #18)")
     def test_live_registry_on_the_prefix(self):
         """a registry serving the same prefix on this host: gc refused (exit 3) even with --registry-stopped"""
         r = self.b.copy("live")

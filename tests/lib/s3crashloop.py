@@ -29,6 +29,7 @@ import s3keys
 from cli import CRASH_ENV, show_run
 
 TRASH = s3keys.STATE + "trash/"
+WINDOW_ENV = "REGSWEEP_TEST_WINDOW"
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Spec:
     points: list            # the N to kill at, ascending; the loop ends at the first that completes
     purges_blobs: bool = False  # blob keys are deleted outright (gc without --trash)
     workers: int = 2
+    # Actions per window of batched requests (REGSWEEP_TEST_WINDOW): 1 puts a kill point
+    # between any two items; None keeps regsweep's own (one window: each phase is one batch).
+    window: int | None = None
 
 
 @dataclass
@@ -72,8 +76,9 @@ def run(spec: Spec, fresh, log=None) -> Result:
     res = Result(spec.name)
     t0 = time.monotonic()
     base_keys = spec.base.keys()
+    window = {WINDOW_ENV: str(spec.window)} if spec.window else {}
     ref = spec.base.copy_to(fresh(f"{spec.name}-ref"))
-    p = ref.run(*spec.args)
+    p = ref.run(*spec.args, env=window)
     if p.returncode != 0:
         res.failures.append("the uninterrupted run failed:\n" + show_run(p))
         return res
@@ -83,7 +88,7 @@ def run(spec: Spec, fresh, log=None) -> Result:
     def one(n: int) -> tuple:
         """(n, killed, problems, between copy and delete)"""
         root = spec.base.copy_to(fresh(f"{spec.name}-n{n}"))
-        p = root.run(*spec.args, env={CRASH_ENV: str(n)})
+        p = root.run(*spec.args, env={CRASH_ENV: str(n), **window})
         if p.returncode == 0:
             got = root.keys()
             return n, False, [] if got == final else [
@@ -103,7 +108,7 @@ def run(spec: Spec, fresh, log=None) -> Result:
                 continue
             problems.append(f"N={n}: {k} is gone and in no run's trash")
         both = bool(in_trash & set(mid) & (set(base_keys) - set(final)))
-        p2 = root.run(*spec.args)
+        p2 = root.run(*spec.args, env=window)
         if p2.returncode != 0:
             problems.append(f"N={n}: the re-run exits {p2.returncode}:\n{show_run(p2, 800)}")
         got = root.keys()
