@@ -1,8 +1,9 @@
 # bash completion for regsweep: commands, options, and repository names / repo:tag
-# references read from the storage given by --root or --config (or the default root).
+# references read from the storage given by --root or --config (or the default root; a
+# bucket with --root s3://BUCKET/PREFIX and --s3-endpoint).
 
 _regsweep_commands="ls report rm gc prune apply fsck trash restore interactive"
-_regsweep_global="--root --config --json --jobs --quiet --verbose --bytes --color --version --help -i"
+_regsweep_global="--root --config --s3-endpoint --s3-region --registry-stopped --json --jobs --quiet --verbose --bytes --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
 _regsweep_opts_rm="--repository --untag --no-referrers --break-index --dry-run --yes --force --plan-out"
@@ -27,8 +28,8 @@ _regsweep() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="${COMP_WORDS[i]}"
     case "$w" in
-      --root|--config) storage+=("$w" "${COMP_WORDS[i+1]}"); ((i++)) ;;
-      --root=*|--config=*) storage+=("$w") ;;
+      --root|--config|--s3-endpoint|--s3-region) storage+=("$w" "${COMP_WORDS[i+1]}"); ((i++)) ;;
+      --root=*|--config=*|--s3-endpoint=*|--s3-region=*) storage+=("$w") ;;
       ls|report|rm|gc|prune|apply|fsck|trash|restore|interactive) [ -z "$cmd" ] && cmd="$w" ;;
     esac
   done
@@ -39,6 +40,7 @@ _regsweep() {
       COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':'))
       return ;;
     --color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+    --s3-endpoint|--s3-region) return ;;
     --jobs|-j|--min-age|--uploads-older-than|--upload-age|--older-than|--keep-last|--match|--keep) return ;;
   esac
   if [ -z "$cmd" ]; then

@@ -4,7 +4,7 @@
 function __regsweep_storage
     set -l tokens (commandline -opc)
     for i in (seq (count $tokens))
-        if contains -- $tokens[$i] --root --config
+        if contains -- $tokens[$i] --root --config --s3-endpoint --s3-region
             set -l next (math $i + 1)
             if test $next -le (count $tokens)
                 echo $tokens[$i]
@@ -23,8 +23,11 @@ complete -c regsweep -f
 complete -c regsweep -n "not __fish_seen_subcommand_from $commands" -a "$commands"
 complete -c regsweep -l root -r -d 'the storage rootdirectory'
 complete -c regsweep -l config -r -d 'the registry config.yml'
+complete -c regsweep -l s3-endpoint -x -d 'with --root s3://...: the S3 endpoint URL'
+complete -c regsweep -l s3-region -x -d 'with --root s3://...: the region to sign for'
+complete -c regsweep -l registry-stopped -d 'S3: state that no registry serves this storage now'
 complete -c regsweep -l json -d 'one JSON document on stdout'
-complete -c regsweep -s j -l jobs -x -d 'worker threads'
+complete -c regsweep -s j -l jobs -x -d 'worker threads on a disk, connections on S3'
 complete -c regsweep -s q -l quiet -d 'print only results and errors'
 complete -c regsweep -l bytes -d 'sizes as exact byte counts'
 complete -c regsweep -l color -x -a 'auto always never' -d 'colour: auto, always, never'
