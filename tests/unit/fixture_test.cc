@@ -29,6 +29,7 @@
 #include "regsweep/storage/real_filesystem.h"
 #include "regsweep/storage/store.h"
 #include "regsweep/storage/walker.h"
+#include "fake_key_store.h"
 #include "model_dump.h"
 
 #ifndef REGSWEEP_FIXTURES
@@ -290,6 +291,39 @@ TEST_P(CleanFixture, BlobsAndUploadsAreWhatIsOnDisk) {
 TEST_P(CleanFixture, OneAndFourJobsGiveTheSameModel) {
   Model four = walk(root_, 4);
   EXPECT_EQ(dump_model(four, /*with_findings=*/true), dump_model(model_, /*with_findings=*/true));
+}
+
+// On a store of keys (a bucket), the walk lists every key first and probes the listing: it
+// gives the model the walk of the folder gives, findings included, at the same keys.
+TEST_P(CleanFixture, AListingOfTheKeysGivesTheModelOfTheFolder) {
+  FakeKeyStore bucket;
+  for (const auto& e : fs::recursive_directory_iterator(root_)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    struct stat st {};
+    ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
+    bucket.objects()[fs::relative(e.path(), root_).string()] =
+        FakeKeyStore::Object{content.str(), st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec};
+  }
+  ASSERT_GT(bucket.objects().size(), 10u);
+  const Model listed = storage::walk_storage(bucket, storage::WalkOptions{4});
+  // A bucket has no empty folders (an empty _uploads/ is nothing there): the folder without them.
+  for (bool removed = true; removed;) {
+    std::vector<fs::path> empty;
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+      if (e.is_directory() && fs::is_empty(e.path())) empty.push_back(e.path());
+    for (const fs::path& p : empty) fs::remove(p);
+    removed = !empty.empty();
+  }
+  auto without_root = [](std::string dump) { return dump.substr(dump.find('\n') + 1); };
+  std::string folder = without_root(dump_model(walk(root_, 1), /*with_findings=*/true));
+  std::string keys = without_root(dump_model(listed, /*with_findings=*/true));
+  const std::string root_path = fs::path(root_).lexically_normal().string();
+  for (std::size_t at; (at = folder.find(root_path)) != std::string::npos;) folder.replace(at, root_path.size(), bucket.location());
+  EXPECT_EQ(keys, folder);
+  EXPECT_EQ(bucket.writes().size(), 0u) << "a walk writes nothing";
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, CleanFixture, ::testing::Values("sample", "garbage", "clean"),
