@@ -143,10 +143,6 @@ struct Engine::Impl {
     } else if (!ca_bundle.empty()) {
       curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle.c_str());
     }
-    if (!settings.aws_sigv4.empty()) {
-      curl_easy_setopt(e, CURLOPT_AWS_SIGV4, settings.aws_sigv4.c_str());
-      curl_easy_setopt(e, CURLOPT_USERPWD, settings.user_password.c_str());
-    }
     const std::string_view method = q.method;
     bool has_type = false;
     for (const std::string& h : q.headers) {
@@ -156,13 +152,11 @@ struct Engine::Impl {
     if (method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (method == "PUT" || method == "POST") {
-      // The body is given whole, so libcurl hashes it for the signature as it is sent.
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, q.body.data());
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q.method);
       if (!has_type) t.headers = curl_slist_append(t.headers, "Content-Type: application/octet-stream");
-      // (No "Expect:" to turn 100-continue off: libcurl 7.88 signs the emptied header it
-      // then does not send, and the signature no longer matches.)
+      t.headers = curl_slist_append(t.headers, "Expect:");  // no 100-continue round trip
       bytes_out += q.body.size();
     } else if (method != "GET") {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, q.method);

@@ -2,7 +2,7 @@
 // HTTP for the object stores: one thread drives libcurl's multi interface, so that every
 // request shares one pool of keep-alive connections and as many run at once as the store
 // allows. Callers (the walk's workers, the executor) submit a request and wait for its answer;
-// many wait at once. Signing is libcurl's (CURLOPT_AWS_SIGV4), set per engine.
+// many wait at once. Requests come signed (sigv4.h).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,8 +15,6 @@ namespace regsweep::storage::http {
 
 struct EngineSettings {
   unsigned connections = 16;     // at most this many requests in flight
-  std::string aws_sigv4;          // "aws:amz:<region>:s3", empty: unsigned
-  std::string user_password;      // "<access key>:<secret key>" for the signature
   bool skip_verify = false;       // TLS without checking the server's certificate
   long connect_timeout_ms = 10000;
   long stall_timeout_s = 60;      // a transfer with no byte for this long fails (retried above)

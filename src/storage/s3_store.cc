@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "http_engine.h"
+#include "sigv4.h"
 #include "regsweep/error.h"
 #include "regsweep/util/format.h"
 #include "regsweep/util/hex.h"
@@ -95,7 +96,9 @@ enum class Op { List, Get, Head, Put, Copy, Delete };
 class S3Store final : public Store {
  public:
   S3Store(const S3Config& config, unsigned connections)
-      : config_(config), engine_(engine_settings(config, connections)) {
+      : config_(config),
+        credentials_{config.accesskey, config.secretkey, config.sessiontoken, config.region.empty() ? "us-east-1" : config.region},
+        engine_(engine_settings(config, connections)) {
     traits_.connections = connections ? connections : 1;
     endpoint_ = config_.endpoint_url();
     while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
@@ -348,8 +351,6 @@ class S3Store final : public Store {
   static http::EngineSettings engine_settings(const S3Config& c, unsigned connections) {
     http::EngineSettings s;
     s.connections = connections ? connections : 1;
-    s.aws_sigv4 = "aws:amz:" + (c.region.empty() ? std::string("us-east-1") : c.region) + ":s3";
-    s.user_password = c.accesskey + ":" + c.secretkey;
     s.skip_verify = c.skipverify;
     return s;
   }
@@ -470,10 +471,18 @@ class S3Store final : public Store {
   // with exponential backoff and jitter; 404 passes through when `missing_ok`.
   http::Response call(Op op, http::Request& q, bool retry = true) {
     const std::string hash = q.body.empty() ? std::string(kEmptySha256) : hex_sha256(q.body);
-    q.headers.push_back("x-amz-content-sha256: " + hash);
-    if (!config_.sessiontoken.empty()) q.headers.push_back("x-amz-security-token: " + config_.sessiontoken);
+    // The URL as sent, in the parts a signature names.
+    const std::size_t authority = q.url.find("://") + 3;
+    const std::size_t path = q.url.find('/', authority);
+    const std::size_t query = q.url.find('?', path);
+    const std::vector<std::string> unsigned_headers = q.headers;
     http::Response r;
     for (int attempt = 0;; ++attempt) {
+      q.headers = unsigned_headers;  // signed again for each attempt: the signature names the time
+      sigv4::Request sr{q.method, std::string_view(q.url).substr(authority, path - authority),
+                        std::string_view(q.url).substr(path, query == std::string::npos ? std::string::npos : query - path),
+                        query == std::string::npos ? std::string_view() : std::string_view(q.url).substr(query + 1), &q.headers, hash};
+      sigv4::sign(sr, credentials_, static_cast<std::int64_t>(std::time(nullptr)));
       r = engine_.perform(q);
       count(op);
       if (!retry || !retryable(r) || attempt + 1 == kAttempts) break;
@@ -520,6 +529,7 @@ class S3Store final : public Store {
   }
 
   S3Config config_;
+  sigv4::Credentials credentials_;
   mutable http::Engine engine_;
   StoreTraits traits_;
   std::string endpoint_, base_url_, root_, location_;

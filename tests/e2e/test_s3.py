@@ -42,6 +42,7 @@ Fails (TAP "Bail out!") when REGSWEEP, ceph, docker-registry, skopeo or boto3 is
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -57,6 +58,8 @@ import lifetime  # noqa: E402
 import regtest as rt  # noqa: E402
 import scenarios  # noqa: E402
 import tap  # noqa: E402
+import yamlconf  # noqa: E402
+import cli  # noqa: E402
 
 log = tap.logger("e2e-s3")
 
@@ -644,6 +647,43 @@ class Stopped(Case):
         self.assertKeys(before, r.keys(exclude=()), "a refused gc")
 
 
+class ConfigWrites(Case):
+    def test_config_multipart_copy_and_acl(self):
+        """--config with storage.s3: a blob over multipartcopythresholdsize goes to the trash by a
+        multipart copy (UploadPartCopy) and comes back byte for byte; copies carry objectacl"""
+        r = self.b.copy("config-writes")
+        c = self.b.s3.client
+        data = os.urandom(6 * 1024 * 1024 + 1234)  # two parts of 5 MiB at most
+        digest = hashlib.sha256(data).hexdigest()
+        big = blob_key("sha256:" + digest)
+        c.put(r.bucket, f"{r.prefix}/{big}", data)
+        storage = registry_s3.s3_storage(self.b.s3, r.bucket, r.prefix)
+        storage["s3"].update(multipartcopythresholdsize=5 * 1024 * 1024, multipartcopychunksize=5 * 1024 * 1024,
+                             objectacl="public-read")
+        folder = tempfile.mkdtemp(prefix="regtest-s3cfg-")
+        lifetime.on_exit(lambda: shutil.rmtree(folder, ignore_errors=True))
+        config = yamlconf.write_config(os.path.join(folder, "config.yml"), None, extra={"storage": storage})
+        def run(*args):
+            return cli.run_regsweep(r.url, "--config", config, *args, base_env=r.env(), log=log)
+        with s3proxy.S3Proxy(self.b.s3.endpoint, client=c) as proxy:
+            storage["s3"]["regionendpoint"] = proxy.endpoint
+            yamlconf.write_config(config, None, extra={"storage": storage})
+            self.assertExit(run("gc", "-y", STOPPED, "--trash", *SWEEP), 0)
+            posts = [t for kind, method, t, status in proxy.log if "partNumber=" in t]
+        storage["s3"]["regionendpoint"] = self.b.s3.endpoint  # the proxy is gone
+        yamlconf.write_config(config, None, extra={"storage": storage})
+        self.assertGreaterEqual(len(posts), 2, "the big blob was not copied in parts")
+        self.assertNotIn(big, r.keys(), "the big blob is still in place")
+        rid = run_id(r)
+        trashed = f"{r.prefix}/.regsweep/trash/{rid}/{big}"
+        self.assertEqual(c.get(r.bucket, trashed), data, "the multipart copy's bytes")
+        grants = c.s3.get_object_acl(Bucket=r.bucket, Key=trashed)["Grants"]
+        self.assertTrue(any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants),
+                        f"objectacl public-read not on the copy: {grants}")
+        self.assertExit(run("restore", rid, "-y", STOPPED), 0)
+        self.assertEqual(c.get(r.bucket, f"{r.prefix}/{big}"), data, "the restored bytes")
+
+
 class ZZ(unittest.TestCase):
     def test_nothing_left_running(self):
         """no registry or proxy is left running; the shared RGW is the only S3 server"""
@@ -660,7 +700,8 @@ def main():
         import boto3  # noqa: F401
     except ImportError:
         tap.bail_out("boto3 not found (bash scripts/setup.sh test: python3-boto3)")
-    global s3server, s3proxy, s3keys, s3crashloop, regsweep_s3
+    global s3server, s3proxy, s3keys, s3crashloop, regsweep_s3, registry_s3
+    import registry_s3
     import regsweep_s3
     import s3crashloop
     import s3keys
@@ -670,7 +711,7 @@ def main():
     lifetime.on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
     rt.use_private_copy(tmp)
     t0 = time.monotonic()
-    classes = (Oracle, Restore, Torture, Faults, Hostile, Commands, Stopped, ZZ)
+    classes = (Oracle, Restore, Torture, Faults, Hostile, Commands, Stopped, ConfigWrites, ZZ)
     tap.run_classes(classes, only=sys.argv[1:],
                     cleanup=(rt.stop_all_registries, s3proxy.stop_all_proxies, s3server.stop_all_s3_servers,
                              lambda: log(f"suite ran in {time.monotonic() - t0:.1f}s")))
