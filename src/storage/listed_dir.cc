@@ -67,10 +67,13 @@ struct Snapshot {
   }
 };
 
-class ListedDir final : public Dir {
+class ListedDir final : public ReadOnlyDirBase {
  public:
   ListedDir(Store& store, std::shared_ptr<const Snapshot> snapshot, std::string key)
-      : Dir(store.locate(key)), store_(store), snapshot_(std::move(snapshot)), key_(std::move(key)) {}
+      : ReadOnlyDirBase(store.locate(key), "internal error: a listing of the store was written to"),
+        store_(store),
+        snapshot_(std::move(snapshot)),
+        key_(std::move(key)) {}
 
   void list(EntryVisitor visit) override {
     auto [lo, hi] = snapshot_->below(key_);
@@ -108,15 +111,7 @@ class ListedDir final : public Dir {
     return store_.read_chunks(full(rel), buffer, size, chunk);
   }
 
-  // A listing is only read: every write goes through the Store.
-  void make_dirs(std::string_view rel) override { refuse(rel); }
-  void rename(std::string_view from, std::string_view) override { refuse(from); }
-  void remove_tree(std::string_view rel) override { refuse(rel); }
-  bool remove_empty_dir(std::string_view rel) override { refuse(rel); }
-  void write_file(std::string_view rel, std::string_view) override { refuse(rel); }
-  void append(std::string_view rel, std::string_view) override { refuse(rel); }
   std::uint64_t device_of(std::string_view) override { return 0; }
-  std::unique_ptr<FileLock> lock(std::string_view rel, bool) override { refuse(rel); }
 
  private:
   std::string full(std::string_view rel) const {
@@ -124,9 +119,6 @@ class ListedDir final : public Dir {
     if (!k.empty() && !rel.empty()) k += '/';
     k += rel;
     return k;
-  }
-  [[noreturn]] void refuse(std::string_view rel) const {
-    throw Error("internal error: a listing of the store was written to", store_.locate(full(rel)));
   }
 
   Store& store_;

@@ -30,6 +30,8 @@ bool Store::remove_empty_folder(std::string_view prefix) {
 
 void Store::make_folder(std::string_view) {}
 
+void ReadOnlyDirBase::refuse(std::string_view rel) const { throw Error(why_, child_path(rel)); }
+
 Store::PutNew Store::put_new(std::string_view, std::string_view) { return PutNew::Unsupported; }
 
 std::uint64_t Store::volume_of(std::string_view) { return 0; }
@@ -130,10 +132,12 @@ class FolderStore : public Store {
 
 // --- Dry-run: reads pass, writes are refused ---
 
-class ReadOnlyDir : public Dir {
+class ReadOnlyDir : public ReadOnlyDirBase {
  public:
   explicit ReadOnlyDir(Dir& inner, std::unique_ptr<Dir> owned = nullptr)
-      : Dir(inner.path()), owned_(std::move(owned)), inner_(inner) {}
+      : ReadOnlyDirBase(inner.path(), "internal error: a write was attempted in dry-run mode (refused)"),
+        owned_(std::move(owned)),
+        inner_(inner) {}
 
   void list(EntryVisitor visit) override { inner_.list(visit); }
   FileStat stat(std::string_view rel) override { return inner_.stat(rel); }
@@ -152,18 +156,7 @@ class ReadOnlyDir : public Dir {
   }
   std::uint64_t device_of(std::string_view rel) override { return inner_.device_of(rel); }
 
-  void make_dirs(std::string_view rel) override { refuse(rel); }
-  void rename(std::string_view from, std::string_view) override { refuse(from); }
-  void remove_tree(std::string_view rel) override { refuse(rel); }
-  bool remove_empty_dir(std::string_view rel) override { refuse(rel); }
-  void write_file(std::string_view rel, std::string_view) override { refuse(rel); }
-  void append(std::string_view rel, std::string_view) override { refuse(rel); }
-  std::unique_ptr<FileLock> lock(std::string_view rel, bool) override { refuse(rel); }
-
  private:
-  [[noreturn]] void refuse(std::string_view rel) {
-    throw Error("internal error: a write was attempted in dry-run mode (refused)", child_path(rel));
-  }
   std::unique_ptr<Dir> owned_;
   Dir& inner_;
 };

@@ -684,14 +684,6 @@ class ConfigWrites(Case):
         self.assertEqual(c.get(r.bucket, f"{r.prefix}/{big}"), data, "the restored bytes")
 
 
-class ZZ(unittest.TestCase):
-    def test_nothing_left_running(self):
-        """no registry or proxy is left running; the shared RGW is the only S3 server"""
-        self.assertFalse(rt.registries_running())
-        self.assertFalse(s3proxy._LIVE)
-        self.assertLessEqual(len(s3server.s3_servers_running()), 1)
-
-
 def main():
     rt.require_binary()
     rt.require_tools("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", rt.registry_bin(),
@@ -700,7 +692,8 @@ def main():
         import boto3  # noqa: F401
     except ImportError:
         tap.bail_out("boto3 not found (bash scripts/setup.sh test: python3-boto3)")
-    global s3server, s3proxy, s3keys, s3crashloop, regsweep_s3, registry_s3
+    global s3server, s3proxy, s3keys, s3crashloop, regsweep_s3, registry_s3, s3suite
+    import s3suite
     import registry_s3
     import regsweep_s3
     import s3crashloop
@@ -711,7 +704,7 @@ def main():
     lifetime.on_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
     rt.use_private_copy(tmp)
     t0 = time.monotonic()
-    classes = (Oracle, Restore, Torture, Faults, Hostile, Commands, Stopped, ConfigWrites, ZZ)
+    classes = (Oracle, Restore, Torture, Faults, Hostile, Commands, Stopped, ConfigWrites, s3suite.NothingLeftRunning)
     tap.run_classes(classes, only=sys.argv[1:],
                     cleanup=(rt.stop_all_registries, s3proxy.stop_all_proxies, s3server.stop_all_s3_servers,
                              lambda: log(f"suite ran in {time.monotonic() - t0:.1f}s")))

@@ -14,7 +14,7 @@ s3proxy.py, registry_s3.py) on one shared Ceph RGW.
 - Proxy: fail_next (an S3 error, then the next request passes), reset_next (before and after
   forwarding), delete_errors (the chosen key stays and is reported, the rest deleted), down /
   up, delay_ms, and the counts by kind.
-- ZZ: nothing left running (registries, proxies; the RGW is stopped at exit).
+- NothingLeftRunning (tests/lib/s3suite.py): nothing left running (registries, proxies; the RGW is stopped at exit).
 
 Fails (TAP "Bail out!") when ceph-mon, ceph-osd, radosgw, ceph, docker-registry, skopeo or
 boto3 is missing (bash scripts/setup.sh test installs them).
@@ -211,14 +211,6 @@ class Proxy(unittest.TestCase):
                                                    "DELETE_BATCH": 1, "DELETE_BATCH_KEYS": 2})
 
 
-class ZZ(unittest.TestCase):
-    def test_nothing_left_running(self):
-        """no registry or proxy is left running; the shared RGW is the only S3 server"""
-        self.assertFalse(rt.registries_running())
-        self.assertFalse(s3proxy._LIVE)
-        self.assertLessEqual(len(s3server.s3_servers_running()), 1)
-
-
 def main():
     rt.require_tools("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", rt.registry_bin(),
                      rt.skopeo_bin())
@@ -226,14 +218,15 @@ def main():
         import boto3  # noqa: F401
     except ImportError:
         tap.bail_out("boto3 not found (bash scripts/setup.sh test: python3-boto3)")
-    global s3server, s3proxy, registry_s3
+    global s3server, s3proxy, registry_s3, s3suite
+    import s3suite
     import registry_s3
     import s3proxy
     import s3server
     t0 = time.monotonic()
     s3server.shared_server()
     log(f"RGW started in {time.monotonic() - t0:.1f}s")
-    tap.run_classes((Server, RegistryOnS3, Proxy, ZZ), only=sys.argv[1:],
+    tap.run_classes((Server, RegistryOnS3, Proxy, s3suite.NothingLeftRunning), only=sys.argv[1:],
                     cleanup=(rt.stop_all_registries, s3proxy.stop_all_proxies, s3server.stop_all_s3_servers))
 
 

@@ -31,6 +31,16 @@ def on_exit(fn, order: int = 0) -> None:
 
 
 @atexit.register
+def stop_each(live: set) -> None:
+    """Stops every one of `live` (registries, proxies, servers: anything with stop()), going on
+    past one that fails to stop."""
+    for thing in list(live):
+        try:
+            thing.stop()
+        except Exception:
+            pass
+
+
 def run_exit_hooks() -> None:
     with _LOCK:
         hooks = sorted(_HOOKS)

@@ -63,11 +63,7 @@ _WORKDIRS: list = []
 
 
 def stop_all_registries():
-    for reg in list(_LIVE):
-        try:
-            reg.stop()
-        except Exception:
-            pass
+    lifetime.stop_each(_LIVE)
     for d in _WORKDIRS:  # config folders outlive `with` (garbage_collect needs config_path)
         shutil.rmtree(d, ignore_errors=True)
 

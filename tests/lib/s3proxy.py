@@ -58,11 +58,7 @@ _LIVE: set = set()
 
 
 def stop_all_proxies():
-    for p in list(_LIVE):
-        try:
-            p.stop()
-        except Exception:
-            pass
+    lifetime.stop_each(_LIVE)
 
 
 lifetime.on_exit(stop_all_proxies, order=lifetime.PROXIES)

@@ -77,11 +77,7 @@ _LIVE: set = set()
 
 
 def stop_all_s3_servers():
-    for s in list(_LIVE):
-        try:
-            s.stop()
-        except Exception:
-            pass
+    lifetime.stop_each(_LIVE)
 
 
 lifetime.on_exit(stop_all_s3_servers, order=lifetime.S3_SERVERS)

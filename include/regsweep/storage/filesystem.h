@@ -105,6 +105,26 @@ class Dir {
   std::string path_;
 };
 
+// A Dir that is only read (a dry run's view, a listing of a bucket): every write is refused
+// with an Error naming the path and `why`.
+class ReadOnlyDirBase : public Dir {
+ public:
+  ReadOnlyDirBase(std::string path, const char* why) : Dir(std::move(path)), why_(why) {}
+  void make_dirs(std::string_view rel) override { refuse(rel); }
+  void rename(std::string_view from, std::string_view) override { refuse(from); }
+  void remove_tree(std::string_view rel) override { refuse(rel); }
+  bool remove_empty_dir(std::string_view rel) override { refuse(rel); }
+  void write_file(std::string_view rel, std::string_view) override { refuse(rel); }
+  void append(std::string_view rel, std::string_view) override { refuse(rel); }
+  std::unique_ptr<FileLock> lock(std::string_view rel, bool) override { refuse(rel); }
+
+ protected:
+  [[noreturn]] void refuse(std::string_view rel) const;
+
+ private:
+  const char* why_;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
