@@ -128,7 +128,7 @@ class ListedDir final : public ReadOnlyDirBase {
 
 }  // namespace
 
-std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress) {
+std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs) {
   progress.phase("listing keys");
   const std::string v2(layout::kV2);
 
@@ -149,7 +149,9 @@ std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& pro
     });
   };
   auto below_v2 = [&](std::string key, std::string_view name) {
-    if (name == layout::kBlobsFolder) {
+    if (name == layout::kBlobsFolder && !with_blobs) {
+      return;
+    } else if (name == layout::kBlobsFolder) {
       children(key, [&](std::string k, std::string_view n) {
         if (n == layout::kAlgorithm)
           children(k, [&](std::string prefix, std::string_view) { flat.push_back(std::move(prefix)); });

@@ -13,6 +13,7 @@ namespace regsweep::storage::detail {
 
 // A read-only Dir at the store's root whose folders are those the keys imply (and the
 // zero-byte "folder/" markers some tools write). Its paths are the store's locations.
-std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress);
+// `with_blobs` false: only repositories/ is listed (what completion needs).
+std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs = true);
 
 }  // namespace regsweep::storage::detail

@@ -171,11 +171,11 @@ struct ProbingRoot {
   std::unique_ptr<Dir> listing;
   Dir* dir = nullptr;
 };
-ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress) {
+ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs = true) {
   ProbingRoot root;
   root.dir = store.directory();
   if (!root.dir) {
-    root.listing = detail::list_store(store, jobs, progress);
+    root.listing = detail::list_store(store, jobs, progress, with_blobs);
     root.dir = root.listing.get();
   }
   return root;
@@ -184,7 +184,7 @@ ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress) 
 }  // namespace
 
 std::vector<std::string> repository_names(Store& store) {
-  ProbingRoot root = probing_root(store, store.traits().connections, util::no_progress());
+  ProbingRoot root = probing_root(store, store.traits().connections, util::no_progress(), /*with_blobs=*/false);
   auto repositories = root.dir->open_dir(layout::v2(layout::kRepositories));
   if (!repositories) return {};
   FindingSink ignored;
