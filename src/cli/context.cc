@@ -98,7 +98,7 @@ util::Progress& Context::progress() const {
         storage::Store* s3 = &store();
         shown->show_traffic([s3] {
           storage::S3Counters c = storage::s3_counters(*s3);
-          return TerminalProgress::Traffic{c.requests, c.retries};
+          return TerminalProgress::Traffic{c.requests, c.retries, c.bytes_in + c.bytes_out};
         });
       }
       progress_ = std::move(shown);

@@ -96,6 +96,7 @@ void TerminalProgress::draw(bool) {
     std::snprintf(line, sizeof line, "; %llu requests", static_cast<unsigned long long>(t.requests));
     text += line;
     if (t.retries) text += " (" + std::to_string(t.retries) + " retried)";
+    if (t.bytes) text += ", " + util::human_bytes(t.bytes);
     if (total > items && items > 0 && in_phase > 0)
       text += ", about " + std::to_string(in_phase * (total - items) / items) + " more";
   }

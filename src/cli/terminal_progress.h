@@ -23,7 +23,7 @@ class TerminalProgress : public util::Progress {
   // The network's share of the work (requests made, retried), read at each redraw: shown
   // after the counts, with an estimate of the requests left where the phase's total is known.
   struct Traffic {
-    std::uint64_t requests = 0, retries = 0;
+    std::uint64_t requests = 0, retries = 0, bytes = 0;
   };
   void show_traffic(std::function<Traffic()> traffic);
   void done() override;
