@@ -98,9 +98,8 @@ std::string lines_folder(std::string_view log) { return std::string(log) + ".d";
 // taken over, with a note; so is one whose holder ran on this host and is no longer running
 // (a killed run: its successor finishes it at once, as flock allows on a disk). Clocks of
 // different machines are trusted to within minutes.
-constexpr std::int64_t kSecond = 1'000'000'000;
-constexpr std::int64_t kRefreshEvery = 5 * 60 * kSecond;
-constexpr std::int64_t kStaleAfter = 30 * 60 * kSecond;
+constexpr std::int64_t kRefreshEvery = 5 * 60 * util::kNanosPerSecond;
+constexpr std::int64_t kStaleAfter = 30 * 60 * util::kNanosPerSecond;
 constexpr auto kRecheckWait = std::chrono::seconds(1);
 
 std::string host_name() {
@@ -200,7 +199,7 @@ class ObjectStateStore : public StateStore {
         return nullptr;
       }
       std::fprintf(stderr, "regsweep: note: taking over a stale lock (%s; or not refreshed for over %lld minutes): %s\n",
-                   h.who.c_str(), static_cast<long long>(kStaleAfter / kSecond / 60), store_.locate(state::kLock).c_str());
+                   h.who.c_str(), static_cast<long long>(kStaleAfter / util::kNanosPerSecond / 60), store_.locate(state::kLock).c_str());
       store_.remove({state::kLock});
       created = store_.put_new(state::kLock, content);
     }

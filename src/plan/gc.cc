@@ -8,6 +8,7 @@
 #include "regsweep/plan/simulate.h"
 #include "regsweep/plan/report.h"
 #include "regsweep/storage/layout.h"
+#include "regsweep/util/clock.h"
 
 namespace regsweep::plan {
 
@@ -17,7 +18,6 @@ namespace layout = storage::layout;
 
 namespace {
 
-constexpr std::int64_t kNs = 1'000'000'000;
 
 }  // namespace
 
@@ -72,7 +72,7 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
   for (std::size_t i = 0; i < model.blobs.size(); ++i) {
     const auto& blob = model.blobs[i];
     if (!blob.has_data || mark.marked(i)) continue;
-    if (req.now_ns - blob.mtime_ns < req.min_age_s * kNs) {
+    if (req.now_ns - blob.mtime_ns < req.min_age_s * util::kNanosPerSecond) {
       ++stats.young_blobs_kept;
       stats.young_blob_bytes_kept += blob.size;
       continue;

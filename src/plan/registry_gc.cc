@@ -6,12 +6,12 @@
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/reachability.h"
 #include "regsweep/plan/simulate.h"
+#include "regsweep/util/clock.h"
 
 namespace regsweep::plan {
 
 namespace {
 
-constexpr std::int64_t kNs = 1'000'000'000;
 
 // The digest right after `marker` in `line`, if the marker is there and a digest follows.
 std::optional<Digest> digest_after(std::string_view line, std::string_view marker) {
@@ -54,7 +54,7 @@ std::vector<YoungBlob> young_blobs_registry_gc_would_delete(const storage::Model
   for (std::size_t i = 0; i < after.blobs.size(); ++i) {
     const storage::BlobRecord& blob = after.blobs[i];
     if (!blob.has_data || mark.marked(i)) continue;
-    if (now_ns - blob.mtime_ns < min_age_s * kNs)
+    if (now_ns - blob.mtime_ns < min_age_s * util::kNanosPerSecond)
       young.push_back(YoungBlob{blob.digest, blob.size, blob.mtime_ns});
     else if (std::binary_search(pushing.begin(), pushing.end(), blob.digest))
       young.push_back(YoungBlob{blob.digest, blob.size, blob.mtime_ns, true});

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "regsweep/error.h"
+#include "regsweep/util/format.h"
 
 namespace regsweep::storage::http {
 
@@ -18,19 +19,6 @@ namespace {
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -107,8 +95,8 @@ struct Engine::Impl {
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    std::string name = lower(trim(line.substr(0, colon)));
-    std::string_view value = trim(line.substr(colon + 1));
+    std::string name = util::ascii_lower(util::trim_space(line.substr(0, colon)));
+    std::string_view value = util::trim_space(line.substr(colon + 1));
     if (name == "etag") r.etag = std::string(value);
     else if (name == "last-modified") r.last_modified = std::string(value);
     else if (name == "content-length") r.content_length = std::strtoll(std::string(value).c_str(), nullptr, 10);
@@ -147,7 +135,7 @@ struct Engine::Impl {
     bool has_type = false;
     for (const std::string& h : q.headers) {
       t.headers = curl_slist_append(t.headers, h.c_str());
-      if (lower(std::string_view(h).substr(0, 13)) == "content-type:") has_type = true;
+      if (util::ascii_lower(std::string_view(h).substr(0, 13)) == "content-type:") has_type = true;
     }
     if (method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

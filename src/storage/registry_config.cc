@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "regsweep/error.h"
+#include "regsweep/util/format.h"
 #include "s3_config_internal.h"
 
 namespace regsweep::storage {
@@ -56,11 +57,6 @@ std::vector<std::string> storage_drivers(const YAML::Node& storage, const std::s
   return drivers;
 }
 
-std::string upper(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 // "filesystem" and "s3" -> "\"filesystem\" and \"s3\""; three or more with commas.
 std::string quoted_list(const std::vector<std::string>& items) {
   std::string out;
@@ -97,7 +93,7 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
     // that name (the registry matches the name case-insensitively).
     std::vector<std::string> from_env;
     auto named = [&](const std::string& driver) {
-      return std::any_of(drivers.begin(), drivers.end(), [&](const std::string& d) { return upper(d) == upper(driver); });
+      return std::any_of(drivers.begin(), drivers.end(), [&](const std::string& d) { return util::ascii_upper(d) == util::ascii_upper(driver); });
     };
     if (!named("filesystem") && (env("REGISTRY_STORAGE_FILESYSTEM") || env("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY") ||
                                  env("REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS")))
@@ -107,7 +103,7 @@ RegistryConfig load_registry_config(const std::string& path, EnvLookup lookup, c
     drivers.insert(drivers.end(), from_env.begin(), from_env.end());
     if (drivers.size() > 1) {  // the registry refuses to start: "must provide exactly one storage type"
       std::string made;
-      for (const std::string& d : from_env) made += "; \"" + d + "\" is made by REGISTRY_STORAGE_" + upper(d) + "_* in the environment";
+      for (const std::string& d : from_env) made += "; \"" + d + "\" is made by REGISTRY_STORAGE_" + util::ascii_upper(d) + "_* in the environment";
       throw Error("the registry config names " + std::to_string(drivers.size()) + " storage drivers (" + quoted_list(drivers) + made +
                       "); the registry refuses such a config, and so does regsweep: keep exactly one",
                   path);

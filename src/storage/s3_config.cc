@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "regsweep/error.h"
+#include "regsweep/util/format.h"
 #include "s3_config_internal.h"
 
 // Versions, from distribution/distribution's registry/storage/driver/s3-aws/s3.go:
@@ -45,16 +46,6 @@ std::optional<std::string> process_environment(const char* name, const void*) {
 namespace {
 
 constexpr std::uint64_t kMaxInt64 = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-
-std::string upper(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-std::string lower(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 std::string strip_slashes(std::string_view s) {
   while (!s.empty() && s.front() == '/') s.remove_prefix(1);
@@ -293,7 +284,7 @@ Endpoint parse_endpoint(const std::string& text, const std::string& name, const 
   Endpoint e;
   std::string_view rest = text;
   if (auto colon = rest.find(':'); colon != std::string_view::npos && colon > 0 && rest.substr(colon, 3) == "://") {
-    e.scheme = lower(std::string(rest.substr(0, colon)));
+    e.scheme = util::ascii_lower(std::string(rest.substr(0, colon)));
     rest.remove_prefix(colon + 3);
     if (e.scheme != "http" && e.scheme != "https")
       throw Error(name + " has the scheme \"" + e.scheme + "\"; regsweep speaks http and https only", path);
@@ -322,13 +313,6 @@ constexpr std::array<const char*, 22> kKeys = {
 
 // ---- the shared credentials file ----
 
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 // The keys of [profile] in an INI text: `key = value` lines, '#' and ';' comment lines; a
 // section named twice adds up, a key named twice keeps the last.
 std::optional<std::map<std::string, std::string>> ini_section(const std::string& text, const std::string& profile) {
@@ -337,18 +321,18 @@ std::optional<std::map<std::string, std::string>> ini_section(const std::string&
   std::istringstream in(text);
   std::string raw;
   while (std::getline(in, raw)) {
-    std::string line = trim(raw);
+    std::string line(util::trim_space(raw));
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '[') {
       const auto close = line.find(']');
-      inside = close != std::string::npos && trim(std::string_view(line).substr(1, close - 1)) == profile;
+      inside = close != std::string::npos && util::trim_space(std::string_view(line).substr(1, close - 1)) == profile;
       if (inside && !found) found.emplace();
       continue;
     }
     if (!inside) continue;
     const auto eq = line.find('=');
     if (eq == std::string::npos) continue;
-    (*found)[trim(std::string_view(line).substr(0, eq))] = trim(std::string_view(line).substr(eq + 1));
+    (*found)[std::string(util::trim_space(std::string_view(line).substr(0, eq)))] = std::string(util::trim_space(std::string_view(line).substr(eq + 1)));
   }
   return found;
 }
@@ -524,10 +508,10 @@ bool is_s3_driver(const std::string& name) { return name == "s3" || name == "s3a
 
 bool s3_environment_sets(const std::string& driver, EnvLookup lookup, const void* env_context) {
   if (!lookup) lookup = process_environment;
-  const std::string prefix = "REGISTRY_STORAGE_" + upper(driver);
+  const std::string prefix = "REGISTRY_STORAGE_" + util::ascii_upper(driver);
   if (lookup(prefix.c_str(), env_context)) return true;
   for (const char* key : kKeys)
-    if (lookup((prefix + "_" + upper(key)).c_str(), env_context)) return true;
+    if (lookup((prefix + "_" + util::ascii_upper(key)).c_str(), env_context)) return true;
   for (const char* key : {"SESSIONTOKEN", "LOGLEVEL", "REDIRECTENDPOINT"})
     if (lookup((prefix + "_" + key).c_str(), env_context)) return true;
   return false;
@@ -549,7 +533,7 @@ S3Config read_s3_section(const YAML::Node& file_params, const std::string& drive
   S3Config c;
   c.source = path;
   c.section = "storage." + driver;
-  const std::string prefix = "REGISTRY_STORAGE_" + upper(driver);
+  const std::string prefix = "REGISTRY_STORAGE_" + util::ascii_upper(driver);
 
   // (yaml-cpp: a missing key's node cannot be assigned to or from, only copied)
   const std::optional<std::string> whole = env(prefix);
@@ -559,7 +543,7 @@ S3Config read_s3_section(const YAML::Node& file_params, const std::string& drive
     throw Error(c.section + origin + " is not a mapping of keys; the registry refuses to start with it", path);
 
   auto get = [&](const char* key) -> Value {
-    const std::string variable = prefix + "_" + upper(key);
+    const std::string variable = prefix + "_" + util::ascii_upper(key);
     if (auto v = env(variable)) return value_of(environment_yaml(variable, *v, path), variable);
     return value_of(section && section.IsMap() ? section[key] : YAML::Node(), c.section + "." + key + origin);
   };
@@ -624,7 +608,7 @@ S3Config read_s3_section(const YAML::Node& file_params, const std::string& drive
 
   const Value storageclass = get("storageclass");
   if (storageclass.kind != Value::kNil) {
-    std::string name = upper(storageclass.text);  // the driver upper-cases it
+    std::string name = util::ascii_upper(storageclass.text);  // the driver upper-cases it
     if (storageclass.kind != Value::kString ||
         std::find_if(kStorageClasses.begin(), kStorageClasses.end(), [&](const char* s) { return name == s; }) == kStorageClasses.end())
       throw Error(storageclass.name + " is \"" + storageclass.text + "\"; the registry refuses to start unless it is one of " +

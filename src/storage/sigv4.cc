@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "regsweep/util/format.h"
 #include "regsweep/util/hex.h"
 #include "regsweep/util/sha256.h"
 
@@ -29,13 +30,6 @@ std::string to_hex(std::string_view bytes) {
     out += digits[c >> 4];
     out += digits[c & 15];
   }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
 }
 
@@ -72,7 +66,7 @@ void sign(Request& request, const Credentials& credentials, std::int64_t epoch_s
   for (const std::string& h : headers) {
     auto colon = h.find(':');
     if (colon == std::string::npos) continue;
-    signed_headers.emplace_back(lower(std::string_view(h).substr(0, colon)), canonical_value(std::string_view(h).substr(colon + 1)));
+    signed_headers.emplace_back(util::ascii_lower(std::string_view(h).substr(0, colon)), canonical_value(std::string_view(h).substr(colon + 1)));
   }
   std::sort(signed_headers.begin(), signed_headers.end());
 

@@ -11,4 +11,7 @@ namespace regsweep::util {
 // depends on the calendar (tests/README.md, "Time").
 std::int64_t now_ns();
 
+// Nanoseconds in a second: times are nanoseconds since the epoch, ages and options seconds.
+inline constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+
 }  // namespace regsweep::util

@@ -10,6 +10,12 @@ namespace regsweep::util {
 // 1536 -> "1.5 KiB"; below 1 KiB exact bytes ("512 B").
 std::string human_bytes(std::uint64_t bytes);
 
+// ASCII case changes (header names, environment variable names, URL schemes), and the text
+// without the spaces, tabs and line ends around it.
+std::string ascii_lower(std::string_view text);
+std::string ascii_upper(std::string_view text);
+std::string_view trim_space(std::string_view text);
+
 // Nanoseconds since the epoch -> "2026-11-24T03:45:25Z" (UTC, RFC 3339).
 std::string rfc3339_utc(std::int64_t epoch_ns);
 
