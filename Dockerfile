@@ -18,6 +18,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ meson ninja-build pkg-config \
       nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev libgtest-dev \
+      libcurl4-openssl-dev libpugixml-dev \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
@@ -36,7 +37,7 @@ FROM ${REGSWEEP_FROM} AS compiled
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      docker-registry libyaml-cpp0.7 libssl3 libstdc++6 \
+      docker-registry libyaml-cpp0.7 libssl3 libstdc++6 libcurl4 libpugixml1v5 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
  && ln -s docker-registry /usr/bin/registry \
