@@ -52,6 +52,11 @@ PRESETS = {
     "100k": dict(repos=472, tags=16, layers=5, shared_layers=400, untagged=4,
                  multiarch=0.2, orphans=2000, uploads=60, nested=True,
                  deleted=1, mirrors=4),
+    # the 100k preset's shape at a fifth (~20,000 files): S3 benchmark (bench/s3.py), where
+    # the registry's GC makes a request per folder and per link
+    "s3": dict(repos=94, tags=16, layers=5, shared_layers=80, untagged=4,
+               multiarch=0.2, orphans=400, uploads=24, nested=True,
+               deleted=1, mirrors=2),
     # few repositories, many tags each: where `garbage-collect -m` is quadratic
     "wide": dict(repos=10, tags=1000, layers=3, shared_layers=50, untagged=50,
                  multiarch=0.1, orphans=200, uploads=10, nested=True,

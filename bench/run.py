@@ -21,163 +21,23 @@ import argparse
 import hashlib
 import json
 import os
-import platform
-import re
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-GC_LINE = re.compile(rb"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible")
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-# -- one timed child ---------------------------------------------------------
-
-GNU_TIME = "/usr/bin/time"
-
-
-def gnu_time_available():
-    try:
-        p = subprocess.run([GNU_TIME, "--version"], capture_output=True, text=True)
-        return "GNU" in (p.stdout + p.stderr)
-    except OSError:
-        return False
-
-
-def run_child(cmd, timeout=None, stdout_path=None, rss_via="python"):
-    """Runs cmd; returns dict(seconds, rss_kib, rc, timed_out, stderr).
-
-    Wall time is measured here. Peak RSS: with rss_via="time", GNU time forks
-    the command from its own small process and reports %M; with "python",
-    os.wait4's ru_maxrss of the child, which Linux reports as the maximum of
-    the command's peak and the RSS this Python process had when it forked
-    (exec keeps the old high-water mark): a floor of about that size, which
-    main() measures by running `true` and reports.
-    """
-    out = open(stdout_path, "wb") if stdout_path else open(os.devnull, "wb")
-    err = tempfile.TemporaryFile()
-    tfile = None
-    argv = cmd
-    if rss_via == "time":
-        fd, tfile = tempfile.mkstemp(prefix="regsweep-bench-time-")
-        os.close(fd)
-        argv = [GNU_TIME, "-q", "-o", tfile, "-f", "%M %x"] + cmd
-    done = threading.Event()
-    lock = threading.Lock()
-    killed = []
-    try:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                             start_new_session=True)
-
-        def kill(sig):
-            with lock:
-                if not done.is_set():  # the child is not reaped yet: pid is ours
-                    killed.append(sig)
-                    try:
-                        os.killpg(p.pid, sig)
-                    except ProcessLookupError:
-                        pass
-
-        # SIGINT first: GNU time ignores it, so it still reports the peak RSS
-        # of the command it ran; SIGKILL if the group is still there later.
-        timers = [threading.Timer(timeout, kill, (signal.SIGINT,)),
-                  threading.Timer(timeout + 5, kill, (signal.SIGKILL,))] if timeout else []
-        for timer in timers:
-            timer.start()
-        # wait without reaping, so the timer can never signal a recycled pid
-        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
-        t1 = time.perf_counter()
-        with lock:
-            done.set()
-        for timer in timers:
-            timer.cancel()
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = rc = os.waitstatus_to_exitcode(status)
-        rss = ru.ru_maxrss
-        if tfile:
-            with open(tfile) as f:
-                fields = f.read().split()
-            if len(fields) >= 2 and signal.SIGKILL not in killed:
-                rss, rc = int(fields[0]), int(fields[1])
-            elif killed:
-                rss = None  # GNU time was killed too: only its own RSS is known
-        err.seek(0)
-        return {"seconds": t1 - t0, "rss_kib": rss, "rc": rc, "timed_out": bool(killed),
-                "stderr": err.read()[-4000:].decode(errors="replace")}
-    finally:
-        out.close()
-        err.close()
-        if tfile:
-            os.unlink(tfile)
-
-
-# -- the store -----------------------------------------------------------------
-
-def gen_key(preset, seed):
-    with open(os.path.join(HERE, "gen_store.py"), "rb") as f:
-        h = hashlib.sha256(f.read()).hexdigest()[:10]
-    return "%s-seed%d-%s" % (preset, seed, h)
-
-
-def ensure_store(workdir, preset, seed):
-    """Generates the preset's store once; reuses it while gen_store.py is unchanged."""
-    key = gen_key(preset, seed)
-    d = os.path.join(workdir, key)
-    summary = os.path.join(d, "summary.json")
-    if os.path.exists(summary):
-        log("store: reusing %s" % d)
-        with open(summary) as f:
-            return os.path.join(d, "root"), json.load(f), False
-    os.makedirs(workdir, exist_ok=True)
-    stale = [x for x in os.listdir(workdir) if x.startswith(preset + "-seed") and x != key]
-    if stale:  # not removed here: deleting ~200k inodes can take minutes
-        log("store: stale stores of an older gen_store.py, remove them to free space: "
-            + " ".join(os.path.join(workdir, x) for x in stale))
-    tmp = d + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    log("store: generating preset %s in %s" % (preset, d))
-    t0 = time.monotonic()
-    subprocess.run([sys.executable, os.path.join(HERE, "gen_store.py"),
-                    os.path.join(tmp, "root"), "--preset", preset, "--seed", str(seed),
-                    "--summary", os.path.join(tmp, "summary.json.part")], check=True,
-                   stdout=sys.stderr)
-    os.rename(os.path.join(tmp, "summary.json.part"), os.path.join(tmp, "summary.json"))
-    os.rename(tmp, d)
-    with open(summary) as f:
-        gen = json.load(f)
-    gen["generation_wall_seconds"] = round(time.monotonic() - t0, 3)
-    return os.path.join(d, "root"), gen, True
+from benchlib import (add_common_arguments, ensure_store, format_machine, format_ratio,
+                      format_rss, format_seconds, log, machine, registry_expected,
+                      registry_said, resolve_rss_via, rss_ratio, run_child, snapshot, speedup,
+                      summarize, tool_version)
+from gen_store import PRESETS, registry_config
 
 
 def write_config(path, root):
     with open(path, "w") as f:
-        f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                "    rootdirectory: %s\n  delete:\n    enabled: true\n"
-                "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-                "http:\n  addr: 127.0.0.1:5000\n" % os.path.abspath(root))
+        f.write(registry_config(root))
 
 
 # -- the commands --------------------------------------------------------------
-
-def tool_version(cmd):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (p.stdout or p.stderr).strip().splitlines()[0] if p.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return None
-
 
 def build_commands(a, root, cfg, notes):
     cmds = []  # (name, label, argv)
@@ -211,46 +71,19 @@ def build_commands(a, root, cfg, notes):
     return [c for c in cmds if c[0] not in a.skip]
 
 
-def rss_median(res):
-    """Median peak RSS in MiB; a command killed at the timeout gives its peak
-    so far (a lower bound), or None if it could not be measured."""
-    vals = [r["rss_kib"] for r in res if r["rss_kib"] is not None]
-    return round(statistics.median(vals) / 1024, 1) if vals else None
-
-
-def median_or_bound(res, timeout):
-    if not res:
-        return None, False
-    if any(r["timed_out"] for r in res):
-        return float(timeout), True
-    return statistics.median(r["seconds"] for r in res), False
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="100k", choices=["small", "100k", "wide"],
+    p.add_argument("--preset", default="100k", choices=sorted(PRESETS),
                    help="store to generate (ignored with --root); default 100k")
-    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--root", help="benchmark this existing store instead")
-    p.add_argument("--runs", type=int, default=5, help="timed rounds (default 5)")
-    p.add_argument("--regsweep", default=os.environ.get("REGSWEEP",
-                   os.path.join(REPO, "build", "regsweep")),
-                   help="regsweep binary (default build/regsweep, or $REGSWEEP)")
-    p.add_argument("--jobs", "-j", type=int, help="pass -j N to regsweep")
+    add_common_arguments(p, runs=5)
     p.add_argument("--baseline", help="another regsweep binary timed beside it (the previous "
                    "commit's): ratios of time and peak RSS, regsweep over baseline")
-    p.add_argument("--registry", default="docker-registry", help="registry binary")
     p.add_argument("--timeout", type=float, help="seconds per command; a command "
                    "that times out is reported as '> timeout' and not run again")
     p.add_argument("--skip", action="append", default=[], metavar="NAME",
                    help="skip a command: regsweep_report, regsweep_gc, registry_gc, "
                    "registry_gc_m, find (repeatable)")
-    p.add_argument("--workdir", default=os.path.join(HERE, "work"),
-                   help="cache of generated stores and outputs (default bench/work)")
-    p.add_argument("--rss-via", choices=["auto", "time", "python"], default="auto",
-                   help="peak RSS from GNU time (/usr/bin/time, exact) or from os.wait4 "
-                   "(floor of this script's own RSS); auto: GNU time if installed")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
     a = p.parse_args(argv)
     if a.runs < 1:
         p.error("--runs must be >= 1")
@@ -271,28 +104,15 @@ def main(argv=None):
     cfg = os.path.join(outdir, "registry.yml")
     write_config(cfg, root)
 
-    rss_via = a.rss_via
-    if rss_via == "auto":
-        rss_via = "time" if gnu_time_available() else "python"
-    elif rss_via == "time" and not gnu_time_available():
-        p.error("--rss-via time: no GNU time at %s (Debian package `time`)" % GNU_TIME)
-    floor = run_child(["true"], rss_via=rss_via)["rss_kib"]
-    if rss_via == "python":
-        notes.append("peak RSS from os.wait4: values at or below %.1f MiB are this script's "
-                     "own RSS, not the command's (install GNU time for exact figures)"
-                     % (floor / 1024))
+    rss_via, floor = resolve_rss_via(p, a.rss_via, notes)
 
     if a.regsweep and os.access(a.regsweep, os.X_OK):
-        # run a copy: the build tree may be rebuilt while the rounds run
-        snap = os.path.join(outdir, "regsweep.snapshot")
-        shutil.copy2(a.regsweep, snap)
-        a.regsweep_source, a.regsweep = a.regsweep, snap
+        a.regsweep_source, a.regsweep = a.regsweep, snapshot(a.regsweep, outdir,
+                                                             "regsweep.snapshot")
     if a.baseline:
         if not os.access(a.baseline, os.X_OK):
             p.error("--baseline: %s is not an executable" % a.baseline)
-        snap = os.path.join(outdir, "baseline.snapshot")
-        shutil.copy2(a.baseline, snap)
-        a.baseline = snap
+        a.baseline = snapshot(a.baseline, outdir, "baseline.snapshot")
     cmds = all_cmds = build_commands(a, root, cfg, notes)
     versions = {"registry": tool_version([a.registry, "--version"]),
                 "regsweep": tool_version([a.regsweep, "--version"])
@@ -343,99 +163,68 @@ def main(argv=None):
     if "find" in warm and warm["find"]["rc"] == 0:
         with open(fpath, "rb") as f:
             files = sum(1 for _ in f)
-    registry_said = {}
-    for name in ("registry_gc", "registry_gc_m"):
+    said = {}
+    for name, key in (("registry_gc", "gc"), ("registry_gc_m", "gc_m")):
         path = os.path.join(outdir, "out-%s.txt" % name)
         if name in warm and os.path.exists(path):
             with open(path, "rb") as f:
-                m = GC_LINE.search(f.read())
-            if m:
-                registry_said[name] = dict(zip(("marked", "eligible_blobs", "eligible_manifests"),
-                                               map(int, m.groups())))
-    exp = gen.get("expect", {}).get("registry_2.8.2", {})
-    for name, key in (("registry_gc", "gc"), ("registry_gc_m", "gc_m")):
-        if name in registry_said and key in exp:
-            want = {k: exp[key][k] for k in registry_said[name]}
-            if want != registry_said[name]:
-                notes.append("%s said %s, the generator expected %s"
-                             % (name, registry_said[name], want))
+                got = registry_said(f.read())
+            if got:
+                said[name] = got
+                want = registry_expected(gen, key)
+                if want and {k: want[k] for k in got} != got:
+                    notes.append("%s said %s, the generator expected %s"
+                                 % (name, got, {k: want[k] for k in got}))
 
     commands = {}
     for name, label, argv in all_cmds:
         res = results.get(name) or []
-        if not res:
-            continue
-        med, bound = median_or_bound(res, a.timeout)
-        commands[name] = {
-            "label": label, "argv": argv, "runs": len(res),
-            "seconds": [round(r["seconds"], 4) for r in res],
-            "rss_kib": [r["rss_kib"] for r in res],
-            "median_seconds": round(med, 4), "lower_bound": bound,
-            "median_rss_mib": rss_median(res),
-            "rss_lower_bound": any(r["timed_out"] for r in res),
-        }
-
-    def t(n):
-        return commands[n]["median_seconds"] if n in commands else None
-
-    def bound(n):
-        return commands.get(n, {}).get("lower_bound", False)
+        if res:
+            commands[name] = summarize(label, argv, res, a.timeout)
 
     ratios = {}
 
-    def speedup(key, slow, fast, label):  # how many times faster `fast` is than `slow`
-        if t(slow) and t(fast) and not bound(fast):
-            ratios[key] = {"value": round(t(slow) / t(fast), 2), "at_least": bound(slow),
-                           "label": label}
+    def add(key, value):
+        if value:
+            ratios[key] = value
 
-    speedup("registry_gc_over_regsweep_report", "registry_gc", "regsweep_report",
-            "speed-up of regsweep report over gc --dry-run")
-    speedup("registry_gc_m_over_regsweep_report", "registry_gc_m", "regsweep_report",
-            "speed-up of regsweep report over gc -m --dry-run")
-    speedup("registry_gc_m_over_regsweep_gc", "registry_gc_m", "regsweep_gc",
-            "speed-up of regsweep gc -m over gc -m --dry-run")
-    if t("regsweep_report") and t("find") and not bound("find"):
-        ratios["regsweep_report_over_find"] = {
-            "value": round(t("regsweep_report") / t("find"), 3),
-            "at_least": bound("regsweep_report"),
-            "label": "regsweep report time / find time"}
-    speedup("registry_gc_over_find", "registry_gc", "find", "speed-up of find over gc --dry-run")
-    speedup("registry_gc_m_over_find", "registry_gc_m", "find",
-            "speed-up of find over gc -m --dry-run")
-    for rn, bn, label in (("regsweep_report", "baseline_report", "report"), ("regsweep_gc", "baseline_gc", "gc -m")):
-        if t(rn) and t(bn):
-            ratios["%s_over_baseline" % rn] = {"value": round(t(rn) / t(bn), 3), "at_least": False,
-                                               "label": "regsweep %s time / baseline's" % label}
-        if rn in commands and bn in commands and commands[rn]["median_rss_mib"] and commands[bn]["median_rss_mib"]:
-            ratios["%s_rss_over_baseline" % rn] = {
-                "value": round(commands[rn]["median_rss_mib"] / commands[bn]["median_rss_mib"], 3),
-                "at_least": False, "label": "peak RSS: regsweep %s / baseline's" % label}
+    add("registry_gc_over_regsweep_report", speedup(
+        commands, "registry_gc", "regsweep_report",
+        "speed-up of regsweep report over gc --dry-run"))
+    add("registry_gc_m_over_regsweep_report", speedup(
+        commands, "registry_gc_m", "regsweep_report",
+        "speed-up of regsweep report over gc -m --dry-run"))
+    add("registry_gc_m_over_regsweep_gc", speedup(
+        commands, "registry_gc_m", "regsweep_gc",
+        "speed-up of regsweep gc -m over gc -m --dry-run"))
+    # a time ratio, regsweep over find: a lower bound when regsweep timed out
+    add("regsweep_report_over_find", speedup(
+        commands, "regsweep_report", "find", "regsweep report time / find time", digits=3))
+    add("registry_gc_over_find", speedup(
+        commands, "registry_gc", "find", "speed-up of find over gc --dry-run"))
+    add("registry_gc_m_over_find", speedup(
+        commands, "registry_gc_m", "find", "speed-up of find over gc -m --dry-run"))
+    for rn, bn, label in (("regsweep_report", "baseline_report", "report"),
+                          ("regsweep_gc", "baseline_gc", "gc -m")):
+        if rn in commands and bn in commands:
+            ratios["%s_over_baseline" % rn] = {
+                "value": round(commands[rn]["median_seconds"] / commands[bn]["median_seconds"], 3),
+                "at_least": False, "label": "regsweep %s time / baseline's" % label}
+        add("%s_rss_over_baseline" % rn, rss_ratio(
+            commands, rn, bn, "peak RSS: regsweep %s / baseline's" % label))
     for rn, rl in (("regsweep_report", "report"), ("regsweep_gc", "gc -m")):
         for gn, gl in (("registry_gc", "gc"), ("registry_gc_m", "gc -m")):
-            if (rn in commands and gn in commands and commands[rn]["median_rss_mib"]
-                    and commands[gn]["median_rss_mib"]):
-                # regsweep/registry: with the registry's peak only known as a
-                # lower bound, the ratio is an upper bound
-                ratios["%s_rss_over_%s_rss" % (rn, gn)] = {
-                    "value": round(commands[rn]["median_rss_mib"] / commands[gn]["median_rss_mib"], 3),
-                    "at_least": False, "at_most": commands[gn]["rss_lower_bound"],
-                    "label": "peak RSS: regsweep %s / registry %s" % (rl, gl)}
+            add("%s_rss_over_%s_rss" % (rn, gn), rss_ratio(
+                commands, rn, gn, "peak RSS: regsweep %s / registry %s" % (rl, gl)))
 
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), None)
-    except OSError:
-        cpu = None
     report = {
-        "machine": {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
-                    "loadavg_start": [round(x, 2) for x in load_start],
-                    "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine(load_start),
         "versions": versions,
         "store": {"root": root, "preset": preset, "files": files,
                   "generated": {k: gen[k] for k in ("files", "blobs", "manifests", "repositories",
                                                     "tags", "revisions", "generation_seconds",
                                                     "generation_wall_seconds") if k in gen},
-                  "registry_said": registry_said},
+                  "registry_said": said},
         "rss": {"via": rss_via, "floor_mib": round(floor / 1024, 1)},
         "runs": a.runs, "timeout": a.timeout, "commands": commands, "ratios": ratios,
         "notes": notes,
@@ -453,9 +242,7 @@ def main(argv=None):
 
 def print_table(r):
     m, s = r["machine"], r["store"]
-    print("machine: %d CPUs (%s), kernel %s, load %s -> %s" % (
-        m["nproc"], m["cpu"], m["kernel"], " ".join(map(str, m["loadavg_start"])),
-        " ".join(map(str, m["loadavg_end"]))))
+    print(format_machine(m))
     print("store:   %s (%s files%s)" % (s["root"], s["files"],
                                        ", preset " + s["preset"] if s["preset"] else ""))
     g = s["generated"]
@@ -472,15 +259,12 @@ def print_table(r):
     print("%-42s %5s %12s %12s %12s %10s" % ("command (median of %d rounds)" % r["runs"],
                                              "runs", "median s", "min s", "max s", "peak MiB"))
     for name, c in r["commands"].items():
-        med = ("> %g" % c["median_seconds"]) if c["lower_bound"] else "%.3f" % c["median_seconds"]
-        rss = "-" if c["median_rss_mib"] is None else (
-            (">= " if c["rss_lower_bound"] else "") + "%.1f" % c["median_rss_mib"])
-        print("%-42s %5d %12s %12.3f %12.3f %10s" % (c["label"], c["runs"], med,
-                                                    min(c["seconds"]), max(c["seconds"]), rss))
+        print("%-42s %5d %12s %12.3f %12.3f %10s" % (
+            c["label"], c["runs"], format_seconds(c), min(c["seconds"]), max(c["seconds"]),
+            format_rss(c)))
     print()
     for v in r["ratios"].values():
-        bound = ">= " if v["at_least"] else "<= " if v.get("at_most") else ""
-        print("  %-50s %s%s" % (v["label"], bound, v["value"]))
+        print("  %-50s %s" % (v["label"], format_ratio(v)))
     for n in r["notes"]:
         print("note: " + n)
 
