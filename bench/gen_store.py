@@ -57,6 +57,11 @@ PRESETS = {
     "s3": dict(repos=94, tags=16, layers=5, shared_layers=80, untagged=4,
                multiarch=0.2, orphans=400, uploads=24, nested=True,
                deleted=1, mirrors=2),
+    # ~1,000,000 files: the 100k shape scaled 10x (repositories, shared layers,
+    # orphans, uploads, mirrors), for the linearity and memory figures
+    "1m": dict(repos=4720, tags=16, layers=5, shared_layers=4000, untagged=4,
+               multiarch=0.2, orphans=20000, uploads=600, nested=True,
+               deleted=1, mirrors=40),
     # few repositories, many tags each: where `garbage-collect -m` is quadratic
     "wide": dict(repos=10, tags=1000, layers=3, shared_layers=50, untagged=50,
                  multiarch=0.1, orphans=200, uploads=10, nested=True,
