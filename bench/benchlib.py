@@ -295,3 +295,17 @@ def format_machine(m):
     return "machine: %d CPUs (%s), kernel %s, load %s -> %s" % (
         m["nproc"], m["cpu"], m["kernel"], " ".join(map(str, m["loadavg_start"])),
         " ".join(map(str, m["loadavg_end"])))
+
+
+def save_and_print(report, path, as_json, print_text):
+    """Writes the report as JSON to `path`, then prints it: JSON on stdout with --json, else
+    through `print_text`. Returns the exit code (0)."""
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print_text(report)
+    return 0

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 
+import benchlib  # noqa: E402
 from benchlib import (add_common_arguments, ensure_store, format_machine, format_ratio,
                       format_rss, format_seconds, log, machine, registry_expected,
                       registry_said, resolve_rss_via, rss_ratio, run_child, snapshot, speedup,
@@ -229,15 +230,7 @@ def main(argv=None):
         "runs": a.runs, "timeout": a.timeout, "commands": commands, "ratios": ratios,
         "notes": notes,
     }
-    with open(os.path.join(outdir, "results.json"), "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    if a.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_table(report)
-    return 0
+    return benchlib.save_and_print(report, os.path.join(outdir, "results.json"), a.json, print_table)
 
 
 def print_table(r):

@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 
+import benchlib  # noqa: E402
 from benchlib import (REPO, add_common_arguments, ensure_store, format_machine, format_ratio,
                       format_rss, format_seconds, log, machine, registry_eligible_blobs,
                       registry_expected, registry_said, resolve_rss_via, rss_ratio, run_child,
@@ -556,15 +557,7 @@ def main(argv=None):
         "threads": a.threads, "delays": per_delay, "notes": notes,
     }
     name = "results-s3-%s.json" % "-".join("%dms" % d for d in delays)
-    with open(os.path.join(outdir, name), "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    if a.json:
-        json.dump(report, sys.stdout, indent=2)
-        print()
-    else:
-        print_report(report)
-    return 0
+    return benchlib.save_and_print(report, os.path.join(outdir, name), a.json, print_report)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ def on_exit(fn, order: int = 0) -> None:
         _HOOKS.append((order, len(_HOOKS), fn))
 
 
-@atexit.register
 def stop_each(live: set) -> None:
     """Stops every one of `live` (registries, proxies, servers: anything with stop()), going on
     past one that fails to stop."""
@@ -41,6 +40,7 @@ def stop_each(live: set) -> None:
             pass
 
 
+@atexit.register
 def run_exit_hooks() -> None:
     with _LOCK:
         hooks = sorted(_HOOKS)
