@@ -131,7 +131,7 @@ std::set<std::string> audited_paths(StateStore& logs, const std::string& run_id)
 
 void check_paths(const Action& a) {
   // A name that is one folder of the layout must not be a path: "v1/../../x" as a tag.
-  for (const std::string* name : {&a.tag, &a.upload, &a.part})
+  for (const util::Text* name : {&a.tag, &a.upload, &a.part})
     if (name->find('/') != std::string::npos)
       throw Error("refusing an action whose tag, upload or part is not a single name", a.repository + " " + *name);
   if (!a.part.empty() && a.part != storage::layout::kManifests && a.part != storage::layout::kLayers &&
@@ -218,6 +218,9 @@ class Runner {
 
   RunSummary run() {
     for (const Action& a : plan_.actions) check_paths(a);
+    if (ctx_.dry_run)
+      for (const Action& a : plan_.actions)
+        if (a.expect == Expect::EmptyFolder) empty_folder_keys_.insert(a.storage_key());
     if (!ctx_.dry_run) {
       store_.make_folder(state::run_dir(ctx_.run_id));
       if (!resumed_) write_record(ctx_, plan_, s_, "running");
@@ -315,7 +318,8 @@ class Runner {
       return;
     }
     if (ctx_.dry_run) {
-      dry_removed_.insert(key);
+      // Kept only where an empty-folder check of this plan will look for it.
+      if (empty_folder_keys_.count(storage::parent_key(key))) dry_removed_.insert(key);
       removed(a);
       return;
     }
@@ -619,7 +623,7 @@ class Runner {
 
   std::string audit_line(const Action& a, const std::string& key, bool recovered) const {
     json line = {{"time", util::rfc3339_utc(ctx_.now_ns)}, {"run", ctx_.run_id}, {"command", plan_.command},
-                 {"action", plan::to_string(a.kind)}, {"path", key}, {"reason", a.reason}, {"bytes", a.bytes}};
+                 {"action", plan::to_string(a.kind)}, {"path", key}, {"reason", a.reason.str()}, {"bytes", a.bytes}};
     if (a.digest) line["digest"] = a.digest->str();
     if (recovered) line["recovered"] = true;
     return dump(line);
@@ -637,7 +641,11 @@ class Runner {
   storage::StoreTraits traits_;
   RunSummary s_;
   std::uint64_t trash_device_ = 0;
-  std::set<std::string> audited_, dry_removed_;
+  std::set<std::string> audited_;
+  // A dry run removes nothing: an empty-folder check counts the items it has removed
+  // already. Only those right below the folders such checks look at are kept.
+  std::set<std::string> dry_removed_;
+  std::set<std::string, std::less<>> empty_folder_keys_;
   Journaled journaled_;
 };
 

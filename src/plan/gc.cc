@@ -46,8 +46,17 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     plan.notes = std::move(all.notes);
   }
 
+  // What goes is decided first, in compact lists (indices into the model); the actions are
+  // then made into a plan reserved to its size, kind by kind in execution order (a plan may
+  // hold one action per swept blob and link: it is not grown by doubling, nor sorted by copy).
+  struct Index {
+    std::uint32_t repo, item;
+  };
+
   // Untagged revisions, removed as distribution 3.x removes them.
   std::vector<std::size_t> revisions_left(model.repositories.size());
+  std::vector<Index> untagged;
+  std::size_t history_entries = 0;
   for (std::size_t r = 0; r < model.repositories.size(); ++r) {
     const Repository& repo = model.repositories[r];
     revisions_left[r] = repo.revisions.size();
@@ -57,11 +66,9 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
       const Digest& d = repo.revisions[i].digest;
       --revisions_left[r];
       ++stats.untagged_manifests;
+      untagged.push_back(Index{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(i)});
       for (const auto& tag : repo.tags)
-        if (std::binary_search(tag.history.begin(), tag.history.end(), d))
-          plan.actions.push_back(remove_tag_index_entry(repo.name, tag.name, d, "history entry of an untagged manifest"));
-      plan.actions.push_back(
-          remove_revision(repo.name, d, /*whole=*/true, "untagged manifest (no tag, not an index child or referrer of a tagged one)"));
+        if (std::binary_search(tag.history.begin(), tag.history.end(), d)) ++history_entries;
     }
   }
 
@@ -85,49 +92,91 @@ GcPlan plan_gc(const Model& model, const GcRequest& req) {
     swept[i] = 1;
     ++stats.blobs;
     stats.blob_bytes += blob.size;
-    if (req.sweep_blobs) plan.actions.push_back(remove_blob(blob.digest, "unreferenced blob", blob.size));
   }
 
+  std::vector<Index> dangling, stale_uploads;  // layer links, uploads
+  std::vector<std::uint8_t> dangling_missing;  // per dangling link: its blob is missing (not swept)
+  std::vector<std::uint32_t> emptied_repos;
   for (std::size_t r = 0; r < model.repositories.size(); ++r) {
     const Repository& repo = model.repositories[r];
     // _layers links whose blob is swept or missing (registry 2.8 leaves them forever). A
     // missing blob that a kept manifest references keeps its link: the image is broken
     // either way, and with the link a push of that blob to any repository heals it.
-    for (const auto& link : repo.layers) {
+    for (std::size_t l = 0; l < repo.layers.size(); ++l) {
+      const auto& link = repo.layers[l];
       std::int64_t b = model.blob_index(link.digest);
       bool gone = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data || swept[static_cast<std::size_t>(b)];
       if (!gone) continue;
       bool missing = b < 0 || !model.blobs[static_cast<std::size_t>(b)].has_data;
       if (missing && mark.referenced(link.digest)) continue;
       ++stats.layer_links;
-      if (req.sweep_blobs)
-        plan.actions.push_back(remove_layer_link(repo.name, link.digest, Expect::Exists,
-                                               b < 0 ? "layer link to a missing blob" : "layer link to a swept blob"));
+      if (req.sweep_blobs) {
+        dangling.push_back(Index{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(l)});
+        dangling_missing.push_back(b < 0);
+      }
     }
     // Uploads older than the purge age: by startedat, or by their files when it is missing.
     std::size_t uploads_left = repo.uploads.size();
-    for (const auto& up : repo.uploads) {
+    for (std::size_t u = 0; u < repo.uploads.size(); ++u) {
+      const auto& up = repo.uploads[u];
       if (!upload_is_stale(up, req.now_ns, req.uploads_older_than_s)) continue;
       --uploads_left;
       ++stats.uploads;
       stats.upload_bytes += up.bytes;
-      plan.actions.push_back(remove_upload(repo.name, up.id,
-                                           up.started_at_ns ? "upload started long ago" : "upload without startedat, files long untouched",
-                                           up.bytes));
+      stale_uploads.push_back(Index{static_cast<std::uint32_t>(r), static_cast<std::uint32_t>(u)});
     }
     if (req.prune_empty_repos && repo.tags.empty() && revisions_left[r] == 0 && uploads_left == 0) {
       ++stats.empty_repositories;
-      for (std::string_view part : {layout::kManifests, layout::kLayers, layout::kUploads}) {
-        bool present = part == layout::kManifests ? repo.has_manifests_dir : part == layout::kLayers ? repo.has_layers_dir : repo.has_uploads_dir;
-        if (present) plan.actions.push_back(remove_repository_part(repo.name, part, "empty repository (no tag, no manifest)"));
-      }
-      for (std::string folder = repo.name; !folder.empty();) {
-        plan.actions.push_back(remove_empty_folder(folder, "repository folder left empty"));
-        auto slash = folder.rfind('/');
-        folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
-      }
+      emptied_repos.push_back(static_cast<std::uint32_t>(r));
     }
   }
+
+  std::size_t folders = 0;
+  for (std::uint32_t r : emptied_repos)
+    folders += 3 + static_cast<std::size_t>(std::count(model.repositories[r].name.begin(), model.repositories[r].name.end(), '/')) + 1;
+  plan.actions.reserve(history_entries + untagged.size() + dangling.size() + stale_uploads.size() + folders +
+                       (req.sweep_blobs ? stats.blobs : 0));
+  for (const Index& x : untagged) {
+    const Repository& repo = model.repositories[x.repo];
+    const Digest& d = repo.revisions[x.item].digest;
+    for (const auto& tag : repo.tags)
+      if (std::binary_search(tag.history.begin(), tag.history.end(), d))
+        plan.actions.push_back(remove_tag_index_entry(repo.name, tag.name, d, "history entry of an untagged manifest"));
+  }
+  for (const Index& x : untagged) {
+    const Repository& repo = model.repositories[x.repo];
+    plan.actions.push_back(remove_revision(repo.name, repo.revisions[x.item].digest, /*whole=*/true,
+                                           "untagged manifest (no tag, not an index child or referrer of a tagged one)"));
+  }
+  for (std::size_t k = 0; k < dangling.size(); ++k) {
+    const Repository& repo = model.repositories[dangling[k].repo];
+    plan.actions.push_back(remove_layer_link(repo.name, repo.layers[dangling[k].item].digest, Expect::Exists,
+                                             dangling_missing[k] ? "layer link to a missing blob" : "layer link to a swept blob"));
+  }
+  for (const Index& x : stale_uploads) {
+    const Repository& repo = model.repositories[x.repo];
+    const auto& up = repo.uploads[x.item];
+    plan.actions.push_back(remove_upload(repo.name, up.id,
+                                         up.started_at_ns ? "upload started long ago" : "upload without startedat, files long untouched",
+                                         up.bytes));
+  }
+  for (std::uint32_t r : emptied_repos) {
+    const Repository& repo = model.repositories[r];
+    for (std::string_view part : {layout::kManifests, layout::kLayers, layout::kUploads}) {
+      bool present = part == layout::kManifests ? repo.has_manifests_dir : part == layout::kLayers ? repo.has_layers_dir : repo.has_uploads_dir;
+      if (present) plan.actions.push_back(remove_repository_part(repo.name, part, "empty repository (no tag, no manifest)"));
+    }
+  }
+  for (std::uint32_t r : emptied_repos)
+    for (std::string folder = model.repositories[r].name; !folder.empty();) {
+      plan.actions.push_back(remove_empty_folder(folder, "repository folder left empty"));
+      auto slash = folder.rfind('/');
+      folder = slash == std::string::npos ? std::string() : folder.substr(0, slash);
+    }
+  if (req.sweep_blobs)
+    for (std::size_t i = 0; i < model.blobs.size(); ++i)
+      if (swept[i]) plan.actions.push_back(remove_blob(model.blobs[i].digest, "unreferenced blob", model.blobs[i].size));
+
   // A repository whose parts go takes its tags, revisions, layer links and uploads with them:
   // drop those duplicates.
   std::set<std::string> emptied;

@@ -107,68 +107,68 @@ std::string Action::check_key() const {
 namespace {
 
 // An action on an object of `repository` named by its digest.
-Action on_digest(ActionKind kind, std::string repository, std::optional<Digest> d, Expect expect, std::string reason) {
+Action on_digest(ActionKind kind, std::string_view repository, std::optional<Digest> d, Expect expect, std::string_view reason) {
   Action a;
   a.kind = kind;
-  a.repository = std::move(repository);
+  a.repository = repository;
   a.digest = d;
   a.expect = expect;
-  a.reason = std::move(reason);
+  a.reason = reason;
   return a;
 }
 
 }  // namespace
 
-Action remove_tag(std::string repository, std::string tag, std::optional<Digest> current, std::string reason) {
-  Action a = on_digest(ActionKind::RemoveTag, std::move(repository), current, Expect::LinkIs, std::move(reason));
-  a.tag = std::move(tag);
+Action remove_tag(std::string_view repository, std::string_view tag, std::optional<Digest> current, std::string_view reason) {
+  Action a = on_digest(ActionKind::RemoveTag, repository, current, Expect::LinkIs, reason);
+  a.tag = tag;
   return a;
 }
 
-Action remove_tag_index_entry(std::string repository, std::string tag, const Digest& d, std::string reason) {
-  Action a = on_digest(ActionKind::RemoveTagIndexEntry, std::move(repository), d, Expect::Exists, std::move(reason));
-  a.tag = std::move(tag);
+Action remove_tag_index_entry(std::string_view repository, std::string_view tag, const Digest& d, std::string_view reason) {
+  Action a = on_digest(ActionKind::RemoveTagIndexEntry, repository, d, Expect::Exists, reason);
+  a.tag = tag;
   return a;
 }
 
-Action remove_revision(std::string repository, const Digest& d, bool whole, std::string reason) {
-  Action a = on_digest(ActionKind::RemoveRevision, std::move(repository), d, Expect::LinkIs, std::move(reason));
+Action remove_revision(std::string_view repository, const Digest& d, bool whole, std::string_view reason) {
+  Action a = on_digest(ActionKind::RemoveRevision, repository, d, Expect::LinkIs, reason);
   a.whole = whole;
   return a;
 }
 
-Action remove_layer_link(std::string repository, const Digest& d, Expect expect, std::string reason) {
-  return on_digest(ActionKind::RemoveLayerLink, std::move(repository), d, expect, std::move(reason));
+Action remove_layer_link(std::string_view repository, const Digest& d, Expect expect, std::string_view reason) {
+  return on_digest(ActionKind::RemoveLayerLink, repository, d, expect, reason);
 }
 
-Action remove_upload(std::string repository, std::string id, std::string reason, std::uint64_t bytes) {
-  Action a = on_digest(ActionKind::RemoveUpload, std::move(repository), std::nullopt, Expect::Exists, std::move(reason));
-  a.upload = std::move(id);
+Action remove_upload(std::string_view repository, std::string_view id, std::string_view reason, std::uint64_t bytes) {
+  Action a = on_digest(ActionKind::RemoveUpload, repository, std::nullopt, Expect::Exists, reason);
+  a.upload = id;
   a.bytes = bytes;
   return a;
 }
 
-Action remove_repository_part(std::string repository, std::string_view part, std::string reason) {
-  Action a = on_digest(ActionKind::RemoveRepositoryPart, std::move(repository), std::nullopt, Expect::Exists, std::move(reason));
-  a.part = std::string(part);
+Action remove_repository_part(std::string_view repository, std::string_view part, std::string_view reason) {
+  Action a = on_digest(ActionKind::RemoveRepositoryPart, repository, std::nullopt, Expect::Exists, reason);
+  a.part = part;
   return a;
 }
 
-Action remove_empty_folder(std::string folder, std::string reason) {
-  return on_digest(ActionKind::RemoveEmptyFolder, std::move(folder), std::nullopt, Expect::EmptyFolder, std::move(reason));
+Action remove_empty_folder(std::string_view folder, std::string_view reason) {
+  return on_digest(ActionKind::RemoveEmptyFolder, folder, std::nullopt, Expect::EmptyFolder, reason);
 }
 
-Action remove_blob(const Digest& d, std::string reason, std::uint64_t bytes, Expect expect) {
-  Action a = on_digest(ActionKind::RemoveBlob, {}, d, expect, std::move(reason));
+Action remove_blob(const Digest& d, std::string_view reason, std::uint64_t bytes, Expect expect) {
+  Action a = on_digest(ActionKind::RemoveBlob, {}, d, expect, reason);
   a.bytes = bytes;
   return a;
 }
 
-Action repair_key(ActionKind kind, std::string key, std::string reason) {
+Action repair_key(ActionKind kind, std::string_view key, std::string_view reason) {
   Action a;
   a.kind = kind;
-  a.key = std::move(key);
-  a.reason = std::move(reason);
+  a.key = key;
+  a.reason = reason;
   return a;
 }
 
@@ -178,7 +178,28 @@ void Plan::order() {
     long depth = a.kind == ActionKind::RemoveEmptyFolder ? -std::count(a.repository.begin(), a.repository.end(), '/') : 0;
     return std::pair(a.kind, depth);
   };
-  std::stable_sort(actions.begin(), actions.end(), [&](const Action& a, const Action& b) { return key(a) < key(b); });
+  auto before = [&](const Action& a, const Action& b) { return key(a) < key(b); };
+  if (std::is_sorted(actions.begin(), actions.end(), before)) return;
+  // A stable sort of the indices (4 bytes each), then the actions moved along the cycles of
+  // that permutation: no second copy of a plan that may hold one action per swept blob.
+  std::vector<std::uint32_t> from(actions.size());
+  for (std::size_t i = 0; i < from.size(); ++i) from[i] = static_cast<std::uint32_t>(i);
+  std::stable_sort(from.begin(), from.end(), [&](std::uint32_t a, std::uint32_t b) { return before(actions[a], actions[b]); });
+  for (std::size_t start = 0; start < from.size(); ++start) {
+    if (from[start] == start) continue;
+    Action held = std::move(actions[start]);
+    std::size_t at = start;
+    for (;;) {
+      const std::size_t src = from[at];
+      from[at] = static_cast<std::uint32_t>(at);
+      if (src == start) {
+        actions[at] = std::move(held);
+        break;
+      }
+      actions[at] = std::move(actions[src]);
+      at = src;
+    }
+  }
 }
 
 // Format 2 names registry objects; "path" is written for people and checked on reading.
@@ -190,15 +211,15 @@ constexpr std::string_view kFormatPaths = "regsweep-plan/1";
 json plan_to_json(const Plan& plan) {
   json actions = json::array();
   for (const Action& a : plan.actions) {
-    json j = {{"action", to_string(a.kind)}, {"path", a.storage_key()}, {"expect", to_string(a.expect)}, {"reason", a.reason}, {"bytes", a.bytes}};
-    if (!a.repository.empty()) j["repository"] = a.repository;
-    if (!a.tag.empty()) j["tag"] = a.tag;
+    json j = {{"action", to_string(a.kind)}, {"path", a.storage_key()}, {"expect", to_string(a.expect)}, {"reason", a.reason.str()}, {"bytes", a.bytes}};
+    if (!a.repository.empty()) j["repository"] = a.repository.str();
+    if (!a.tag.empty()) j["tag"] = a.tag.str();
     if (a.digest) j["digest"] = a.digest->str();
-    if (!a.upload.empty()) j["upload"] = a.upload;
-    if (!a.part.empty()) j["part"] = a.part;
+    if (!a.upload.empty()) j["upload"] = a.upload.str();
+    if (!a.part.empty()) j["part"] = a.part.str();
     if (a.whole) j["whole"] = true;
-    if (!a.key.empty()) j["key"] = a.key;
-    if (!a.source.empty()) j["source"] = a.source;
+    if (!a.key.empty()) j["key"] = a.key.str();
+    if (!a.source.empty()) j["source"] = a.source.str();
     actions.push_back(std::move(j));
   }
   return {{"format", kFormat},

@@ -14,6 +14,7 @@
 
 #include "regsweep/storage/layout.h"
 #include "regsweep/util/digest.h"
+#include "regsweep/util/text.h"
 
 namespace regsweep::plan {
 
@@ -53,19 +54,21 @@ enum class Expect : std::uint8_t {
 std::string_view to_string(Expect expect);
 std::optional<Expect> expect_from_string(std::string_view text);
 
+// A gc plan holds one action per swept blob and link: its strings are interned (util::Text,
+// 8 bytes each), since reasons, repositories and parts repeat from action to action.
 struct Action {
   ActionKind kind = ActionKind::RemoveTag;
   Expect expect = Expect::Exists;
   bool whole = false;            // RemoveRevision: the revision's folder, not only its link
-  std::string repository;        // see ActionKind; for an empty folder, the folder below repositories/
-  std::string tag;
   std::optional<Digest> digest;  // the object's digest; for a tag, the digest it names
-  std::string upload;            // RemoveUpload: the upload's id
-  std::string part;              // RemoveRepositoryPart: _manifests, _layers or _uploads
-  std::string key;               // RemoveLinkFile, RemoveTempFile, Restore*: the key itself
-  std::string reason;            // for people: why this goes
+  util::Text repository;         // see ActionKind; for an empty folder, the folder below repositories/
+  util::Text tag;
+  util::Text upload;             // RemoveUpload: the upload's id
+  util::Text part;               // RemoveRepositoryPart: _manifests, _layers or _uploads
+  util::Text key;                // RemoveLinkFile, RemoveTempFile, Restore*: the key itself
+  util::Text reason;             // for people: why this goes
+  util::Text source;             // RestoreItem: where the item is in the trash
   std::uint64_t bytes = 0;       // bytes freed by this action itself (blobs, uploads)
-  std::string source;            // RestoreItem: where the item is in the trash
 
   // The registry object, and the key that holds it (a file or a folder of keys).
   storage::layout::Object object() const;
@@ -76,17 +79,17 @@ struct Action {
 };
 
 // The actions of the planners, one maker per kind of object.
-Action remove_tag(std::string repository, std::string tag, std::optional<Digest> current, std::string reason);
-Action remove_tag_index_entry(std::string repository, std::string tag, const Digest& d, std::string reason);
+Action remove_tag(std::string_view repository, std::string_view tag, std::optional<Digest> current, std::string_view reason);
+Action remove_tag_index_entry(std::string_view repository, std::string_view tag, const Digest& d, std::string_view reason);
 // `whole`: the revision's folder (gc); else its link, as the API's DELETE does.
-Action remove_revision(std::string repository, const Digest& d, bool whole, std::string reason);
-Action remove_layer_link(std::string repository, const Digest& d, Expect expect, std::string reason);
-Action remove_upload(std::string repository, std::string id, std::string reason, std::uint64_t bytes);
-Action remove_repository_part(std::string repository, std::string_view part, std::string reason);
-Action remove_empty_folder(std::string folder, std::string reason);
-Action remove_blob(const Digest& d, std::string reason, std::uint64_t bytes, Expect expect = Expect::BlobUnreferenced);
+Action remove_revision(std::string_view repository, const Digest& d, bool whole, std::string_view reason);
+Action remove_layer_link(std::string_view repository, const Digest& d, Expect expect, std::string_view reason);
+Action remove_upload(std::string_view repository, std::string_view id, std::string_view reason, std::uint64_t bytes);
+Action remove_repository_part(std::string_view repository, std::string_view part, std::string_view reason);
+Action remove_empty_folder(std::string_view folder, std::string_view reason);
+Action remove_blob(const Digest& d, std::string_view reason, std::uint64_t bytes, Expect expect = Expect::BlobUnreferenced);
 // RemoveLinkFile or RemoveTempFile.
-Action repair_key(ActionKind kind, std::string key, std::string reason);
+Action repair_key(ActionKind kind, std::string_view key, std::string_view reason);
 
 struct Plan {
   std::string command;               // "rm", "gc", "prune", ...
