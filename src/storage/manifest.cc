@@ -31,17 +31,18 @@ const json* member(const json& obj, const char* key) {
   return it == obj.end() || it->is_null() ? nullptr : &*it;
 }
 
-std::string string_member(const json& obj, const char* key) {
+// The string in the document (no copy: a parse makes one per descriptor field), or "".
+std::string_view string_member(const json& obj, const char* key) {
   const json* v = member(obj, key);
   if (!v) return {};
   if (!v->is_string()) throw ParseFailure{std::string("\"") + key + "\" is not a string"};
-  return v->get<std::string>();
+  return v->get_ref<const std::string&>();
 }
 
 Digest digest_member(const json& obj, const char* key) {
-  std::string text = string_member(obj, key);
+  std::string_view text = string_member(obj, key);
   auto d = Digest::parse(text);
-  if (!d) throw ParseFailure{std::string("\"") + key + "\" is not a sha256 digest: \"" + text.substr(0, 80) + "\""};
+  if (!d) throw ParseFailure{std::string("\"") + key + "\" is not a sha256 digest: \"" + std::string(text.substr(0, 80)) + "\""};
   return *d;
 }
 
@@ -70,8 +71,8 @@ BlobRef descriptor(const json& d) {
   if (!d.is_object()) throw ParseFailure{"a descriptor is not an object"};
   BlobRef r{digest_member(d, "digest"), size_member(d), false};
   if (const json* urls = member(d, "urls"); urls && urls->is_array() && !urls->empty()) r.foreign = true;
-  std::string mt = string_member(d, "mediaType");
-  if (mt.find("foreign") != std::string::npos || mt.find("nondistributable") != std::string::npos) r.foreign = true;
+  std::string_view mt = string_member(d, "mediaType");
+  if (mt.find("foreign") != std::string_view::npos || mt.find("nondistributable") != std::string_view::npos) r.foreign = true;
   return r;
 }
 
@@ -83,18 +84,26 @@ void parse_image(const json& doc, ParsedManifest& m) {
   const json* config = member(doc, "config");
   if (!config) throw ParseFailure{"no \"config\""};
   m.config = descriptor(*config);
-  for (const json& l : object_array(doc, "layers", false)) m.layers.push_back(descriptor(l));
+  const json& layers = object_array(doc, "layers", false);
+  m.layers.reserve(layers.size());
+  for (const json& l : layers) m.layers.push_back(descriptor(l));
   parse_subject(doc, m);
 }
 
 void parse_index(const json& doc, ParsedManifest& m) {
-  for (const json& c : object_array(doc, "manifests", true)) {
+  const json& children = object_array(doc, "manifests", true);
+  m.children.reserve(children.size());
+  for (const json& c : children) {
     BlobRef d = descriptor(c);
     ChildRef child{d.digest, d.size, {}};
     if (const json* p = member(c, "platform"); p && p->is_object()) {
-      std::string os = string_member(*p, "os"), arch = string_member(*p, "architecture"),
-                  variant = string_member(*p, "variant");
-      if (!os.empty() || !arch.empty()) child.platform = os + "/" + arch + (variant.empty() ? "" : "/" + variant);
+      std::string_view os = string_member(*p, "os"), arch = string_member(*p, "architecture"),
+                       variant = string_member(*p, "variant");
+      if (!os.empty() || !arch.empty()) {
+        child.platform.reserve(os.size() + arch.size() + variant.size() + 2);
+        child.platform.append(os).append("/").append(arch);
+        if (!variant.empty()) child.platform.append("/").append(variant);
+      }
     }
     m.children.push_back(std::move(child));
   }
@@ -102,12 +111,16 @@ void parse_index(const json& doc, ParsedManifest& m) {
 }
 
 void parse_artifact(const json& doc, ParsedManifest& m) {
-  for (const json& b : object_array(doc, "blobs", false)) m.layers.push_back(descriptor(b));
+  const json& blobs = object_array(doc, "blobs", false);
+  m.layers.reserve(blobs.size());
+  for (const json& b : blobs) m.layers.push_back(descriptor(b));
   parse_subject(doc, m);
 }
 
 void parse_schema1(const json& doc, ParsedManifest& m) {
-  for (const json& l : object_array(doc, "fsLayers", true)) m.layers.push_back(BlobRef{digest_member(l, "blobSum"), 0, false});
+  const json& layers = object_array(doc, "fsLayers", true);
+  m.layers.reserve(layers.size());
+  for (const json& l : layers) m.layers.push_back(BlobRef{digest_member(l, "blobSum"), 0, false});
 }
 
 }  // namespace
@@ -128,7 +141,7 @@ ParsedManifest parse_manifest(std::string_view bytes) {
     m.artifact_type = string_member(doc, "artifactType");
     std::int64_t schema_version = 0;
     if (const json* v = member(doc, "schemaVersion"); v && v->is_number_integer()) schema_version = v->get<std::int64_t>();
-    const std::string& mt = m.media_type;
+    const std::string_view mt = m.media_type;
     if (mt == media_type::kOciManifest) {
       m.kind = ManifestKind::OciManifest;
       parse_image(doc, m);

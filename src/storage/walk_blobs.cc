@@ -28,7 +28,7 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
       // through it, but counts the blob as present so that nothing that references it (a
       // manifest, a _layers link) is taken for garbage.
       add_symlink(sink, dir->child_path(name), "blob folder (its blob is counted as present, unread)");
-      out.push_back(BlobRecord{*digest, 0, dir->stat(name).mtime_ns, true});
+      out.push_back(BlobRecord{*digest, 0, true, dir->stat(name).mtime_ns});
       return;
     }
     if (type != FileType::Directory) {
@@ -37,7 +37,7 @@ void walk_prefix(Dir& sha256, std::string_view prefix, std::vector<BlobRecord>& 
       return;
     }
     FileStat st = dir->stat(util::SmallPath(name, layout::kDataSuffix));
-    BlobRecord rec{*digest, st.type == FileType::Regular ? st.size : 0, st.mtime_ns, is_blob_data(st.type)};
+    BlobRecord rec{*digest, st.type == FileType::Regular ? st.size : 0, is_blob_data(st.type), st.mtime_ns};
     if (st.unreachable()) {
       // The folder cannot be entered: count the blob as present, so that nothing that
       // references it is taken for garbage.

@@ -156,7 +156,7 @@ void walk_revisions(Dir& manifests, FindingSink& sink, Repository& repo, std::st
     if (*linked != d)
       sink.add(FindingKind::LinkMismatch, dir.child_path(util::SmallPath(hex, layout::kLinkSuffix)),
                "revision link names " + linked->str() + " inside the folder of sha256:" + std::string(hex));
-    repo.revisions.push_back(RevisionLink{*linked, st.mtime_ns, *linked != d});
+    repo.revisions.push_back(RevisionLink{*linked, *linked != d});
   });
 }
 
@@ -210,6 +210,7 @@ void walk_tags(Dir& manifests, FindingSink& sink, Repository& repo, std::string&
     }
     each_digest_folder(*dir, layout::kTagIndex, sink, [&](Dir&, std::string_view, const Digest& d) { tag.history.push_back(d); });
     std::sort(tag.history.begin(), tag.history.end());
+    tag.history.shrink_to_fit();
     repo.tags.push_back(std::move(tag));
   });
 }
@@ -234,7 +235,7 @@ void walk_layers(Dir& repo_dir, FindingSink& sink, Repository& repo) {
     } else if (st.size != kLinkFileSize) {
       sink.add(FindingKind::LinkMalformed, dir.child_path(rel), "layer link is " + std::to_string(st.size) + " bytes, not 71");
     } else {
-      repo.layers.push_back(LayerLink{d, st.mtime_ns});
+      repo.layers.push_back(LayerLink{d});
     }
   });
 }
@@ -336,6 +337,12 @@ Repository walk_repository(Dir& repositories, const std::string& name, FindingSi
   std::sort(repo.unreadable_revisions.begin(), repo.unreadable_revisions.end());
   std::sort(repo.tags.begin(), repo.tags.end(), [](const TagLink& a, const TagLink& b) { return a.name < b.name; });
   std::sort(repo.uploads.begin(), repo.uploads.end(), [](const Upload& a, const Upload& b) { return a.id < b.id; });
+  // The model keeps these for the whole run: no room left from growing them.
+  repo.tags.shrink_to_fit();
+  repo.revisions.shrink_to_fit();
+  repo.unreadable_revisions.shrink_to_fit();
+  repo.layers.shrink_to_fit();
+  repo.uploads.shrink_to_fit();
   return repo;
 }
 

@@ -86,12 +86,21 @@ void read_manifests(Dir& v2, Model& model, std::vector<FindingSink>& sinks, util
       for (const ChildRef& c : m.parsed.children)
         if (!model.find_manifest(c.digest) && !std::binary_search(wanted.begin(), wanted.end(), c.digest))
           next.push_back(c.digest);
-    std::vector<ManifestRecord> merged;
-    merged.reserve(model.manifests.size() + round.size());
-    std::merge(std::make_move_iterator(model.manifests.begin()), std::make_move_iterator(model.manifests.end()),
-               std::make_move_iterator(round.begin()), std::make_move_iterator(round.end()), std::back_inserter(merged),
-               [](const ManifestRecord& a, const ManifestRecord& b) { return a.digest < b.digest; });
-    model.manifests = std::move(merged);
+    // Merged into the model's sorted list from the back, without a third list (the first
+    // round, every manifest a revision or tag names, is the list).
+    if (model.manifests.empty()) {
+      model.manifests = std::move(round);
+    } else {
+      std::size_t old = model.manifests.size(), add = round.size();
+      model.manifests.reserve(old + add);
+      model.manifests.resize(old + add);
+      for (std::size_t to = old + add; add > 0;) {
+        if (old > 0 && round[add - 1].digest < model.manifests[old - 1].digest)
+          model.manifests[--to] = std::move(model.manifests[--old]);
+        else
+          model.manifests[--to] = std::move(round[--add]);
+      }
+    }
     wanted = std::move(next);
   }
 }

@@ -28,8 +28,8 @@ json descriptor(const BlobRef& b) {
 }
 
 json encode(const ParsedManifest& m) {
-  json doc = json::object({{"mediaType", m.media_type}});
-  if (!m.artifact_type.empty()) doc["artifactType"] = m.artifact_type;
+  json doc = json::object({{"mediaType", m.media_type.str()}});
+  if (!m.artifact_type.empty()) doc["artifactType"] = m.artifact_type.str();
   if (m.kind == ManifestKind::Schema1) {
     json layers = json::array();
     for (const BlobRef& l : m.layers) layers.push_back(json::object({{"blobSum", l.digest.str()}}));

@@ -18,8 +18,8 @@ inline std::string dump_model(const storage::Model& m, bool with_findings = fals
       for (const auto& h : t.history) o << ' ' << h.str();
       o << '\n';
     }
-    for (const auto& v : r.revisions) o << "  revision " << v.digest.str() << ' ' << v.mtime_ns << '\n';
-    for (const auto& l : r.layers) o << "  layer " << l.digest.str() << ' ' << l.mtime_ns << '\n';
+    for (const auto& v : r.revisions) o << "  revision " << v.digest.str() << ' ' << v.mismatched << '\n';
+    for (const auto& l : r.layers) o << "  layer " << l.digest.str() << '\n';
     for (const auto& u : r.uploads)
       o << "  upload " << u.id << ' ' << (u.started_at_ns ? std::to_string(*u.started_at_ns) : "-") << ' ' << u.bytes
         << ' ' << u.newest_mtime_ns << '\n';

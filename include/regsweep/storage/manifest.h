@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "regsweep/util/digest.h"
+#include "regsweep/util/text.h"
 
 namespace regsweep::storage {
 
@@ -50,14 +51,16 @@ struct ChildRef {
   std::string platform;     // "linux/arm64/v8", empty when the index does not say
 };
 
+// The model holds one per manifest blob: the media types, which repeat from manifest to
+// manifest, are interned (util::Text), and the lists are allocated to their size.
 struct ParsedManifest {
   ManifestKind kind = ManifestKind::Unparsable;
-  std::string media_type;
-  std::string artifact_type;
+  std::optional<Digest> subject;    // OCI 1.1 referrers
+  util::Text media_type;
+  util::Text artifact_type;
   std::optional<BlobRef> config;
   std::vector<BlobRef> layers;      // layers; artifact blobs; schema1 fsLayers
   std::vector<ChildRef> children;   // index / manifest list entries
-  std::optional<Digest> subject;    // OCI 1.1 referrers
   std::string error;                // why it is Unparsable
 };
 

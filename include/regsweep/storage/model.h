@@ -12,25 +12,26 @@
 
 namespace regsweep::storage {
 
+// The model holds one record per blob and per link: they are kept small (48, 33 and 32
+// bytes), and hold only what some command reads.
+
 // blobs/sha256/<2>/<hex>/data
 struct BlobRecord {
   Digest digest;
-  std::uint64_t size = 0;
+  std::uint64_t size : 63 = 0;  // a file's size (below 2^63: off_t, S3's 5 TiB)
+  bool has_data : 1 = false;    // false: the folder exists without a usable data file
   std::int64_t mtime_ns = 0;
-  bool has_data = false;  // false: the folder exists without a usable data file
 };
 
 // _manifests/revisions/sha256/<hex>/link
 struct RevisionLink {
   Digest digest;            // the link's content (which is what the registry reads)
-  std::int64_t mtime_ns = 0;
   bool mismatched = false;  // the content names another digest than the folder it is in
 };
 
 // _layers/sha256/<hex>/link
 struct LayerLink {
   Digest digest;
-  std::int64_t mtime_ns = 0;
 };
 
 // _manifests/tags/<name>/
