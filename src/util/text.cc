@@ -1,11 +1,21 @@
 #include "regsweep/util/text.h"
 
+#include <atomic>
+#include <deque>
 #include <mutex>
-#include <unordered_set>
+#include <stdexcept>
+#include <unordered_map>
 
 namespace regsweep::util {
 
 namespace {
+
+// Number -> string: chunks of 1024 pointers, made as they are needed; the table of chunks is
+// zero pages until used. A number is read without the lock: whoever holds one got it from
+// intern(), after its entry was written.
+constexpr unsigned kChunkBits = 10;
+constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
+constexpr std::uint32_t kChunks = 1u << 22;
 
 struct Hash {
   using is_transparent = void;
@@ -14,28 +24,41 @@ struct Hash {
 
 struct Pool {
   std::mutex mutex;
-  // Node-based: a string's address never changes once it is in.
-  std::unordered_set<std::string, Hash, std::equal_to<>> strings;
+  std::deque<std::string> strings;  // a string's address never changes once it is in
+  std::unordered_map<std::string_view, std::uint32_t, Hash, std::equal_to<>> numbers;
 };
+
+// Zero-initialized static storage: pages the system gives only once a chunk is written.
+std::atomic<const std::string**> chunks[kChunks];
 
 Pool& pool() {
   static Pool* p = new Pool;  // never destroyed: a Text may outlive every static
   return *p;
 }
 
+const std::string kEmpty;
+
 }  // namespace
 
-const std::string& Text::empty_string() noexcept {
-  static const std::string* empty = &intern(std::string_view());
-  return *empty;
-}
-
-const std::string& Text::intern(std::string_view value) {
+std::uint32_t Text::intern(std::string_view value) {
+  if (value.empty()) return 0;
   Pool& p = pool();
   std::lock_guard lock(p.mutex);
-  auto it = p.strings.find(value);
-  if (it == p.strings.end()) it = p.strings.emplace(value).first;
-  return *it;
+  if (auto it = p.numbers.find(value); it != p.numbers.end()) return it->second;
+  const std::size_t n = p.strings.size() + 1;  // 0 is ""
+  if (n >= std::size_t(kChunks) * kChunkSize) throw std::length_error("too many distinct strings");
+  const auto id = static_cast<std::uint32_t>(n);
+  std::atomic<const std::string**>& chunk = chunks[id >> kChunkBits];
+  if (!chunk.load(std::memory_order_relaxed)) chunk.store(new const std::string*[kChunkSize](), std::memory_order_release);
+  const std::string& stored = p.strings.emplace_back(value);
+  chunk.load(std::memory_order_relaxed)[id & (kChunkSize - 1)] = &stored;
+  p.numbers.emplace(stored, id);
+  return id;
+}
+
+const std::string& Text::lookup(std::uint32_t id) noexcept {
+  if (id == 0) return kEmpty;
+  return *chunks[id >> kChunkBits].load(std::memory_order_acquire)[id & (kChunkSize - 1)];
 }
 
 }  // namespace regsweep::util
