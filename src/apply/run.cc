@@ -62,11 +62,13 @@ std::string parent_of(std::string_view key) { return std::string(storage::parent
 // `removed`: what a dry run has counted as removed already (it is still on disk).
 // `key` and `check_key` are the action's (computed once per action by the caller).
 // `st` is what is at `key` now (the caller looked: a stat, or a listing of the item's keys).
+// `link_proven`: a listing's ETag has just shown that check_key holds the planned digest.
 Check check(storage::Store& store, const Action& a, const std::string& key, const std::string& check_key,
-            const storage::FileStat& st, const std::set<std::string>* removed = nullptr) {
+            const storage::FileStat& st, const std::set<std::string>* removed = nullptr, bool link_proven = false) {
   switch (a.expect) {
     case Expect::LinkIs: {
       if (!st.exists()) return Check::AlreadyGone;
+      if (link_proven) return Check::Ready;
       std::string content;
       storage::ReadResult r = store.read(check_key, 4096, content);
       auto parsed = storage::parse_link(content);
@@ -361,9 +363,19 @@ class Runner {
     return 1000;
   }
 
+  // A key as a listing gave it: copied without a look of its own, a link checked by its ETag.
+  struct ListedKey {
+    std::string key;  // a "folder/" marker object with its '/'
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::string etag;
+    storage::KeyInfo info() const { return storage::KeyInfo{key, storage::FileType::Regular, size, mtime_ns, etag}; }
+  };
+
   struct WindowItem {
     std::string key;
-    std::vector<std::string> keys;  // what is at `key` now: the key itself, or a folder's keys
+    std::vector<ListedKey> keys;    // what is at `key` now: the key itself, or a folder's keys
+    bool listed = false;            // `keys` came from a listing (else: a HEAD or a listing of its own)
     Check check = Check::Ready;
     bool skip = false;           // nothing to do on this store (an emptied folder is gone)
     bool finish_delete = false;  // copied whole to the trash before a kill: only the delete is left
@@ -371,32 +383,106 @@ class Runner {
     std::exception_ptr refusal;
   };
 
-  // The keys of an item: a single key is looked at (HEAD), a folder listed.
-  std::vector<std::string> keys_at(const Action& a, const std::string& key) {
-    std::vector<std::string> keys;
+  static ListedKey listed_key(const storage::KeyInfo& k) {
+    // A zero-byte "folder/" marker object is deleted by its own key.
+    return ListedKey{k.type == storage::FileType::Directory ? std::string(k.key) + "/" : std::string(k.key), k.size, k.mtime_ns,
+                     std::string(k.etag)};
+  }
+
+  // The keys of one item: a single key is looked at (HEAD), a folder listed.
+  std::vector<ListedKey> keys_at(const Action& a, const std::string& key) {
+    std::vector<ListedKey> keys;
     if (storage::layout::is_single_key(a.object().kind)) {
-      if (store_.stat(key).type == storage::FileType::Regular) keys.push_back(key);
+      const storage::FileStat st = store_.stat(key);
+      if (st.type == storage::FileType::Regular) keys.push_back(ListedKey{key, st.size, st.mtime_ns, {}});
       return keys;
     }
-    store_.list(key, [&](const storage::KeyInfo& k) {
-      // A zero-byte "folder/" marker object is deleted by its own key.
-      keys.push_back(k.type == storage::FileType::Directory ? std::string(k.key) + "/" : std::string(k.key));
-    });
+    store_.list(key, [&](const storage::KeyInfo& k) { keys.push_back(listed_key(k)); });
     return keys;
+  }
+
+  // The folder that holds an item and its siblings of the same kind (a repository's
+  // revisions, its _layers, its tags, a blob prefix folder): one listing of it finds the keys
+  // of every item of the window in it, instead of one request per item. Empty for the kinds
+  // whose siblings are not alike (a repository may hold a whole tree).
+  static std::string_view collection_of(const Action& a, std::string_view key) {
+    switch (a.object().kind) {
+      case storage::layout::ObjectKind::RevisionLink:
+        return storage::parent_key(storage::parent_key(key));
+      case storage::layout::ObjectKind::Tag:
+      case storage::layout::ObjectKind::TagIndexEntry:
+      case storage::layout::ObjectKind::Revision:
+      case storage::layout::ObjectKind::LayerLink:
+      case storage::layout::ObjectKind::Upload:
+      case storage::layout::ObjectKind::Blob:
+        return storage::parent_key(key);
+      default:
+        return {};
+    }
+  }
+
+  // Fills the keys of the window's items: items that share a collection with another item
+  // are found in one listing of it; the others are looked at one by one.
+  void gather_keys(std::size_t first, std::vector<WindowItem>& items) {
+    std::map<std::string_view, std::vector<std::size_t>> groups;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      if (items[k].skip) continue;
+      std::string_view collection = collection_of(plan_.actions[first + k], items[k].key);
+      if (!collection.empty()) groups[collection].push_back(k);
+    }
+    std::vector<std::pair<std::string_view, const std::vector<std::size_t>*>> listings;
+    for (const auto& [collection, members] : groups)
+      if (members.size() > 1) listings.emplace_back(collection, &members);
+    util::parallel_for(listings.size(), traits_.connections, [&](unsigned, std::size_t g) {
+      const std::string_view collection = listings[g].first;
+      // Each member by the name of its folder (or file) in the collection.
+      std::map<std::string_view, std::size_t> by_name;
+      for (std::size_t k : *listings[g].second) {
+        WindowItem& it = items[k];
+        it.listed = true;
+        const bool single = storage::layout::is_single_key(plan_.actions[first + k].object().kind);
+        std::string_view rest = std::string_view(it.key).substr(collection.size() + 1);
+        by_name.emplace(single ? rest.substr(0, rest.find('/')) : rest, k);
+      }
+      store_.list(collection, [&](const storage::KeyInfo& info) {
+        std::string_view rest = info.key.substr(collection.size() + 1);
+        auto found = by_name.find(rest.substr(0, rest.find('/')));
+        if (found == by_name.end()) return;
+        WindowItem& it = items[found->second];
+        if (storage::layout::is_single_key(plan_.actions[first + found->second].object().kind)) {
+          if (info.key == it.key && info.type == storage::FileType::Regular) it.keys.push_back(listed_key(info));
+        } else if (info.key.size() > it.key.size() && info.key[it.key.size()] == '/') {
+          it.keys.push_back(listed_key(info));
+        } else if (info.key == it.key && info.type == storage::FileType::Directory) {
+          it.keys.push_back(listed_key(info));  // the item's own "folder/" marker
+        }
+      });
+    });
+    util::parallel_for(items.size(), traits_.connections, [&](unsigned, std::size_t k) {
+      if (!items[k].skip && !items[k].listed) items[k].keys = keys_at(plan_.actions[first + k], items[k].key);
+    });
+  }
+
+  // Whether the keys just listed show, by its ETag, that the action's link names its digest.
+  static bool link_proven(const Action& a, const std::string& check_key, const std::vector<ListedKey>& keys) {
+    if (a.expect != Expect::LinkIs || !a.digest) return false;
+    auto it = std::find_if(keys.begin(), keys.end(), [&](const ListedKey& k) { return k.key == check_key; });
+    return it != keys.end() && storage::etag_proves(it->info(), a.digest->str());
   }
 
   void run_window(std::size_t first, std::size_t last) {
     const std::size_t n = last - first;
     std::vector<WindowItem> items(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const Action& a = plan_.actions[first + k];
+      items[k].key = a.storage_key();
+      items[k].skip = a.kind == ActionKind::RemoveEmptyFolder;
+    }
+    gather_keys(first, items);
     util::parallel_for(n, traits_.connections, [&](unsigned, std::size_t k) {
       const Action& a = plan_.actions[first + k];
       WindowItem& it = items[k];
-      it.key = a.storage_key();
-      if (a.kind == ActionKind::RemoveEmptyFolder) {
-        it.skip = true;
-        return;
-      }
-      it.keys = keys_at(a, it.key);
+      if (it.skip) return;
       if (resumed_ && journaled_.copied.count(it.key)) {
         it.finish_delete = true;
         return;
@@ -405,7 +491,8 @@ class Runner {
       if (!it.keys.empty())
         st.type = storage::layout::is_single_key(a.object().kind) ? storage::FileType::Regular : storage::FileType::Directory;
       try {
-        it.check = check(store_, a, it.key, a.check_key(), st);
+        const std::string check_key = a.check_key();
+        it.check = check(store_, a, it.key, check_key, st, nullptr, link_proven(a, check_key, it.keys));
       } catch (const SafetyRefusal&) {
         it.refusal = std::current_exception();
         return;
@@ -454,17 +541,29 @@ class Runner {
         count_mutation();
       }
       // Into the trash, all at once; then the lines that say so.
-      std::vector<std::pair<std::string, std::string>> copies;
+      struct Copy {
+        const ListedKey* from;
+        std::string to;
+        bool look = false;  // the store looks at the source first (for its time)
+      };
+      std::vector<Copy> copies;
       std::vector<std::string> copied_lines;
       for (std::size_t k : doing) {
         const Action& a = plan_.actions[first + k];
         if (items[k].finish_delete || deleted_outright(a)) continue;
-        for (const std::string& key : items[k].keys) copies.emplace_back(key, state::trashed(ctx_.run_id, key));
+        // A tag's links keep the time a restore gave them, which a listing does not show: the
+        // store looks at them. Other keys' times are read from listings anyway (the walk's).
+        const auto kind = a.object().kind;
+        const bool look = kind == storage::layout::ObjectKind::Tag || kind == storage::layout::ObjectKind::TagIndexEntry;
+        for (const ListedKey& key : items[k].keys)
+          copies.push_back(Copy{&key, state::trashed(ctx_.run_id, key.key), look || key.etag.empty()});
         copied_lines.push_back(dump({{"seq", first + k}, {"path", items[k].key}, {"copied", true}}));
       }
       if (!copies.empty()) {
-        util::parallel_for(copies.size(), traits_.connections,
-                           [&](unsigned, std::size_t c) { store_.copy(copies[c].first, copies[c].second); });
+        util::parallel_for(copies.size(), traits_.connections, [&](unsigned, std::size_t c) {
+          const storage::KeyInfo listed = copies[c].from->info();
+          store_.copy(copies[c].from->key, copies[c].to, copies[c].look ? nullptr : &listed);
+        });
         count_mutation();
       }
       if (!copied_lines.empty()) {
@@ -472,7 +571,8 @@ class Runner {
         count_mutation();
       }
       std::vector<std::string> doomed;
-      for (std::size_t k : doing) doomed.insert(doomed.end(), items[k].keys.begin(), items[k].keys.end());
+      for (std::size_t k : doing)
+        for (const ListedKey& key : items[k].keys) doomed.push_back(key.key);
       std::optional<storage::PartialRemoval> partial;
       std::map<std::string, std::string> refused;
       if (!doomed.empty()) {
@@ -488,9 +588,9 @@ class Runner {
       for (std::size_t k : doing) {
         const Action& a = plan_.actions[first + k];
         const WindowItem& it = items[k];
-        auto bad = std::find_if(it.keys.begin(), it.keys.end(), [&](const std::string& key) { return refused.count(key) > 0; });
+        auto bad = std::find_if(it.keys.begin(), it.keys.end(), [&](const ListedKey& key) { return refused.count(key.key) > 0; });
         if (bad != it.keys.end()) {
-          failed_lines.push_back(dump({{"seq", first + k}, {"path", it.key}, {"failed", *bad + ": " + refused[*bad]}}));
+          failed_lines.push_back(dump({{"seq", first + k}, {"path", it.key}, {"failed", bad->key + ": " + refused[bad->key]}}));
           continue;
         }
         removed(a);

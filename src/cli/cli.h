@@ -60,6 +60,8 @@ struct Context {
   storage::Model load_model() const;
   // Walks again without printing findings (a re-check before sweeping, a size after it).
   storage::Model walk_again() const;
+  // True when the storage is a bucket whose listing is as it was when `model` was walked.
+  bool unchanged_since(const storage::Model& model) const;
   // Progress on stderr when it is a terminal and neither --json nor -q was given.
   util::Progress& progress() const;
   mutable std::unique_ptr<util::Progress> progress_;

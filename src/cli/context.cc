@@ -113,6 +113,10 @@ storage::Model Context::walk_again() const {
   return storage::walk_storage(store(), storage::WalkOptions{jobs(), &progress()});
 }
 
+bool Context::unchanged_since(const storage::Model& model) const {
+  return storage::unchanged_since(store(), model, storage::WalkOptions{jobs(), &progress()});
+}
+
 storage::Model Context::load_model() const {
   storage::Model model = walk_again();
   if (!options.json && !options.quiet) {

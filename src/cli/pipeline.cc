@@ -45,6 +45,8 @@ int run_mutation(Context& ctx, const std::function<apply::Session&()>& session, 
     if (i == kMaxReplans)
       throw SafetyRefusal("the storage keeps changing while " + plan.command + " plans; refusing to sweep", ctx.root(),
                           "stop whatever writes to it (a registry?) and run " + plan.command + " again");
+    // A bucket listed again as it was: nothing appeared (no need to read it all again).
+    if (ctx.unchanged_since(model)) break;
     storage::Model again = ctx.walk_again();
     const bool appeared = plan::links_appeared(model, again);
     model = std::move(again);

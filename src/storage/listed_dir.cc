@@ -6,6 +6,7 @@
 #include "regsweep/error.h"
 #include "regsweep/storage/layout.h"
 #include "regsweep/util/parallel.h"
+#include "regsweep/util/sha256.h"
 
 namespace regsweep::storage::detail {
 
@@ -25,6 +26,31 @@ bool path_less(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
+// What a listing said, hashed key by key in the order it came (a bucket lists in key order):
+// the key, its size, its time and its ETag. Two listings with equal hashes saw the same keys
+// with the same contents (an ETag is the content's MD5, or changes with every write).
+class ListingHash {
+ public:
+  void add(const KeyInfo& k) {
+    buffer_.assign(k.key);
+    buffer_ += '\0';
+    append_number(static_cast<std::uint64_t>(k.size));
+    append_number(static_cast<std::uint64_t>(k.mtime_ns));
+    buffer_ += static_cast<char>(k.type);
+    buffer_ += k.etag;
+    buffer_ += '\0';
+    sha_.update(buffer_);
+  }
+  Digest finish() { return sha_.finish(); }
+
+ private:
+  void append_number(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) buffer_ += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  util::Sha256Stream sha_;
+  std::string buffer_;
+};
+
 // One flat listing (a blobs/sha256/<xx>/ prefix, a top-level folder of repositories/): its
 // keys relative to the folder, back to back in one string, and per key 24 bytes. A million
 // keys take about a hundred bytes each instead of a string and an entry apiece.
@@ -32,7 +58,9 @@ struct Listing {
   struct Item {
     std::uint64_t offset : 40;  // into names
     std::uint64_t length : 16;  // an S3 key is at most 1,024 bytes
-    std::uint64_t type : 8;     // FileType; Directory: a "folder/" marker object
+    std::uint64_t type : 7;     // FileType; Directory: a "folder/" marker object
+    // A ".../<64 hex>/link" whose ETag proves it holds "sha256:<that hex>": read without a GET.
+    std::uint64_t canonical_link : 1;
     std::uint64_t size;
     std::int64_t mtime_ns;
   };
@@ -40,14 +68,31 @@ struct Listing {
   std::string prefix;       // the folder's key, without a trailing '/'
   std::string names;        // each key's part after "prefix/" ("" for the folder's own marker)
   std::vector<Item> items;  // sorted by path_less of their names
+  Digest hash;              // of every key as listed (ListingHash)
 
   std::string_view name(const Item& i) const { return std::string_view(names).substr(i.offset, i.length); }
 
-  void add(std::string_view key, FileType type, std::uint64_t size, std::int64_t mtime_ns) {
-    std::string_view rel = key.size() > prefix.size() ? key.substr(prefix.size() + 1) : std::string_view();
-    if (rel.size() > 0xffff) throw Error("a key longer than 65,535 bytes", std::string(key));
-    items.push_back(Item{names.size(), rel.size(), static_cast<std::uint8_t>(type), size, mtime_ns});
+  void add(const KeyInfo& k) {
+    std::string_view rel = k.key.size() > prefix.size() ? k.key.substr(prefix.size() + 1) : std::string_view();
+    if (rel.size() > 0xffff) throw Error("a key longer than 65,535 bytes", std::string(k.key));
+    items.push_back(Item{names.size(), rel.size(), static_cast<std::uint8_t>(k.type), proves_canonical_link(k), k.size, k.mtime_ns});
     names += rel;
+  }
+
+  // Revision, layer and tag-index links name the digest of their folder: when the listing's
+  // ETag is the MD5 of exactly that, the content is known and the walk need not GET it.
+  static bool proves_canonical_link(const KeyInfo& k) {
+    constexpr std::string_view kLink = "/link";
+    if (k.type != FileType::Regular || k.size != kLinkFileSize || k.etag.empty() || !k.key.ends_with(kLink)) return false;
+    std::string_view folder = k.key.substr(0, k.key.size() - kLink.size());
+    std::string_view hex = folder.substr(folder.rfind('/') + 1);
+    if (!is_lower_hex64(hex)) return false;
+    std::string content(kSha256Prefix);
+    content += hex;
+    return etag_proves(k, content);
+  }
+  static bool is_lower_hex64(std::string_view s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
   }
   void finish() {
     std::sort(items.begin(), items.end(), [&](const Item& a, const Item& b) { return path_less(name(a), name(b)); });
@@ -195,7 +240,20 @@ class ListedDir final : public ReadOnlyDirBase {
   }
 
   ReadResult read_file(std::string_view rel, std::size_t max_bytes, std::string& out) override {
-    return store_.read(full(rel), max_bytes, out);
+    std::string key = full(rel);
+    if (auto [l, inner] = snapshot_->inside(key); l && max_bytes >= kLinkFileSize)
+      if (const auto* i = l->exact(inner); i && i->canonical_link) {
+        std::string_view folder = std::string_view(key).substr(0, key.size() - std::string_view("/link").size());
+        out.assign(kSha256Prefix);
+        out += folder.substr(folder.size() - 64);  // checked when listed
+        ReadResult r;
+        r.status = ReadStatus::Ok;
+        r.stat.type = FileType::Regular;
+        r.stat.size = i->size;
+        r.stat.mtime_ns = i->mtime_ns;
+        return r;
+      }
+    return store_.read(key, max_bytes, out);
   }
   ReadResult read_chunks(std::string_view rel, char* buffer, std::size_t size,
                          util::FunctionRef<void(std::string_view)> chunk) override {
@@ -219,15 +277,17 @@ class ListedDir final : public ReadOnlyDirBase {
 
 }  // namespace
 
-std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs) {
-  progress.phase("listing keys");
-  const std::string v2(layout::kV2);
+namespace {
 
-  // The folders listed flat, each by one worker: every blobs/sha256/<xx>/ and every top-level
-  // folder of repositories/. The levels above are listed by name only (a delimiter listing),
-  // so that whatever else is there is seen too.
+// The folders listed flat, each by one worker: every blobs/sha256/<xx>/ and every top-level
+// folder of repositories/. The levels above are listed by name only (a delimiter listing),
+// so that whatever else is there is seen too (as `shallow` entries).
+struct Layout {
   std::vector<std::string> flat;
   std::vector<Entry> shallow;
+};
+Layout find_flat_folders(Store& store, bool with_blobs) {
+  Layout out;
   auto children = [&](const std::string& folder, auto&& on_folder) {
     store.list_children(folder, [&](std::string_view name, FileType type) {
       std::string key = folder + "/" + std::string(name);
@@ -235,7 +295,7 @@ std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& pro
         on_folder(std::move(key), name);
       } else {
         FileStat st = store.stat(key);
-        shallow.push_back(Entry{std::move(key), st.size, st.mtime_ns, FileType::Regular});
+        out.shallow.push_back(Entry{std::move(key), st.size, st.mtime_ns, FileType::Regular});
       }
     });
   };
@@ -245,30 +305,60 @@ std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& pro
     } else if (name == layout::kBlobsFolder) {
       children(key, [&](std::string k, std::string_view n) {
         if (n == layout::kAlgorithm)
-          children(k, [&](std::string prefix, std::string_view) { flat.push_back(std::move(prefix)); });
+          children(k, [&](std::string prefix, std::string_view) { out.flat.push_back(std::move(prefix)); });
         else
-          flat.push_back(std::move(k));
+          out.flat.push_back(std::move(k));
       });
     } else if (name == layout::kRepositories) {
-      children(key, [&](std::string k, std::string_view) { flat.push_back(std::move(k)); });
+      children(key, [&](std::string k, std::string_view) { out.flat.push_back(std::move(k)); });
     } else {
-      flat.push_back(std::move(key));
+      out.flat.push_back(std::move(key));
     }
   };
-  children(v2, below_v2);
+  children(std::string(layout::kV2), below_v2);
+  return out;
+}
+
+// The whole listing's fingerprint: each flat folder's hash in path order, then the keys above.
+Digest fingerprint_of(std::vector<std::pair<std::string_view, Digest>> folders, const std::vector<Entry>& shallow) {
+  std::sort(folders.begin(), folders.end(), [](const auto& a, const auto& b) { return path_less(a.first, b.first); });
+  ListingHash all;
+  for (const auto& [prefix, hash] : folders) all.add(KeyInfo{prefix, FileType::Directory, 0, 0, hash.hex()});
+  std::vector<const Entry*> above;
+  for (const Entry& e : shallow) above.push_back(&e);
+  std::sort(above.begin(), above.end(), [](const Entry* a, const Entry* b) { return path_less(a->key, b->key); });
+  for (const Entry* e : above) all.add(KeyInfo{e->key, e->type, e->size, e->mtime_ns, {}});
+  return all.finish();
+}
+
+}  // namespace
+
+std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs, Digest* fingerprint) {
+  progress.phase("listing keys");
+  Layout found = find_flat_folders(store, with_blobs);
 
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->listings.resize(flat.size());
-  util::parallel_for(flat.size(), std::max(1u, jobs), [&](unsigned, std::size_t i) {
+  snapshot->listings.resize(found.flat.size());
+  util::parallel_for(found.flat.size(), std::max(1u, jobs), [&](unsigned, std::size_t i) {
     Listing& l = snapshot->listings[i];
-    l.prefix = std::move(flat[i]);
-    store.list(l.prefix, [&](const KeyInfo& k) { l.add(k.key, k.type, k.size, k.mtime_ns); });
+    l.prefix = std::move(found.flat[i]);
+    ListingHash hash;
+    store.list(l.prefix, [&](const KeyInfo& k) {
+      l.add(k);
+      hash.add(k);
+    });
+    l.hash = hash.finish();
     l.finish();
     progress.advance(l.items.size());
   });
   std::sort(snapshot->listings.begin(), snapshot->listings.end(),
             [](const Listing& a, const Listing& b) { return path_less(a.prefix, b.prefix); });
-  snapshot->upper = std::move(shallow);
+  if (fingerprint) {
+    std::vector<std::pair<std::string_view, Digest>> folders;
+    for (const Listing& l : snapshot->listings) folders.emplace_back(l.prefix, l.hash);
+    *fingerprint = fingerprint_of(std::move(folders), found.shallow);
+  }
+  snapshot->upper = std::move(found.shallow);
   for (const Listing& l : snapshot->listings) {
     if (l.items.empty()) continue;  // nothing below it: no such folder
     Entry folder{l.prefix, 0, 0, FileType::Directory, true};
@@ -282,6 +372,23 @@ std::unique_ptr<Dir> list_store(Store& store, unsigned jobs, util::Progress& pro
     return path_less(a.key, b.key) || (a.key == b.key && !a.listed && b.listed);
   });
   return std::make_unique<ListedDir>(store, std::move(snapshot), std::string());
+}
+
+Digest fingerprint_store(Store& store, unsigned jobs, util::Progress& progress) {
+  progress.phase("listing keys");
+  Layout found = find_flat_folders(store, /*with_blobs=*/true);
+  std::vector<std::pair<std::string_view, Digest>> folders(found.flat.size());
+  util::parallel_for(found.flat.size(), std::max(1u, jobs), [&](unsigned, std::size_t i) {
+    ListingHash hash;
+    std::size_t keys = 0;
+    store.list(found.flat[i], [&](const KeyInfo& k) {
+      hash.add(k);
+      ++keys;
+    });
+    folders[i] = {found.flat[i], hash.finish()};
+    progress.advance(keys);
+  });
+  return fingerprint_of(std::move(folders), found.shallow);
 }
 
 }  // namespace regsweep::storage::detail

@@ -35,11 +35,9 @@ std::string hex_sha256(std::string_view data) {
 }
 
 std::string base64_md5(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
+  const std::array<unsigned char, 16> md = util::md5(data);
   unsigned char out[64];
-  int n = EVP_EncodeBlock(out, md, static_cast<int>(len));
+  int n = EVP_EncodeBlock(out, md.data(), static_cast<int>(md.size()));
   return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
 }
 
@@ -142,6 +140,8 @@ class S3Store final : public Store {
         info.key = key;
         info.size = std::strtoull(c.child_value("Size"), nullptr, 10);
         info.mtime_ns = util::parse_rfc3339(c.child_value("LastModified")).value_or(0);
+        info.etag = c.child_value("ETag");
+        if (info.etag.size() >= 2 && info.etag.front() == '"' && info.etag.back() == '"') info.etag = info.etag.substr(1, info.etag.size() - 2);
         visit(info);
       }
     });
@@ -297,15 +297,23 @@ class S3Store final : public Store {
     remove(keys);
   }
 
-  void copy(std::string_view from, std::string_view to) override {
-    // The source's time goes with the copy: LastModified would be the copy's own.
-    http::Request head;
-    head.method = "HEAD";
-    head.url = url_of(from);
-    http::Response src = call(Op::Head, head);
-    if (!src.ok()) fail("cannot copy: it cannot be looked at", from, src);
-    const std::int64_t mtime = mtime_of(src);
-    const std::uint64_t size = src.content_length < 0 ? 0 : static_cast<std::uint64_t>(src.content_length);
+  void copy(std::string_view from, std::string_view to, const KeyInfo* listed) override {
+    // The source's time goes with the copy: LastModified would be the copy's own. A listing
+    // has it (and the size), else a HEAD.
+    std::int64_t mtime = 0;
+    std::uint64_t size = 0;
+    if (listed) {
+      mtime = listed->mtime_ns;
+      size = listed->size;
+    } else {
+      http::Request head;
+      head.method = "HEAD";
+      head.url = url_of(from);
+      http::Response src = call(Op::Head, head);
+      if (!src.ok()) fail("cannot copy: it cannot be looked at", from, src);
+      mtime = mtime_of(src);
+      size = src.content_length < 0 ? 0 : static_cast<std::uint64_t>(src.content_length);
+    }
     std::vector<std::string> headers = write_headers();
     headers.push_back(std::string("x-amz-meta-") + kTimeMeta + ": " + std::to_string(mtime));
     const std::uint64_t threshold = std::min<std::uint64_t>(kMaxCopyObject, config_.multipartcopythresholdsize ? config_.multipartcopythresholdsize : kMaxCopyObject);

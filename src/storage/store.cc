@@ -1,8 +1,13 @@
 #include "regsweep/storage/store.h"
+#include "regsweep/util/sha256.h"
 
 #include "regsweep/error.h"
 
 namespace regsweep::storage {
+
+bool etag_proves(const KeyInfo& info, std::string_view content) {
+  return info.etag.size() == 32 && info.size == content.size() && info.etag == util::md5_hex(content);
+}
 
 std::string join_key(std::string_view folder, std::string_view name) {
   std::string out;
@@ -85,7 +90,7 @@ class FolderStore : public Store {
     for (const std::string& k : keys) root_->remove_tree(k);
   }
   void remove_prefix(std::string_view prefix) override { root_->remove_tree(prefix); }
-  void copy(std::string_view from, std::string_view to) override {
+  void copy(std::string_view from, std::string_view to, const KeyInfo*) override {
     std::string content;
     ReadResult r = root_->read_file(from, std::size_t(1) << 40, content);
     if (!r.ok()) throw Error("cannot copy: it cannot be read", locate(from));
@@ -119,7 +124,7 @@ class FolderStore : public Store {
         if (auto sub = dir.open_dir(name)) list_below(*sub, key, visit, depth + 1);
       } else {
         FileStat st = dir.stat(name);
-        visit(KeyInfo{key, st.exists() ? st.type : type, st.size, st.mtime_ns});
+        visit(KeyInfo{key, st.exists() ? st.type : type, st.size, st.mtime_ns, {}});
       }
       key.resize(before);
     }
@@ -183,7 +188,7 @@ class ReadOnlyStore : public Store {
   void put(std::string_view key, std::string_view) override { refuse(key); }
   void remove(const std::vector<std::string>& keys) override { refuse(keys.empty() ? std::string_view() : keys.front()); }
   void remove_prefix(std::string_view prefix) override { refuse(prefix); }
-  void copy(std::string_view from, std::string_view) override { refuse(from); }
+  void copy(std::string_view from, std::string_view, const KeyInfo*) override { refuse(from); }
   PutNew put_new(std::string_view key, std::string_view) override { refuse(key); }
   void rename(std::string_view from, std::string_view) override { refuse(from); }
   bool remove_empty_folder(std::string_view prefix) override { refuse(prefix); }

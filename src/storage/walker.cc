@@ -183,12 +183,13 @@ namespace {
 struct ProbingRoot {
   std::unique_ptr<Dir> listing;
   Dir* dir = nullptr;
+  std::optional<Digest> fingerprint;  // of the listing, when there is one
 };
 ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs = true) {
   ProbingRoot root;
   root.dir = store.directory();
   if (!root.dir) {
-    root.listing = detail::list_store(store, jobs, progress, with_blobs);
+    root.listing = detail::list_store(store, jobs, progress, with_blobs, &root.fingerprint.emplace());
     root.dir = root.listing.get();
   }
   return root;
@@ -202,6 +203,12 @@ std::vector<std::string> repository_names(Store& store) {
   if (!repositories) return {};
   FindingSink ignored;
   return detail::discover_repositories(*repositories, ignored);
+}
+
+bool unchanged_since(Store& store, const Model& model, const WalkOptions& options) {
+  if (!model.listing_fingerprint || store.directory()) return false;
+  return detail::fingerprint_store(store, std::max(options.jobs, store.traits().connections), *options.progress) ==
+         *model.listing_fingerprint;
 }
 
 std::vector<std::string> tag_names(Store& store, const std::string& repository) {
@@ -234,6 +241,7 @@ Model walk_storage(Store& store, const WalkOptions& options) {
   }
   Model model;
   model.root = root_dir->path();
+  model.listing_fingerprint = probing.fingerprint;
   std::vector<FindingSink> sinks(std::max(1u, options.jobs));
 
   v2->list([&](std::string_view name, FileType type) {

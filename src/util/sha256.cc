@@ -15,6 +15,25 @@ Digest sha256(std::string_view data) {
   return d;
 }
 
+std::array<unsigned char, 16> md5(std::string_view data) {
+  std::array<unsigned char, 16> out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_md5(), nullptr) != 1 || len != out.size())
+    throw std::runtime_error("OpenSSL EVP_Digest(md5) failed");
+  return out;
+}
+
+std::string md5_hex(std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::array<unsigned char, 16> d = md5(data);
+  std::string out(32, '0');
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = kHex[d[i] >> 4];
+    out[2 * i + 1] = kHex[d[i] & 15];
+  }
+  return out;
+}
+
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
   if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("OpenSSL EVP_DigestInit(sha256) failed");

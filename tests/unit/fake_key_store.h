@@ -10,6 +10,7 @@
 
 #include "regsweep/error.h"
 #include "regsweep/storage/store.h"
+#include "regsweep/util/sha256.h"
 
 namespace regsweep::test {
 
@@ -33,8 +34,11 @@ class FakeKeyStore : public storage::Store {
   void list(std::string_view prefix, storage::KeyVisitor visit) override {
     std::lock_guard<std::recursive_mutex> guard(mutex_);
     const std::string folder = std::string(prefix) + "/";
-    for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it)
-      visit(storage::KeyInfo{it->first, storage::FileType::Regular, it->second.content.size(), it->second.mtime_ns});
+    listed_.emplace_back(prefix);
+    for (auto it = objects_.lower_bound(folder); it != objects_.end() && it->first.starts_with(folder); ++it) {
+      const std::string etag = util::md5_hex(it->second.content);  // as S3 says of a one-part object
+      visit(storage::KeyInfo{it->first, storage::FileType::Regular, it->second.content.size(), it->second.mtime_ns, etag});
+    }
   }
   void list_children(std::string_view prefix, storage::ChildVisitor visit) override {
     std::lock_guard<std::recursive_mutex> guard(mutex_);
@@ -65,6 +69,7 @@ class FakeKeyStore : public storage::Store {
   }
   storage::ReadResult read(std::string_view key, std::size_t max_bytes, std::string& out) override {
     std::lock_guard<std::recursive_mutex> guard(mutex_);
+    read_keys_.emplace_back(key);
     storage::ReadResult r;
     r.stat = stat(key);
     if (r.stat.type != storage::FileType::Regular) {
@@ -126,13 +131,19 @@ class FakeKeyStore : public storage::Store {
   // Off: the store ignores If-None-Match, as some S3-compatible servers do.
   bool conditional_puts = true;
 
-  void copy(std::string_view from, std::string_view to) override {
+  void copy(std::string_view from, std::string_view to, const storage::KeyInfo* listed) override {
     std::lock_guard<std::recursive_mutex> guard(mutex_);
     write("copy " + std::string(from) + " -> " + std::string(to));
     auto it = objects_.find(std::string(from));
     if (it == objects_.end()) throw Error("cannot copy: no such key", locate(from));
     objects_[std::string(to)] = it->second;
+    if (!listed) ++heads_;  // S3 looks at the source first
   }
+
+  // Requests a bucket would have had: reads (GET), key visits of listings, looks before a copy (HEAD).
+  const std::vector<std::string>& read_keys() const { return read_keys_; }
+  const std::vector<std::string>& listed() const { return listed_; }  // the prefixes listed, in order
+  std::size_t heads() const { return heads_; }
 
  private:
   void write(std::string what) { writes_.push_back(std::move(what)); }
@@ -143,6 +154,9 @@ class FakeKeyStore : public storage::Store {
   std::string location_ = "fake://bucket";
   std::map<std::string, Object> objects_;
   std::vector<std::string> writes_;
+  std::vector<std::string> read_keys_;
+  std::vector<std::string> listed_;
+  std::size_t heads_ = 0;
 };
 
 }  // namespace regsweep::test

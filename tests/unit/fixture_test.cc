@@ -324,6 +324,30 @@ TEST_P(CleanFixture, AListingOfTheKeysGivesTheModelOfTheFolder) {
   for (std::size_t at; (at = folder.find(root_path)) != std::string::npos;) folder.replace(at, root_path.size(), bucket.location());
   EXPECT_EQ(keys, folder);
   EXPECT_EQ(bucket.writes().size(), 0u) << "a walk writes nothing";
+  // Revision and layer links whose ETag proves their content are not read (no GET each).
+  for (const std::string& key : bucket.read_keys()) {
+    const bool link_of_digest = key.find("/_manifests/revisions/") != std::string::npos || key.find("/_layers/") != std::string::npos;
+    if (link_of_digest) EXPECT_NE(bucket.objects().at(key).content, "sha256:" + key.substr(key.size() - 69, 64)) << key << " was read";
+  }
+  EXPECT_FALSE(bucket.read_keys().empty()) << "tag links and manifests are read";
+
+  // Listed again as it was, the bucket is known unchanged without a read; a tag moved to
+  // another digest (same size, same time: only the ETag tells) or a new key is a change.
+  const std::size_t reads = bucket.read_keys().size();
+  EXPECT_TRUE(storage::unchanged_since(bucket, listed, storage::WalkOptions{4}));
+  EXPECT_EQ(bucket.read_keys().size(), reads);
+  auto tag = std::find_if(bucket.objects().begin(), bucket.objects().end(),
+                          [](const auto& o) { return o.first.ends_with("/current/link"); });
+  ASSERT_NE(tag, bucket.objects().end());
+  const std::string was = tag->second.content;
+  tag->second.content = "sha256:" + std::string(64, 'e');
+  ASSERT_EQ(tag->second.content.size(), was.size());
+  EXPECT_FALSE(storage::unchanged_since(bucket, listed, storage::WalkOptions{4}));
+  tag->second.content = was;
+  EXPECT_TRUE(storage::unchanged_since(bucket, listed, storage::WalkOptions{4}));
+  bucket.objects()[tag->first.substr(0, tag->first.find("/_manifests/")) + "/_layers/sha256/" + std::string(64, 'f') + "/link"] = {"x", 1};
+  EXPECT_FALSE(storage::unchanged_since(bucket, listed, storage::WalkOptions{4}));
+  EXPECT_FALSE(storage::unchanged_since(bucket, model_, storage::WalkOptions{4})) << "a walk of a folder has no listing";
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, CleanFixture, ::testing::Values("sample", "garbage", "clean"),

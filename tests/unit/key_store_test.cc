@@ -184,6 +184,40 @@ TEST_F(KeyStoreRun, CopiesIntoTheTrashThenDeletesAndKeepsStateInObjects) {
   EXPECT_EQ(copied, 3);
 }
 
+// On a bucket every request counts: the items of a window that are siblings (a repository's
+// revisions, its _layers, a tag's neighbours) are found in one listing of their folder, a
+// tag's link is checked by its ETag, and a copy takes the source's size and time from the
+// listing (no HEAD), except for a tag's links, whose time a restore may have kept elsewhere.
+TEST_F(KeyStoreRun, SiblingsAreFoundInOneListingAndCopiedWithoutALook) {
+  for (const char* tag : {"t0", "t1", "t2", "t3"}) tree.add_image("many", tag, {std::string("layer of ") + tag});
+  for (const char* tag : {"t1", "t2", "t3"}) tree.fs.remove(tree.at(layout::tag_dir("many", tag)));
+  FakeKeyStore keys;
+  keys.objects() = bucket();
+  storage::Model model = tree.walk();
+  Plan p = gc_m(/*trash_blobs=*/false);
+  const std::string revisions = std::string(storage::parent_key(layout::revision_dir("many", a.manifest)));
+  std::size_t revision_items = 0;
+  for (const auto& action : p.actions) revision_items += action.storage_key().starts_with(revisions + "/") ? 1 : 0;
+  ASSERT_EQ(revision_items, 3u);
+  RunSummary done = Session(keys, options(), log).execute(p, &model);
+  EXPECT_GT(done.removed, 6u);
+  const std::vector<std::string>& listed = keys.listed();
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), revisions), 1) << "one listing for the three revisions";
+  for (const std::string& prefix : listed) EXPECT_FALSE(prefix.starts_with(revisions + "/")) << "listed alone: " << prefix;
+  EXPECT_EQ(keys.heads(), 0u) << "a copy looked at its source";
+  for (const auto& action : p.actions)
+    if (action.storage_key().starts_with(revisions + "/")) EXPECT_EQ(keys.objects().count(action.storage_key() + "/link"), 0u);
+
+  // rm of a tag: its link is proven by the listing's ETag (not read); its copy looks (HEAD).
+  FakeKeyStore tags;
+  tags.objects() = bucket();
+  Session(tags, options(), log).execute(rm_v1());
+  const std::string current = layout::tag_current_link("app", "v1");
+  EXPECT_EQ(std::count(tags.read_keys().begin(), tags.read_keys().end(), current), 0) << "the tag's link was read";
+  EXPECT_GT(tags.heads(), 0u);
+  EXPECT_EQ(tags.objects().count(current), 0u);
+}
+
 TEST_F(KeyStoreRun, ASecondSessionIsRefusedWhileTheLockObjectIsThere) {
   FakeKeyStore keys;
   keys.objects() = bucket();

@@ -87,6 +87,9 @@ class Model {
   std::vector<BlobRecord> blobs;          // sorted by digest
   std::vector<ManifestRecord> manifests;  // sorted by digest
   std::vector<Finding> findings;          // sorted by path
+  // Where the walk listed every key first (a bucket): the hash of that listing (each key,
+  // size, time and ETag). A later listing with the same hash saw the same storage.
+  std::optional<Digest> listing_fingerprint;
 
   const Repository* find_repository(std::string_view name) const;
   const BlobRecord* find_blob(const Digest& d) const;

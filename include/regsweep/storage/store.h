@@ -38,7 +38,14 @@ struct KeyInfo {
   FileType type = FileType::Regular;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  // What the store says of the content, where it says anything: S3's ETag without its quotes
+  // (the MD5 of the content in hex, for an object written in one part without KMS); "" elsewhere.
+  std::string_view etag;
 };
+
+// True when the listing proves that `info` holds exactly `content`: its ETag is the MD5 of it.
+// (A multipart or encrypted object's ETag is something else, never a match: then read it.)
+bool etag_proves(const KeyInfo& info, std::string_view content);
 
 using KeyVisitor = util::FunctionRef<void(const KeyInfo&)>;
 using ChildVisitor = util::FunctionRef<void(std::string_view name, FileType type)>;
@@ -94,8 +101,10 @@ class Store {
   virtual void remove_prefix(std::string_view prefix) = 0;
   // Copies one key (a file) to `to`, replacing it. The time regsweep reads back for `to`
   // (FileStat::mtime_ns of stat and read) is the one `from` had, where the store cannot set a
-  // key's own time (S3 keeps it in the object's metadata).
-  virtual void copy(std::string_view from, std::string_view to) = 0;
+  // key's own time (S3 keeps it in the object's metadata). `listed`: what a listing just said
+  // of `from`, so that the store need not look at it first (S3: no HEAD); its time is then the
+  // listing's (LastModified), the one the walk reads for such a key anyway.
+  virtual void copy(std::string_view from, std::string_view to, const KeyInfo* listed = nullptr) = 0;
   // Writes `key` only when it does not exist yet, atomically (S3: If-None-Match: *).
   enum class PutNew { Created, Exists, Unsupported };
   virtual PutNew put_new(std::string_view key, std::string_view content);

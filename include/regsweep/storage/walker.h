@@ -18,6 +18,11 @@ struct WalkOptions {
 // says are there (one fstatat per blob, not a listing of every folder).
 Model walk_storage(Store& store, const WalkOptions& options);
 
+// True when the store was walked from a listing (a bucket) and a new listing sees every key
+// as it was then (same keys, sizes, times and ETags): `model` is still the storage's. Lists
+// every key once (no reads). False on a local folder: walk it again.
+bool unchanged_since(Store& store, const Model& model, const WalkOptions& options);
+
 // Only the repository names, sorted (what shell completion needs: no blobs, no manifests).
 // Empty when the root is not a registry storage.
 std::vector<std::string> repository_names(Store& store);
