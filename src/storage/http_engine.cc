@@ -77,6 +77,8 @@ struct Engine::Impl {
       t->response->truncated = true;
       return 0;  // stops the transfer: the caller asked for no more than this
     }
+    if (body.empty() && t->response->content_length > 0 && static_cast<std::uint64_t>(t->response->content_length) <= t->request->max_body)
+      body.reserve(static_cast<std::size_t>(t->response->content_length));  // not twice its size by doubling
     body.append(data, len);
     return len;
   }

@@ -1,5 +1,6 @@
 #include "regsweep/storage/s3_store.h"
 
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <pugixml.hpp>
 
@@ -465,7 +466,8 @@ class S3Store final : public Store {
       http::Response r = call(Op::List, q);
       if (!r.ok()) fail("cannot list", folder.substr(root_.size()), r);
       pugi::xml_document doc;
-      if (!doc.load_buffer(r.body.data(), r.body.size()) || !doc.child("ListBucketResult"))
+      // Parsed where it is (no copy of a page of up to 1000 keys).
+      if (!doc.load_buffer_inplace(r.body.data(), r.body.size()) || !doc.child("ListBucketResult"))
         throw Error("the answer to a listing is not an S3 listing", locate(folder.substr(root_.size())), "is the endpoint an S3 server? " + endpoint_);
       pugi::xml_node result = doc.child("ListBucketResult");
       page(result);
@@ -548,6 +550,12 @@ class S3Store final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> open_s3_store(const S3Config& config, unsigned connections) {
+#ifdef __GLIBC__
+  // The walk's and the executor's threads (one per connection) mostly wait on the network:
+  // an arena of their own each would only keep the pages each freed (6 MB on the bench's
+  // 20,000 keys) for no speed. Two arenas for all.
+  ::mallopt(M_ARENA_MAX, 2);
+#endif
   auto store = std::make_unique<S3Store>(config, connections);
   store->probe();
   return store;
