@@ -87,7 +87,7 @@ int run(int argc, char** argv) {
   app.add_flag("--registry-stopped", g.registry_stopped,
                "S3: state that no registry serves this storage now (regsweep cannot see another machine's processes)");
   app.add_flag("--json", g.json, "one JSON document on stdout");
-  app.add_option("-j,--jobs", g.jobs, "concurrency: worker threads on a disk (default: number of cores), connections on S3 (default 32)")->check(CLI::Range(1u, 1024u));
+  app.add_option("-j,--jobs", g.jobs, "concurrency: worker threads on a disk (default: number of cores), connections on S3 (default 32) and online (default 16)")->check(CLI::Range(1u, 1024u));
   app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
   app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
   app.add_flag("--bytes", g.bytes, "sizes as exact byte counts instead of 1.4 GiB");

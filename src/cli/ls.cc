@@ -130,7 +130,8 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
                       {"untagged_revisions", u.untagged_revisions},
                       {"revisions", revisions},
                       {"bytes_referenced", u.bytes_referenced},
-                      {"bytes_exclusive", u.bytes_exclusive}};
+                      // Online only this repository was read: what no other one shares is unknown.
+                      {"bytes_exclusive", ctx.online() ? json(nullptr) : json(u.bytes_exclusive)}};
     print_json(ctx, {{"root", model.root}, {"repositories", json::array({repo_json})}, {"findings", findings_json(model)}});
     return kExitOk;
   }

@@ -337,6 +337,11 @@ struct RegistryClient::Impl {
       case 429:
         throw Error(what + ": the registry kept answering Too Many Requests (" + status + ", tried " + std::to_string(settings.attempts) + " times)",
                     url, "fewer connections (-j) may help");
+      case 400:
+        // Go's server answers a plain-HTTP request on a TLS port so.
+        if (base_url.starts_with("http://") && r.body.find("HTTPS server") != std::string::npos)
+          throw Error(what + ": the server speaks HTTPS (" + status + ")", url, "use https:// in --registry");
+        throw Error(what + ": the registry refused the request (" + status + ")", url);
       default:
         if (r.status >= 500)
           throw Error(what + ": the registry failed (" + status + ", tried " + std::to_string(settings.attempts) + " times)", url,
@@ -389,7 +394,7 @@ void RegistryClient::check_api() {
   http::Response r = impl_->send(url, std::string(kCatalogScope), nullptr, 1u << 16);
   // A token registry may refuse a token for the catalog scope at /v2/ and accept ours for
   // repositories: what /v2/ needs is any valid token, which any scope gives.
-  if (!r.ok()) impl_->fail("the registry's API (/v2/) does not answer", url, "", r);
+  if (!r.ok()) impl_->fail("cannot use the registry's API", url, "", r);
   std::lock_guard lock(impl_->auth_mutex);
   if (impl_->mode == AuthMode::Unknown) impl_->mode = AuthMode::Anonymous;
 }
