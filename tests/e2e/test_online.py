@@ -151,7 +151,7 @@ def comparable(doc: dict) -> dict:
 
 class OnlineCase(rt.RegsweepCase):
     def assertNoSecret(self, p: subprocess.CompletedProcess):
-        for s in SECRETS:
+        for s in SECRETS + tuple(W.tokens.issued if W.tokens else ()):
             self.assertNotIn(s, p.stdout + p.stderr, "a secret was printed")
 
     def assertSameLs(self, online_args: list, ls_args: list, env: dict | None = None, stdin: str | None = None):
@@ -259,11 +259,21 @@ class BasicOverTls(OnlineCase):
 
 class Token(OnlineCase):
     def test_bob_lists_everything(self):
+        before = len(W.tokens.requests)
         self.assertSameLs(["--registry", W.token.url, "-u", "bob"], [], env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
         # One token per scope (the catalog, then each repository's pull), not one per request.
-        asked = [s for user, scopes, status in W.tokens.requests if user == "bob" for s in scopes]
+        asked = [s for user, scopes, status in W.tokens.requests[before:] for s in scopes]
         self.assertIn("registry:catalog:*", asked)
         self.assertEqual(asked.count("repository:team/many:pull"), 1)
+
+    def test_a_token_refused_mid_run_is_renewed(self):
+        # The first token (the catalog's) grants nothing: /v2/ takes it, the catalog answers 401
+        # insufficient_scope; regsweep asks for a new token once and goes on.
+        before = len(W.tokens.requests)
+        W.tokens.deny_next = 1
+        self.assertSameLs(["--registry", W.token.url, "-u", "bob"], [], env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
+        asked = [s for user, scopes, status in W.tokens.requests[before:] for s in scopes]
+        self.assertEqual(asked.count("registry:catalog:*"), 2)
 
     def test_alice_lists_her_repository(self):
         self.assertSameLs(["--registry", W.token.url, "-u", "alice"], ["team/app"], env={"REGISTRY_PASSWORD": ALICE_TOKEN_PW})

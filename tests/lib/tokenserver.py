@@ -9,7 +9,8 @@ grants what the ACL allows of what was asked.
     Registry(root, extra_config=ts.registry_auth())
 
 An ACL entry is (type, name glob, actions): actions "*" or a list ("pull", "push"). A user not
-in `users` or with a wrong password gets 401; a scope the ACL does not cover is granted with
+in `users` or with a wrong password gets 401; `deny_next = N` makes the next N tokens grant
+nothing (a token the registry refuses mid-run, as an expired or revoked one); a scope the ACL does not cover is granted with
 fewer (or no) actions, as docker_auth does, and the registry answers 401 insufficient_scope.
 Runs in a thread of the test process; stopped at exit (lifetime.py). Debian's python3-jwt and
 python3-cryptography.
@@ -65,6 +66,8 @@ class TokenServer:
         self.key, self.cert, self.rootcertbundle = _signing_pair(folder)
         self.x5c = [base64.b64encode(self.cert.public_bytes(serialization.Encoding.DER)).decode()]
         self.requests: list = []  # (user, [scopes asked], status)
+        self.issued: list = []    # every token given (a test checks that none is printed)
+        self.deny_next = 0        # the next N tokens grant nothing: the registry answers 401 mid-run
         self.server = None
         self.thread = None
 
@@ -91,9 +94,13 @@ class TokenServer:
     def issue(self, user: str, scopes: list) -> dict:
         now = int(time.time())
         access = [g for g in (self.granted(user, s) for s in scopes) if g]
+        if self.deny_next > 0:
+            self.deny_next -= 1
+            access = []
         claims = {"iss": ISSUER, "sub": user, "aud": SERVICE, "exp": now + self.expires_in, "nbf": now - 10,
                   "iat": now, "jti": uuid.uuid4().hex, "access": access}
         token = jwt.encode(claims, self.key, algorithm="RS256", headers={"x5c": self.x5c})
+        self.issued.append(token)
         return {"token": token, "access_token": token, "expires_in": self.expires_in,
                 "issued_at": datetime.datetime.fromtimestamp(now, datetime.timezone.utc).isoformat()}
 
