@@ -11,9 +11,11 @@ All three serve the same storage folder, and offline `ls --root` on that folder 
 online `ls` must say the same (but PUSHED, which the API does not have). Cases: ls equals
 offline ls over each registry and credential source (REGISTRY_PASSWORD, --password-stdin,
 Docker's config.json); paging with a small `n`; a Docker manifest list listed as an index (the
-seed tool's Accept trap shown); a wrong password, an ACL that lacks `pull`, a TLS failure, an
-unreachable host, and commands refused online, each a clear message, non-zero exit and no
-secret in the output.
+seed tool's Accept trap shown); a wrong password, an ACL that lacks `pull`, a token refused
+mid-run (renewed), a TLS failure, an unreachable host, and commands refused online, each a
+clear message, non-zero exit and no secret in the output. A scripted fake of the API
+(tests/lib/fakeregistry.py) makes the faults the real registry does not: a Link that loops,
+a body that does not match its digest, malformed JSON, 403, 404, 405, 429 and 5xx storms.
 
     REGSWEEP=build/regsweep python3 tests/e2e/test_online.py     # TAP on stdout
 
@@ -66,7 +68,7 @@ class World:
     dir: str
     root: str
     env: dict
-    anon = basic = token = None
+    anon = basic = token = fake = None
     certs = None
     tokens = None
 
@@ -112,6 +114,7 @@ def setUpModule():
         "bob": (BOB_TOKEN_PW, [("repository", "*", ["pull", "push"]), ("registry", "catalog", "*")]),
     }).start()
     W.token = SecuredRegistry(W.root, env=W.env, extra_config=W.tokens.registry_auth()).start()
+    W.fake = FakeRegistry().start()
     log(f"three registries up and the images pushed in {time.monotonic() - t0:.1f}s")
 
 
@@ -121,6 +124,8 @@ def tearDownModule():
             reg.cleanup()
     if W.tokens:
         W.tokens.stop()
+    if W.fake:
+        W.fake.stop()
 
 
 def regsweep(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -321,6 +326,92 @@ class Failures(OnlineCase):
         self.assertEqual(W.anon.tags("team/app"), sorted(["latest", "v0", "v1", rt.cosign_tag(SAMPLE["app_v1"].digest)]))
 
 
+class Faults(OnlineCase):
+    """What the real registry does not do on demand, from tests/lib/fakeregistry.py."""
+
+    def setUp(self):
+        W.fake.reset()
+
+    def ls(self, *args: str) -> subprocess.CompletedProcess:
+        return regsweep("--registry", W.fake.url, *args)
+
+    def one_repository(self, manifest_answer):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(json={"name": "a", "tags": ["v1"]})])
+        W.fake.script("/v2/a/manifests/v1", [manifest_answer])
+
+    def test_a_link_that_loops(self):
+        W.fake.script("/v2/_catalog?n=2", [Answer(json={"repositories": ["a", "b"]},
+                                                  headers={"Link": '</v2/_catalog?last=b&n=2>; rel="next"'})])
+        W.fake.script("/v2/_catalog?last=b&n=2", [Answer(json={"repositories": ["c"]},
+                                                         headers={"Link": '</v2/_catalog?n=2>; rel="next"'})])
+        p = self.ls("--page-size", "2", "ls")
+        self.assertExit(p, 1)
+        self.assertIn("Link header loops", p.stderr)
+        self.assertIn(W.fake.url + "/v2/_catalog?n=2", p.stderr)
+        self.assertEqual(W.fake.count("/v2/_catalog?n=2"), 1)
+
+    def test_a_link_to_another_server(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]},
+                                                     headers={"Link": '<http://127.0.0.2:1/v2/_catalog?last=a>; rel="next"'})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("on another server", p.stderr)
+
+    def test_a_body_that_does_not_match_its_digest(self):
+        m = SAMPLE["app_v1"]
+        self.one_repository(Answer(body=m.data, headers={"Content-Type": m.media_type,
+                                                         "Docker-Content-Digest": SAMPLE["app_v0"].digest}))
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("Docker-Content-Digest says " + SAMPLE["app_v0"].digest, p.stderr)
+        self.assertIn(W.fake.url + "/v2/a/manifests/v1", p.stderr)
+        # The same body with its own digest is read.
+        self.one_repository(Answer(body=m.data, headers={"Content-Type": m.media_type, "Docker-Content-Digest": m.digest}))
+        p = self.ls("--json", "ls")
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["repositories"][0]["tags"][0]["digest"], m.digest)
+
+    def test_malformed_json(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(body=b'{"name": "a", "tags": [', headers={"Content-Type": "application/json"})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("something else than a JSON object", p.stderr)
+        self.assertIn(W.fake.url + "/v2/a/tags/list?n=1000", p.stderr)
+
+    def test_server_errors_are_retried(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(503), Answer(502), Answer(json={"repositories": []})])
+        p = self.ls("ls")
+        self.assertExit(p, 0)
+        self.assertEqual(W.fake.count("/v2/_catalog?n=1000"), 3)
+        for status, said in ((503, "the registry failed (HTTP 503"), (429, "kept answering Too Many Requests (HTTP 429")):
+            with self.subTest(status=status):
+                W.fake.reset()
+                W.fake.script("/v2/_catalog?n=1000", [Answer(status)])
+                p = self.ls("ls")
+                self.assertExit(p, 1)
+                self.assertIn(said, p.stderr)
+                self.assertIn("tried 6 times", p.stderr)
+                self.assertEqual(W.fake.count("/v2/_catalog?n=1000"), 6)
+
+    def test_statuses_each_say_what_they_mean(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(403, json={"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("denied: anonymous lacks the permission `pull` on a (HTTP 403, DENIED", p.stderr)
+        W.fake.reset()  # no catalog: 404
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("the registry has no catalog (HTTP 404)", p.stderr)
+        W.fake.script("/v2/_catalog?n=1000", [Answer(405)])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("does not allow this method (HTTP 405)", p.stderr)
+        self.assertIn("pull-through cache", p.stderr)
+
+
 if __name__ == "__main__":
     rt.require_binary()
     for tool in ("htpasswd", "openssl", rt.registry_bin()):
@@ -330,6 +421,7 @@ if __name__ == "__main__":
         import htpasswd  # noqa: E402
         import tls  # noqa: E402
         import tokenserver  # noqa: E402
+        from fakeregistry import Answer, FakeRegistry  # noqa: E402
         from registry_secured import SecuredRegistry  # noqa: E402
     except ImportError as e:
         tap.bail_out(f"{e} (bash scripts/setup.sh test: python3-jwt python3-cryptography)")
