@@ -24,6 +24,8 @@ test=(
   buildah debootstrap        # tests/image: the Dockerfile built and run without a Docker engine
   ceph-mon ceph-osd radosgw ceph-common  # the S3 suites: a one-node Ceph RGW (tests/lib/s3server.py)
   python3-boto3              # the S3 suites: their key-level client (tests/lib/s3client.py)
+  apache2-utils              # tests/e2e/test_online.py: htpasswd for the registry's basic auth
+  python3-jwt python3-cryptography  # tests/e2e/test_online.py: the token server's RS256 JWTs
 )
 fuzz=(
   clang libclang-rt-14-dev   # scripts/fuzz.sh: libFuzzer and its sanitizer runtimes

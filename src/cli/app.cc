@@ -41,6 +41,29 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
   return "regsweep: error: " + std::string(e.what()) + "\nhint: see `" + name + " --help`\n";
 }
 
+// Online mode reads the registry's API, and only `ls` does so yet: every other command would
+// run on a local storage the user did not name, so it is refused, as are the options of the
+// other mode.
+void refuse_what_online_mode_cannot(const Context& context, const std::vector<Command>& commands, bool interactive) {
+  const GlobalOptions& g = context.options;
+  const OnlineOptions& on = g.online;
+  if (!context.online()) {
+    const char* stray = !on.username.empty() ? "-u/--username" : on.prompt_password ? "-p" : on.password_stdin ? "--password-stdin"
+                        : on.insecure ? "--insecure" : !on.ca_cert.empty() ? "--ca-cert" : on.page_size ? "--page-size" : nullptr;
+    if (stray) throw UsageError(std::string(stray) + " goes with --registry (online mode)", "", "regsweep --registry https://HOST:PORT ls");
+    return;
+  }
+  if (g.root || g.config || !g.s3_endpoint.empty() || !g.s3_region.empty() || g.registry_stopped)
+    throw UsageError("--registry reads the registry over its API; --root, --config and the S3 options name its storage: give one or the other",
+                     on.registry);
+  std::string command = interactive ? "interactive" : "";
+  for (const Command& c : commands)
+    if (c.app->parsed()) command = c.app->get_name();
+  if (command.empty() || command == "ls") return;
+  throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls` reads the registry (over its API)",
+                   on.registry, "run `regsweep " + command + "` on the registry's storage instead (--root or --config)");
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -64,12 +87,28 @@ int run(int argc, char** argv) {
   app.add_flag("--registry-stopped", g.registry_stopped,
                "S3: state that no registry serves this storage now (regsweep cannot see another machine's processes)");
   app.add_flag("--json", g.json, "one JSON document on stdout");
-  app.add_option("-j,--jobs", g.jobs, "concurrency: worker threads on a disk (default: number of cores), connections on S3 (default 32)")->check(CLI::Range(1u, 1024u));
+  app.add_option("-j,--jobs", g.jobs, "concurrency: worker threads on a disk (default: number of cores), connections on S3 (default 32) and online (default 16)")->check(CLI::Range(1u, 1024u));
   app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
   app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
   app.add_flag("--bytes", g.bytes, "sizes as exact byte counts instead of 1.4 GiB");
   app.add_option("--color", g.color, "colour: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never", "yes", "no"}));
+  OnlineOptions& on = g.online;
+  const std::string online_group = "Online (the registry's HTTP API; only ls for now)";
+  app.add_option("--registry", on.registry, "online mode: the registry at https://HOST[:PORT] (http:// for plain HTTP), read over its API")
+      ->group(online_group);
+  app.add_option("-u,--username", on.username, "online: the user (password from -p, --password-stdin or REGISTRY_PASSWORD); "
+                                               "without -u, Docker's config.json (docker login) is used")
+      ->group(online_group);
+  app.add_flag("-p", on.prompt_password, "online: ask for the password on the terminal, without echo")->group(online_group);
+  app.add_flag("--password-stdin", on.password_stdin, "online: read the password from the first line of stdin")->group(online_group);
+  app.add_flag("--insecure", on.insecure, "online: do not verify the registry's TLS certificate")->group(online_group);
+  app.add_option("--ca-cert", on.ca_cert, "online: trust this CA file for the registry's certificate")
+      ->check(CLI::ExistingFile)
+      ->group(online_group);
+  app.add_option("--page-size", on.page_size, "online: entries per page of the catalog and tag lists (default 1000, the registry's limit)")
+      ->check(CLI::Range(1u, 100000u))
+      ->group(online_group);
   app.failure_message(usage_failure);
 
   std::vector<Command> commands;
@@ -82,6 +121,7 @@ int run(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   try {
+    refuse_what_online_mode_cannot(context, commands, interactive);
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
     if (interactive) return run_interactive(context, false, false);

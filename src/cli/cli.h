@@ -10,6 +10,7 @@
 #include <string>
 
 #include "regsweep/apply/session.h"
+#include "regsweep/online/registry_client.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/plan.h"
 #include "regsweep/plan/simulate.h"
@@ -21,6 +22,17 @@
 #include "regsweep/util/style.h"
 
 namespace regsweep::cli {
+
+// Online mode (--registry): the registry's HTTP API instead of its storage.
+struct OnlineOptions {
+  std::string registry;        // --registry https://HOST[:PORT]; empty: offline
+  std::string username;        // -u/--username
+  bool prompt_password = false;  // -p: ask for the password without echo
+  bool password_stdin = false;   // --password-stdin
+  bool insecure = false;         // --insecure: TLS without verifying the certificate
+  std::string ca_cert;           // --ca-cert FILE
+  unsigned page_size = 0;        // --page-size: `n` of catalog and tag pages (0: 1000)
+};
 
 struct GlobalOptions {
   std::optional<std::string> root;
@@ -34,6 +46,7 @@ struct GlobalOptions {
   int verbose = 0;
   bool bytes = false;          // exact byte counts instead of "1.4 GiB"
   std::string color = "auto";  // auto | always | never (validated by the parser)
+  OnlineOptions online;
 };
 
 // What every command gets: the options, the streams, and the way to the storage.
@@ -58,10 +71,24 @@ struct Context {
   unsigned jobs() const;
   // Walks the storage; prints the findings on stderr (text mode, not with -q).
   storage::Model load_model() const;
+  // The model's findings on stderr (text mode, not with -q).
+  void print_findings(const storage::Model& model) const;
   // Walks again without printing findings (a re-check before sweeping, a size after it).
   storage::Model walk_again() const;
   // True when the storage is a bucket whose listing is as it was when `model` was walked.
   bool unchanged_since(const storage::Model& model) const;
+
+  // Online mode: --registry was given.
+  bool online() const { return !options.online.registry.empty(); }
+  // The registry's API client, made once (credentials resolved then).
+  online::RegistryClient& registry_client() const;
+  mutable std::unique_ptr<online::RegistryClient> registry_client_;
+  // Online: the model of these repositories only (empty: every one of the catalog); findings
+  // printed as load_model() prints them.
+  storage::Model load_online_model(const std::vector<std::string>& repositories) const;
+  // The `created` of an image's config (for an index, its newest child's): from the storage,
+  // or online from the registry's blobs of `repository`.
+  std::optional<std::string> image_created(const storage::Model& model, std::string_view repository, const Digest& manifest) const;
   // Progress on stderr when it is a terminal and neither --json nor -q was given.
   util::Progress& progress() const;
   mutable std::unique_ptr<util::Progress> progress_;
@@ -78,6 +105,9 @@ struct Context {
   // "regsweep: warning: " with the severity coloured on a terminal.
   std::string severity_prefix(std::string_view severity) const;
 };
+
+// Requests in flight online (-j), as on S3 the store's default.
+inline constexpr unsigned kOnlineDefaultConnections = 16;
 
 struct Command {
   CLI::App* app = nullptr;

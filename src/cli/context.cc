@@ -5,6 +5,8 @@
 #include "terminal_progress.h"
 
 #include "cli.h"
+#include "regsweep/online/read_model.h"
+#include "regsweep/storage/image_info.h"
 #include "regsweep/storage/s3_store.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/clock.h"
@@ -51,9 +53,10 @@ storage::Store& Context::store() const {
   return *store_;
 }
 
-// On a disk, threads (one per core); on S3, connections (requests wait on the network).
+// On a disk, threads (one per core); on S3 and online, connections (requests wait on the network).
 unsigned Context::jobs() const {
   if (options.jobs) return options.jobs;
+  if (online()) return kOnlineDefaultConnections;
   return on_s3() ? storage::kS3DefaultConnections : util::default_jobs();
 }
 
@@ -109,6 +112,41 @@ util::Progress& Context::progress() const {
   return *progress_;
 }
 
+online::RegistryClient& Context::registry_client() const {
+  if (!registry_client_) {
+    const OnlineOptions& o = options.online;
+    online::ClientSettings s;
+    s.registry = o.registry;
+    s.connections = jobs();
+    s.insecure = o.insecure;
+    s.ca_cert = o.ca_cert;
+    if (o.page_size) s.page_size = o.page_size;
+    // The host first: a malformed --registry is refused before a password is asked for.
+    s.credentials = online::resolve_credentials({o.username, o.prompt_password, o.password_stdin}, online::registry_host(o.registry));
+    registry_client_ = std::make_unique<online::RegistryClient>(std::move(s));
+  }
+  return *registry_client_;
+}
+
+void Context::print_findings(const storage::Model& model) const {
+  if (options.json || options.quiet) return;
+  for (const auto& f : model.findings) {
+    if (f.severity == storage::Severity::Info && options.verbose == 0) continue;
+    *err << severity_prefix(storage::to_string(f.severity)) << storage::to_string(f.kind) << ": " << f.message << " (" << f.path << ")\n";
+  }
+}
+
+storage::Model Context::load_online_model(const std::vector<std::string>& repositories) const {
+  storage::Model model = online::read_model(registry_client(), online::ReadOptions{jobs(), repositories, &progress()});
+  print_findings(model);
+  return model;
+}
+
+std::optional<std::string> Context::image_created(const storage::Model& model, std::string_view repository, const Digest& manifest) const {
+  if (online()) return online::read_image_created(registry_client(), model, repository, manifest);
+  return storage::read_image_created(store(), model, manifest);
+}
+
 storage::Model Context::walk_again() const {
   return storage::walk_storage(store(), storage::WalkOptions{jobs(), &progress()});
 }
@@ -118,14 +156,9 @@ bool Context::unchanged_since(const storage::Model& model) const {
 }
 
 storage::Model Context::load_model() const {
+  if (online()) return load_online_model({});  // never the local storage behind the user's back
   storage::Model model = walk_again();
-  if (!options.json && !options.quiet) {
-    for (const auto& f : model.findings) {
-      if (f.severity == storage::Severity::Info && options.verbose == 0) continue;
-      *err << severity_prefix(storage::to_string(f.severity)) << storage::to_string(f.kind) << ": " << f.message
-           << " (" << f.path << ")\n";
-    }
-  }
+  print_findings(model);
   return model;
 }
 

@@ -27,7 +27,7 @@ struct TagRow {
   std::optional<std::string> created;
 };
 
-TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bool with_created) {
+TagRow tag_row(Context& ctx, const Model& model, const storage::Repository& repo, const storage::TagLink& tag, bool with_created) {
   TagRow row;
   row.name = tag.name;
   row.digest = tag.current;
@@ -36,7 +36,7 @@ TagRow tag_row(Context& ctx, const Model& model, const storage::TagLink& tag, bo
   if (const auto* m = model.find_manifest(*tag.current)) row.media_type = m->parsed.media_type;
   row.platforms = plan::index_platforms(model, *tag.current);
   row.size = plan::image_bytes(model, *tag.current);
-  if (with_created) row.created = storage::read_image_created(ctx.store(), model, *tag.current);
+  if (with_created) row.created = ctx.image_created(model, repo.name, *tag.current);
   return row;
 }
 
@@ -57,6 +57,12 @@ std::string created_cell(const Context& ctx, const std::optional<std::string>& c
   return ns && *ns > 0 ? ctx.time(*ns) : *created;  // "0001-01-01T00:00:00Z" (Go zero time) as written
 }
 
+// "team/app" of "team/app:v1".
+std::string repository_of(const std::string& ref) {
+  auto colon = ref.rfind(':');
+  return colon != std::string::npos && ref.find('/', colon) == std::string::npos ? ref.substr(0, colon) : ref;
+}
+
 std::string short_digest(const std::optional<Digest>& d) { return d ? d->str().substr(0, 19) : "(none)"; }
 
 int list_repositories(Context& ctx, const Model& model) {
@@ -67,7 +73,7 @@ int list_repositories(Context& ctx, const Model& model) {
       const auto& repo = model.repositories[i];
       const auto& u = usage[i];
       json tags = json::array();
-      for (const auto& t : repo.tags) tags.push_back(tag_json(tag_row(ctx, model, t, /*with_created=*/false)));
+      for (const auto& t : repo.tags) tags.push_back(tag_json(tag_row(ctx, model, repo, t, /*with_created=*/false)));
       repos.push_back({{"name", repo.name},
                        {"tags", tags},
                        {"tag_count", u.tags},
@@ -98,19 +104,18 @@ int list_repositories(Context& ctx, const Model& model) {
 }
 
 int list_tags(Context& ctx, const Model& model, const std::string& ref) {
-  std::string repo_name = ref, tag_name;
-  if (auto colon = ref.rfind(':'); colon != std::string::npos && ref.find('/', colon) == std::string::npos) {
-    repo_name = ref.substr(0, colon);
-    tag_name = ref.substr(colon + 1);
-  }
+  const std::string repo_name = repository_of(ref);
+  const std::string tag_name = repo_name.size() < ref.size() ? ref.substr(repo_name.size() + 1) : std::string();
   const auto* repo = model.find_repository(repo_name);
-  if (!repo) throw Error("no such repository: " + repo_name, model.root + "/docker/registry/v2/repositories/" + repo_name);
+  if (!repo)
+    throw Error("no such repository: " + repo_name,
+                ctx.online() ? model.root + "/v2/" + repo_name + "/tags/list" : model.root + "/docker/registry/v2/repositories/" + repo_name);
   std::vector<TagRow> rows;
   for (const auto& t : repo->tags)
-    if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, t, /*with_created=*/true));
+    if (tag_name.empty() || t.name == tag_name) rows.push_back(tag_row(ctx, model, *repo, t, /*with_created=*/true));
   if (!tag_name.empty() && rows.empty())
     throw Error("no such tag: " + repo_name + ":" + tag_name,
-                ctx.store().locate(storage::layout::tag_dir(repo_name, tag_name)));
+                ctx.online() ? model.root + "/v2/" + repo_name + "/tags/list" : ctx.store().locate(storage::layout::tag_dir(repo_name, tag_name)));
   if (ctx.options.json) {
     json tags = json::array();
     for (const auto& r : rows) tags.push_back(tag_json(r));
@@ -125,7 +130,8 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
                       {"untagged_revisions", u.untagged_revisions},
                       {"revisions", revisions},
                       {"bytes_referenced", u.bytes_referenced},
-                      {"bytes_exclusive", u.bytes_exclusive}};
+                      // Online only this repository was read: what no other one shares is unknown.
+                      {"bytes_exclusive", ctx.online() ? json(nullptr) : json(u.bytes_exclusive)}};
     print_json(ctx, {{"root", model.root}, {"repositories", json::array({repo_json})}, {"findings", findings_json(model)}});
     return kExitOk;
   }
@@ -150,8 +156,11 @@ Command add_ls_command(CLI::App& parent, Context& context) {
   CLI::App* app = parent.add_subcommand("ls", "list repositories, or the tags of REPO[:TAG]");
   app->add_option("ref", *ref, "a repository (team/app) or one tag (team/app:v1)");
   return Command{app, [&context, ref] {
-                   Model model = context.load_model();
-                   return ref->empty() ? list_repositories(context, model) : list_tags(context, model, *ref);
+                   if (ref->empty()) return list_repositories(context, context.load_model());
+                   // Online, one repository is read, not the catalog: a user allowed to pull only
+                   // it can list it. Its exclusive bytes are then among what was read.
+                   Model model = context.online() ? context.load_online_model({repository_of(*ref)}) : context.load_model();
+                   return list_tags(context, model, *ref);
                  }};
 }
 

@@ -61,7 +61,6 @@ struct Engine::Impl {
   bool stopping = false;
   std::vector<CURL*> idle;
   std::atomic<std::uint64_t> requests{0}, bytes_in{0}, bytes_out{0};
-  std::string ca_bundle;
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -92,6 +91,7 @@ struct Engine::Impl {
       r.etag.clear();
       r.last_modified.clear();
       r.meta.clear();
+      r.headers.clear();
       r.content_length = -1;
       return len;
     }
@@ -103,6 +103,7 @@ struct Engine::Impl {
     else if (name == "last-modified") r.last_modified = std::string(value);
     else if (name == "content-length") r.content_length = std::strtoll(std::string(value).c_str(), nullptr, 10);
     else if (name.starts_with("x-amz-meta-")) r.meta.emplace_back(name.substr(11), std::string(value));
+    if (t->request->keep_headers) r.headers.emplace_back(std::move(name), std::string(value));
     return len;
   }
 
@@ -120,6 +121,9 @@ struct Engine::Impl {
     curl_easy_setopt(e, CURLOPT_URL, q.url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    // Only what an object store or a registry speaks: a URL from an answer (a token realm, a
+    // redirect) never makes libcurl read a file or another protocol.
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, settings.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, settings.stall_timeout_s);
@@ -130,8 +134,13 @@ struct Engine::Impl {
     if (settings.skip_verify) {
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else if (!ca_bundle.empty()) {
-      curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle.c_str());
+    } else if (!settings.ca_file.empty()) {
+      curl_easy_setopt(e, CURLOPT_CAINFO, settings.ca_file.c_str());
+    }
+    if (q.follow_redirects) {
+      curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+      curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
     const std::string_view method = q.method;
     bool has_type = false;
@@ -204,8 +213,6 @@ struct Engine::Impl {
 Engine::Engine(EngineSettings settings) : impl_(std::make_unique<Impl>()) {
   global_init();
   impl_->settings = std::move(settings);
-  // As the AWS tools do: a CA bundle named in the environment is the one trusted.
-  if (const char* ca = std::getenv("AWS_CA_BUNDLE"); ca && *ca) impl_->ca_bundle = ca;
   impl_->multi = curl_multi_init();
   const long n = impl_->settings.connections ? impl_->settings.connections : 1;
   curl_multi_setopt(impl_->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
@@ -238,6 +245,12 @@ Response Engine::perform(const Request& request) {
   std::unique_lock<std::mutex> lock(t.mutex);
   t.cv.wait(lock, [&] { return t.finished; });
   return response;
+}
+
+std::string_view Response::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
 }
 
 Engine::Counters Engine::counters() const {

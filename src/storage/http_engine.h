@@ -2,7 +2,8 @@
 // HTTP for the object stores: one thread drives libcurl's multi interface, so that every
 // request shares one pool of keep-alive connections and as many run at once as the store
 // allows. Callers (the walk's workers, the executor) submit a request and wait for its answer;
-// many wait at once. Requests come signed (sigv4.h).
+// many wait at once. Requests come signed (sigv4.h) for S3, or with the registry's
+// Authorization (online/registry_client.h) for the registry's API.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@ namespace regsweep::storage::http {
 struct EngineSettings {
   unsigned connections = 16;     // at most this many requests in flight
   bool skip_verify = false;       // TLS without checking the server's certificate
+  std::string ca_file;            // a CA bundle trusted instead of the system's (empty: the system's)
   long connect_timeout_ms = 10000;
   long stall_timeout_s = 60;      // a transfer with no byte for this long fails (retried above)
 };
@@ -28,6 +30,12 @@ struct Request {
   std::size_t max_body = 1u << 20;       // a longer answer is cut and `truncated` set
   // When set, the answer's body is streamed here instead of kept (2xx only).
   util::FunctionRef<void(std::string_view)>* sink = nullptr;
+  // Keep every response header in Response::headers (the registry's API reads Link,
+  // WWW-Authenticate, Docker-Content-Digest, Content-Type); off for S3, which needs none.
+  bool keep_headers = false;
+  // Follow redirects (a registry may send blob reads to its storage's URL); libcurl does not
+  // send a custom Authorization header on to another host.
+  bool follow_redirects = false;
 };
 
 struct Response {
@@ -39,6 +47,9 @@ struct Response {
   std::int64_t content_length = -1;
   std::string etag, last_modified;
   std::vector<std::pair<std::string, std::string>> meta;  // x-amz-meta-* (name without the prefix, lower case)
+  std::vector<std::pair<std::string, std::string>> headers;  // with Request::keep_headers: every header, name in lower case
+  // The first value of a header kept with Request::keep_headers (name in lower case), or empty.
+  std::string_view header(std::string_view lower_name) const;
   bool ok() const { return status >= 200 && status < 300; }
 };
 

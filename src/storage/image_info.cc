@@ -11,11 +11,9 @@ namespace {
 
 constexpr std::size_t kMaxConfigBytes = 8 * 1024 * 1024;
 
-std::optional<std::string> config_created(Store& store, const Model& model, const Digest& config) {
-  if (!model.blob_present(config)) return std::nullopt;
-  std::string bytes;
-  if (!store.read(layout::blob_data(config), kMaxConfigBytes, bytes).ok()) return std::nullopt;
-  auto doc = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+std::optional<std::string> created_of_config(const std::optional<std::string>& bytes) {
+  if (!bytes) return std::nullopt;
+  auto doc = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("created");
   if (it == doc.end() || !it->is_string()) return std::nullopt;
@@ -24,16 +22,17 @@ std::optional<std::string> config_created(Store& store, const Model& model, cons
 
 }  // namespace
 
-std::optional<std::string> read_image_created(Store& store, const Model& model, const Digest& manifest) {
+std::optional<std::string> image_created(const Model& model, const Digest& manifest,
+                                         util::FunctionRef<std::optional<std::string>(const Digest& config)> read_config) {
   const ManifestRecord* m = model.find_manifest(manifest);
   if (!m) return std::nullopt;
-  if (m->parsed.config) return config_created(store, model, m->parsed.config->digest);
+  if (m->parsed.config) return created_of_config(read_config(m->parsed.config->digest));
   std::optional<std::string> newest;
   std::int64_t newest_ns = 0;
   for (const ChildRef& c : m->parsed.children) {
     const ManifestRecord* child = model.find_manifest(c.digest);
     if (!child || !child->parsed.config) continue;
-    auto created = config_created(store, model, child->parsed.config->digest);
+    auto created = created_of_config(read_config(child->parsed.config->digest));
     if (!created) continue;
     std::int64_t ns = util::parse_rfc3339(*created).value_or(0);
     if (!newest || ns > newest_ns) {
@@ -42,6 +41,15 @@ std::optional<std::string> read_image_created(Store& store, const Model& model, 
     }
   }
   return newest;
+}
+
+std::optional<std::string> read_image_created(Store& store, const Model& model, const Digest& manifest) {
+  return image_created(model, manifest, [&](const Digest& config) -> std::optional<std::string> {
+    if (!model.blob_present(config)) return std::nullopt;
+    std::string bytes;
+    if (!store.read(layout::blob_data(config), kMaxConfigBytes, bytes).ok()) return std::nullopt;
+    return bytes;
+  });
 }
 
 }  // namespace regsweep::storage

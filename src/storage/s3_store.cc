@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <random>
@@ -361,6 +362,8 @@ class S3Store final : public Store {
     http::EngineSettings s;
     s.connections = connections ? connections : 1;
     s.skip_verify = c.skipverify;
+    // As the AWS tools do: a CA bundle named in the environment is the one trusted.
+    if (const char* ca = std::getenv("AWS_CA_BUNDLE"); ca && *ca) s.ca_file = ca;
     return s;
   }
 

@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""End to end: online mode (`--registry`), read only, against the real registry
+(docker-registry 2.8.2) three ways, each started once and shared by every case:
+
+- anonymous over plain http; it is also the one the images are pushed through;
+- basic auth (an htpasswd file) over TLS, with a CA and certificate made by `openssl`;
+- token auth: RS256 JWTs from tests/lib/tokenserver.py under an ACL (alice: everything on
+  team/*; bob: pull and push on every repository; both the catalog).
+
+All three serve the same storage folder, and offline `ls --root` on that folder is the oracle:
+online `ls` must say the same (but PUSHED, which the API does not have). Cases: ls equals
+offline ls over each registry and credential source (REGISTRY_PASSWORD, --password-stdin,
+Docker's config.json); paging with a small `n`; a Docker manifest list listed as an index (the
+seed tool's Accept trap shown); a wrong password, an ACL that lacks `pull`, a token refused
+mid-run (renewed), a TLS failure, an unreachable host, and commands refused online, each a
+clear message, non-zero exit and no secret in the output. A scripted fake of the API
+(tests/lib/fakeregistry.py) makes the faults the real registry does not: a Link that loops,
+a body that does not match its digest, malformed JSON, 403, 404, 405, 429 and 5xx storms.
+
+    REGSWEEP=build/regsweep python3 tests/e2e/test_online.py     # TAP on stdout
+
+Every server runs with an environment built here (no AWS_*, no proxy, a HOME of its own), and
+so does regsweep. Fails (TAP "Bail out!") when REGSWEEP, docker-registry, htpasswd, openssl or
+python3-jwt is missing.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+
+import regtest as rt  # noqa: E402
+import scenarios  # noqa: E402
+import tap  # noqa: E402
+
+log = tap.logger("e2e-online")
+TIMEOUT = 60
+
+PASSWORD = "Corr3ct-horse-online"      # basic auth: alice
+ALICE_TOKEN_PW = "alice-token-pw-7f3a"  # token auth
+BOB_TOKEN_PW = "bob-token-pw-91c2"
+WRONG = "wrong-pass-ZZ9-plural-z"
+SECRETS = (PASSWORD, ALICE_TOKEN_PW, BOB_TOKEN_PW, WRONG)
+
+SAMPLE = scenarios.sample_images()["images"]
+
+
+def web_images() -> dict:
+    amd = rt.image([rt.layer({"web/amd64.txt": "web amd64\n"})], arch="amd64", docker=True, created="2024-06-01T00:00:00Z")
+    arm = rt.image([rt.layer({"web/arm64.txt": "web arm64\n"})], arch="arm64", docker=True, created="2024-06-02T00:00:00Z")
+    return {"amd64": amd, "arm64": arm, "multi": rt.index([amd, arm], docker=True)}
+
+
+WEB = web_images()
+
+
+class World:
+    """The registries, started once for the whole suite."""
+    dir: str
+    root: str
+    env: dict
+    anon = basic = token = fake = None
+    certs = None
+    tokens = None
+
+
+W = World()
+
+
+def clean_env(extra: dict | None = None) -> dict:
+    """An environment of our own: nothing of this machine's AWS_*, proxies or Docker config."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.path.join(W.dir, "home"),
+           "DOCKER_CONFIG": os.path.join(W.dir, "docker-empty"), "LANG": "C.UTF-8", "NO_COLOR": "1"}
+    for k in ("REGSWEEP_TEST_CLOCK_OFFSET", "TZ"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    env.update(extra or {})
+    return env
+
+
+def setUpModule():
+    W.dir = tempfile.mkdtemp(prefix="regsweep-online-")
+    atexit.register(shutil.rmtree, W.dir, True)
+    os.makedirs(os.path.join(W.dir, "home"))
+    os.makedirs(os.path.join(W.dir, "docker-empty"))
+    W.root = os.path.join(W.dir, "root")
+    W.env = clean_env()
+    t0 = time.monotonic()
+    W.anon = rt.Registry(W.root, env=W.env).start()
+    W.anon.push_manifest("team/app", SAMPLE["app_v1"], "v1")
+    W.anon.push_manifest("team/app", SAMPLE["app_v0"], "v0")
+    W.anon.push_manifest("team/app", SAMPLE["app_v1"], "latest")  # two tags on one digest
+    W.anon.push_manifest("team/app", SAMPLE["app_v1_sig"], rt.cosign_tag(SAMPLE["app_v1"].digest))
+    W.anon.push_manifest("library/alpine", SAMPLE["alpine"], "3.19")
+    W.anon.push_manifest("team/web", WEB["multi"], "multi")
+    W.anon.push_manifest("other/x", SAMPLE["sub_1"], "1")
+    for i in range(5):
+        W.anon.push_manifest("team/many", SAMPLE["app_tmp"], f"t{i}")
+    W.certs = tls.make_certs(os.path.join(W.dir, "tls"))
+    W.basic = SecuredRegistry(W.root, certs=W.certs, env=W.env,
+                              extra_config=htpasswd.registry_auth(htpasswd.write(os.path.join(W.dir, "htpasswd"),
+                                                                                {"alice": PASSWORD}))).start()
+    W.tokens = tokenserver.TokenServer(os.path.join(W.dir, "tokens"), users={
+        "alice": (ALICE_TOKEN_PW, [("repository", "team/*", "*"), ("registry", "catalog", "*")]),
+        "bob": (BOB_TOKEN_PW, [("repository", "*", ["pull", "push"]), ("registry", "catalog", "*")]),
+    }).start()
+    W.token = SecuredRegistry(W.root, env=W.env, extra_config=W.tokens.registry_auth()).start()
+    W.fake = FakeRegistry().start()
+    log(f"three registries up and the images pushed in {time.monotonic() - t0:.1f}s")
+
+
+def tearDownModule():
+    for reg in (W.token, W.basic, W.anon):
+        if reg:
+            reg.cleanup()
+    if W.tokens:
+        W.tokens.stop()
+    if W.fake:
+        W.fake.stop()
+
+
+def regsweep(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    cmd = [os.environ["REGSWEEP"], *args]
+    t0 = time.monotonic()
+    kw = {"input": stdin.encode()} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, env=clean_env(env), **kw)
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    log(f"{' '.join(args)} -> {p.returncode} in {time.monotonic() - t0:.2f}s")
+    return p
+
+
+def offline(*args: str) -> subprocess.CompletedProcess:
+    return regsweep("--root", W.root, *args)
+
+
+def comparable(doc: dict) -> dict:
+    """An ls --json document without what only the storage knows (the push time, the root) and
+    the per-repository counts of files the API cannot see (layer links, uploads)."""
+    out = []
+    for repo in doc["repositories"]:
+        r = {k: v for k, v in repo.items() if k not in ("layer_links", "uploads")}
+        r["tags"] = [{k: v for k, v in t.items() if k != "pushed"} for t in repo["tags"]]
+        out.append(r)
+    return {"repositories": out, "findings": doc["findings"]}
+
+
+class OnlineCase(rt.RegsweepCase):
+    def assertNoSecret(self, p: subprocess.CompletedProcess):
+        for s in SECRETS + tuple(W.tokens.issued if W.tokens else ()):
+            self.assertNotIn(s, p.stdout + p.stderr, "a secret was printed")
+
+    def assertSameLs(self, online_args: list, ls_args: list, env: dict | None = None, stdin: str | None = None):
+        on = regsweep(*online_args, "--json", "ls", *ls_args, env=env, stdin=stdin)
+        self.assertExit(on, 0)
+        self.assertNoSecret(on)
+        off = offline("--json", "ls", *ls_args)
+        self.assertExit(off, 0)
+        on_doc, off_doc = comparable(json.loads(on.stdout)), comparable(json.loads(off.stdout))
+        if ls_args:
+            # Online `ls REPO` reads that repository alone (a user may pull only it): what no
+            # other repository shares is unknown there, and said so (null), not made up.
+            self.assertIsNone(on_doc["repositories"][0].pop("bytes_exclusive"))
+            off_doc["repositories"][0].pop("bytes_exclusive")
+        self.assertEqual(on_doc, off_doc)
+        return json.loads(on.stdout)
+
+
+class Anonymous(OnlineCase):
+    def test_ls_equals_offline(self):
+        doc = self.assertSameLs(["--registry", W.anon.url], [])
+        self.assertEqual([r["name"] for r in doc["repositories"]], ["library/alpine", "other/x", "team/app", "team/many", "team/web"])
+        self.assertEqual(doc["root"], W.anon.url)
+        # The table of repositories has no push time: the same text, byte for byte.
+        on, off = regsweep("--registry", W.anon.url, "ls"), offline("ls")
+        self.assertEqual(on.stdout, off.stdout)
+
+    def test_ls_of_each_repository_equals_offline(self):
+        for repo in ("team/app", "library/alpine", "team/web", "team/app:latest"):
+            with self.subTest(repo=repo):
+                doc = self.assertSameLs(["--registry", W.anon.url], [repo])
+                for t in doc["repositories"][0]["tags"]:
+                    self.assertIsNone(t["pushed"])  # the API has no push time; never made up
+
+    def test_paging_with_a_small_n(self):
+        # n=2: five repositories take three catalog pages, team/many's five tags three pages.
+        self.assertSameLs(["--registry", W.anon.url, "--page-size", "2"], [])
+        doc = self.assertSameLs(["--registry", W.anon.url, "--page-size", "1"], ["team/many"])
+        self.assertEqual([t["name"] for t in doc["repositories"][0]["tags"]], [f"t{i}" for i in range(5)])
+
+    def test_a_manifest_list_is_listed_as_an_index(self):
+        doc = self.assertSameLs(["--registry", W.anon.url], ["team/web:multi"])
+        tag = doc["repositories"][0]["tags"][0]
+        self.assertEqual(tag["digest"], WEB["multi"].digest)
+        self.assertEqual(tag["media_type"], rt.DOCKER_LIST)
+        self.assertEqual(tag["platforms"], ["linux/amd64", "linux/arm64"])
+        # The seed tool's trap: with only the Docker v2 type in Accept, the registry answers the
+        # list's tag with its linux/amd64 child, whose digest a delete would then break.
+        r = rt.http("GET", W.anon.url + "/v2/team/web/manifests/multi",
+                    headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        self.assertEqual(r.header("Docker-Content-Digest"), WEB["amd64"].digest)
+
+    def test_unknown_repository_and_tag(self):
+        p = regsweep("--registry", W.anon.url, "ls", "team/nothing")
+        self.assertExit(p, 1)
+        self.assertIn("no such repository: team/nothing", p.stderr)
+        self.assertIn(W.anon.url + "/v2/team/nothing/tags/list", p.stderr)
+        p = regsweep("--registry", W.anon.url, "ls", "team/app:nope")
+        self.assertExit(p, 1)
+        self.assertIn("no such tag: team/app:nope", p.stderr)
+
+
+class BasicOverTls(OnlineCase):
+    def args(self, *more: str) -> list:
+        return ["--registry", W.basic.url, "--ca-cert", W.certs.ca, *more]
+
+    def test_ls_equals_offline_with_each_credential_source(self):
+        self.assertSameLs(self.args("-u", "alice"), [], env={"REGISTRY_PASSWORD": PASSWORD})
+        self.assertSameLs(self.args("-u", "alice", "--password-stdin"), ["team/app"], stdin=PASSWORD + "\n")
+        cfg = os.path.join(W.dir, "docker-basic")
+        os.makedirs(cfg, exist_ok=True)
+        import base64
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            json.dump({"auths": {W.basic.host: {"auth": base64.b64encode(f"alice:{PASSWORD}".encode()).decode()}}}, f)
+        self.assertSameLs(self.args(), ["library/alpine"], env={"DOCKER_CONFIG": cfg})
+
+    def test_wrong_password(self):
+        for extra in ([], ["--json"], ["-v"]):
+            p = regsweep(*self.args("-u", "alice", "--password-stdin", *extra), "ls", stdin=WRONG + "\n")
+            self.assertExit(p, 1)
+            self.assertNoSecret(p)
+            self.assertIn("refused the credentials of user alice", p.stderr)
+            self.assertIn(W.basic.url + "/v2/", p.stderr)
+
+    def test_no_credentials(self):
+        p = regsweep(*self.args(), "ls")
+        self.assertExit(p, 1)
+        self.assertIn("wants credentials (HTTP 401", p.stderr)
+        self.assertIn("-u USER", p.stderr)
+
+    def test_tls_failure_without_the_ca(self):
+        p = regsweep("--registry", W.basic.url, "-u", "alice", "ls", env={"REGISTRY_PASSWORD": PASSWORD})
+        self.assertExit(p, 1)
+        self.assertNoSecret(p)
+        self.assertIn("TLS failed", p.stderr)
+        self.assertIn("--ca-cert", p.stderr)
+        # --insecure only skips the check.
+        p = regsweep("--registry", W.basic.url, "--insecure", "-u", "alice", "ls", env={"REGISTRY_PASSWORD": PASSWORD})
+        self.assertExit(p, 0)
+        # http:// to a TLS port is a failure too, not a hang.
+        p = regsweep("--registry", "http://" + W.basic.host, "ls")
+        self.assertExit(p, 1)
+        self.assertIn("use https:// in --registry", p.stderr)
+
+
+class Token(OnlineCase):
+    def test_bob_lists_everything(self):
+        before = len(W.tokens.requests)
+        self.assertSameLs(["--registry", W.token.url, "-u", "bob"], [], env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
+        # One token per scope (the catalog, then each repository's pull), not one per request.
+        asked = [s for user, scopes, status in W.tokens.requests[before:] for s in scopes]
+        self.assertIn("registry:catalog:*", asked)
+        self.assertEqual(asked.count("repository:team/many:pull"), 1)
+
+    def test_a_token_refused_mid_run_is_renewed(self):
+        # The first token (the catalog's) grants nothing: /v2/ takes it, the catalog answers 401
+        # insufficient_scope; regsweep asks for a new token once and goes on.
+        before = len(W.tokens.requests)
+        W.tokens.deny_next = 1
+        self.assertSameLs(["--registry", W.token.url, "-u", "bob"], [], env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
+        asked = [s for user, scopes, status in W.tokens.requests[before:] for s in scopes]
+        self.assertEqual(asked.count("registry:catalog:*"), 2)
+
+    def test_alice_lists_her_repository(self):
+        self.assertSameLs(["--registry", W.token.url, "-u", "alice"], ["team/app"], env={"REGISTRY_PASSWORD": ALICE_TOKEN_PW})
+
+    def test_alice_lacks_pull_elsewhere(self):
+        p = regsweep("--registry", W.token.url, "-u", "alice", "ls", "library/alpine", env={"REGISTRY_PASSWORD": ALICE_TOKEN_PW})
+        self.assertExit(p, 1)
+        self.assertNoSecret(p)
+        self.assertIn("user alice", p.stderr)
+        self.assertIn("lacks the permission `pull` on library/alpine", p.stderr)
+
+    def test_wrong_password(self):
+        p = regsweep("--registry", W.token.url, "-u", "bob", "--json", "ls", env={"REGISTRY_PASSWORD": WRONG})
+        self.assertExit(p, 1)
+        self.assertNoSecret(p)
+        self.assertIn("the token server refused the credentials of user bob", p.stderr)
+        self.assertIn(W.tokens.realm, p.stderr)
+
+
+class Failures(OnlineCase):
+    def test_unreachable_host(self):
+        port = rt.free_port()
+        t0 = time.monotonic()
+        p = regsweep("--registry", f"http://127.0.0.1:{port}", "ls")
+        self.assertExit(p, 1)
+        self.assertIn("cannot be reached", p.stderr)
+        self.assertIn(f"http://127.0.0.1:{port}/v2/", p.stderr)
+        self.assertLess(time.monotonic() - t0, 15)
+
+    def test_refused_online(self):
+        for args in (["rm", "--yes", "team/app:v1"], ["gc"], ["report"], ["prune", "--keep-last", "1"], ["-i"]):
+            with self.subTest(args=args):
+                p = regsweep("--registry", W.anon.url, *args)
+                self.assertExit(p, 2)
+                self.assertIn("does not work online yet", p.stderr)
+        p = regsweep("--registry", W.anon.url, "--root", W.root, "ls")
+        self.assertExit(p, 2)
+        p = regsweep("--root", W.root, "-u", "alice", "ls")
+        self.assertExit(p, 2)
+        self.assertIn("goes with --registry", p.stderr)
+        p = regsweep("--registry", "registry.example:5000", "ls")
+        self.assertExit(p, 2)
+        self.assertIn("https://", p.stderr)
+        # Nothing was removed behind the refusal.
+        self.assertEqual(W.anon.tags("team/app"), sorted(["latest", "v0", "v1", rt.cosign_tag(SAMPLE["app_v1"].digest)]))
+
+
+class Faults(OnlineCase):
+    """What the real registry does not do on demand, from tests/lib/fakeregistry.py."""
+
+    def setUp(self):
+        W.fake.reset()
+
+    def ls(self, *args: str) -> subprocess.CompletedProcess:
+        return regsweep("--registry", W.fake.url, *args)
+
+    def one_repository(self, manifest_answer):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(json={"name": "a", "tags": ["v1"]})])
+        W.fake.script("/v2/a/manifests/v1", [manifest_answer])
+
+    def test_a_link_that_loops(self):
+        W.fake.script("/v2/_catalog?n=2", [Answer(json={"repositories": ["a", "b"]},
+                                                  headers={"Link": '</v2/_catalog?last=b&n=2>; rel="next"'})])
+        W.fake.script("/v2/_catalog?last=b&n=2", [Answer(json={"repositories": ["c"]},
+                                                         headers={"Link": '</v2/_catalog?n=2>; rel="next"'})])
+        p = self.ls("--page-size", "2", "ls")
+        self.assertExit(p, 1)
+        self.assertIn("Link header loops", p.stderr)
+        self.assertIn(W.fake.url + "/v2/_catalog?n=2", p.stderr)
+        self.assertEqual(W.fake.count("/v2/_catalog?n=2"), 1)
+
+    def test_a_link_to_another_server(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]},
+                                                     headers={"Link": '<http://127.0.0.2:1/v2/_catalog?last=a>; rel="next"'})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("on another server", p.stderr)
+
+    def test_a_body_that_does_not_match_its_digest(self):
+        m = SAMPLE["app_v1"]
+        self.one_repository(Answer(body=m.data, headers={"Content-Type": m.media_type,
+                                                         "Docker-Content-Digest": SAMPLE["app_v0"].digest}))
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("Docker-Content-Digest says " + SAMPLE["app_v0"].digest, p.stderr)
+        self.assertIn(W.fake.url + "/v2/a/manifests/v1", p.stderr)
+        # The same body with its own digest is read.
+        self.one_repository(Answer(body=m.data, headers={"Content-Type": m.media_type, "Docker-Content-Digest": m.digest}))
+        p = self.ls("--json", "ls")
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["repositories"][0]["tags"][0]["digest"], m.digest)
+
+    def test_malformed_json(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(body=b'{"name": "a", "tags": [', headers={"Content-Type": "application/json"})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("something else than a JSON object", p.stderr)
+        self.assertIn(W.fake.url + "/v2/a/tags/list?n=1000", p.stderr)
+
+    def test_server_errors_are_retried(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(503), Answer(502), Answer(json={"repositories": []})])
+        p = self.ls("ls")
+        self.assertExit(p, 0)
+        self.assertEqual(W.fake.count("/v2/_catalog?n=1000"), 3)
+        for status, said in ((503, "the registry failed (HTTP 503"), (429, "kept answering Too Many Requests (HTTP 429")):
+            with self.subTest(status=status):
+                W.fake.reset()
+                W.fake.script("/v2/_catalog?n=1000", [Answer(status)])
+                p = self.ls("ls")
+                self.assertExit(p, 1)
+                self.assertIn(said, p.stderr)
+                self.assertIn("tried 6 times", p.stderr)
+                self.assertEqual(W.fake.count("/v2/_catalog?n=1000"), 6)
+
+    def test_statuses_each_say_what_they_mean(self):
+        W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(403, json={"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]})])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("denied: anonymous lacks the permission `pull` on a (HTTP 403, DENIED", p.stderr)
+        W.fake.reset()  # no catalog: 404
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("the registry has no catalog (HTTP 404)", p.stderr)
+        W.fake.script("/v2/_catalog?n=1000", [Answer(405)])
+        p = self.ls("ls")
+        self.assertExit(p, 1)
+        self.assertIn("does not allow this method (HTTP 405)", p.stderr)
+        self.assertIn("pull-through cache", p.stderr)
+
+
+if __name__ == "__main__":
+    rt.require_binary()
+    for tool in ("htpasswd", "openssl", rt.registry_bin()):
+        if not shutil.which(tool):
+            tap.bail_out(f"{tool} not found (bash scripts/setup.sh test)")
+    try:
+        import htpasswd  # noqa: E402
+        import tls  # noqa: E402
+        import tokenserver  # noqa: E402
+        from fakeregistry import Answer, FakeRegistry  # noqa: E402
+        from registry_secured import SecuredRegistry  # noqa: E402
+    except ImportError as e:
+        tap.bail_out(f"{e} (bash scripts/setup.sh test: python3-jwt python3-cryptography)")
+    tap.main()
