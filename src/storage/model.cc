@@ -5,11 +5,53 @@
 namespace regsweep::storage {
 
 namespace {
+
+// The first 8 bytes of a digest as a number, in the digests' order.
+std::uint64_t leading_bits(const Digest& d) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | d.bytes[i];
+  return v;
+}
+
+// In a vector sorted by digest. SHA-256 values are spread evenly, so the position is guessed
+// from the value and corrected once from the value found there; a gallop from that guess
+// then brackets the digest for a binary search. On a million blobs that is a few nearby
+// probes where a binary search makes twenty cache misses (the 1M-file marking was
+// superlinear for it). Digests made up to bunch together (a hostile store) cost a gallop
+// and a halving: O(log n), as before.
 template <typename Vec>
 auto find_by_digest(const Vec& v, const Digest& d) -> decltype(&v[0]) {
-  auto it = std::lower_bound(v.begin(), v.end(), d, [](const auto& e, const Digest& k) { return e.digest < k; });
-  return it != v.end() && it->digest == d ? &*it : nullptr;
+  const std::size_t n = v.size();
+  if (n == 0) return nullptr;
+  using Wide = unsigned __int128;
+  const std::uint64_t key = leading_bits(d);
+  std::size_t at = static_cast<std::size_t>((static_cast<Wide>(key) * n) >> 64);
+  // The keys are about n / 2^64 apart: move by what separates the key from the one found.
+  const std::uint64_t found = leading_bits(v[at].digest);
+  const std::size_t shift = static_cast<std::size_t>((static_cast<Wide>(key > found ? key - found : found - key) * n) >> 64);
+  at = key > found ? std::min(n - 1, at + shift) : at - std::min(at, shift);
+  std::size_t lo, hi;  // the answer is in [lo, hi)
+  if (v[at].digest < d) {
+    std::size_t step = 1;
+    lo = at + 1;
+    while (lo + step <= n && v[lo + step - 1].digest < d) {
+      lo += step;
+      step *= 2;
+    }
+    hi = std::min(n, lo + step);
+  } else {
+    std::size_t step = 1;
+    hi = at + 1;
+    while (hi > step && !(v[hi - step - 1].digest < d)) {
+      hi -= step;
+      step *= 2;
+    }
+    lo = hi > step ? hi - step : 0;
+  }
+  auto it = std::lower_bound(v.begin() + lo, v.begin() + hi, d, [](const auto& e, const Digest& k) { return e.digest < k; });
+  return it != v.begin() + hi && it->digest == d ? &*it : nullptr;
 }
+
 }  // namespace
 
 const TagLink* Repository::find_tag(std::string_view tag) const {

@@ -14,6 +14,7 @@
 #include "regsweep/storage/real_filesystem.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/names.h"
+#include "regsweep/util/sha256.h"
 
 namespace regsweep::test {
 namespace {
@@ -1004,4 +1005,34 @@ TEST_F(RealFileSystemTest, WalkRefusesASymlinkedBlobsFolderAndReadsNothingThroug
   EXPECT_EQ(severity_at(m, root + "/docker/registry/v2/repositories/app/_manifests/tags/v1/current"), storage::Severity::Error);
 }
 
+}  // namespace regsweep::test
+
+namespace regsweep::test {
+namespace {
+
+// Lookups by digest guess the position from the value: every digest is found, and none that
+// is absent, whether the digests are spread as SHA-256 spreads them or bunched together
+// (made-up folder names in a hostile store), at every size.
+TEST(ModelLookup, EveryDigestIsFoundAndNoOtherSpreadOrBunched) {
+  for (bool bunched : {false, true}) {
+    for (std::size_t n : {0u, 1u, 2u, 9u, 100u, 5000u}) {
+      Model model;
+      std::vector<Digest> absent;
+      for (std::size_t i = 0; i < 2 * n + 3; ++i) {
+        Digest d = util::sha256("blob " + std::to_string(i));
+        if (bunched) std::fill(d.bytes.begin(), d.bytes.begin() + 24, 0);
+        if (i % 2 == 0 && model.blobs.size() < n)
+          model.blobs.push_back(storage::BlobRecord{d, i, true, 0});
+        else
+          absent.push_back(d);
+      }
+      std::sort(model.blobs.begin(), model.blobs.end(), [](const auto& a, const auto& b) { return a.digest < b.digest; });
+      for (std::size_t i = 0; i < model.blobs.size(); ++i)
+        EXPECT_EQ(model.blob_index(model.blobs[i].digest), static_cast<std::int64_t>(i)) << "n=" << n << " bunched=" << bunched;
+      for (const Digest& d : absent) EXPECT_EQ(model.find_blob(d), nullptr) << d.hex();
+    }
+  }
+}
+
+}  // namespace
 }  // namespace regsweep::test
