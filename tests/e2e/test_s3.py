@@ -647,6 +647,29 @@ class Stopped(Case):
         self.assertKeys(before, r.keys(exclude=()), "a refused gc")
 
 
+    def test_config_readonly_lets_rm_run(self):
+        """--config with storage.maintenance.readonly (as the registries run): rm needs no
+        --registry-stopped and removes the tag; without the readonly key it is refused (exit 3)"""
+        r = self.b.copy("readonly-rm")
+        storage = registry_s3.s3_storage(self.b.s3, r.bucket, r.prefix)
+        folder = tempfile.mkdtemp(prefix="regtest-s3ro-")
+        lifetime.on_exit(lambda: shutil.rmtree(folder, ignore_errors=True))
+        plain = yamlconf.write_config(os.path.join(folder, "plain.yml"), None, extra={"storage": storage})
+        storage["maintenance"] = {"readonly": {"enabled": True}}
+        readonly = yamlconf.write_config(os.path.join(folder, "readonly.yml"), None, extra={"storage": storage})
+        def rm(config):
+            return cli.run_regsweep(r.url, "--config", config, "rm", "-y", "team/app:v1", base_env=r.env(), log=log)
+        before = r.keys(exclude=())
+        p = rm(plain)
+        self.assertExit(p, 3)
+        self.assertIn("--registry-stopped", p.stderr)
+        self.assertKeys(before, r.keys(exclude=()), "a refused rm")
+        self.assertExit(rm(readonly), 0)
+        keys = r.keys()
+        self.assertNotIn(tag_key("team/app", "v1"), keys, "the tag is still there")
+        self.assertIn(blob_key(D["app_v1"]), keys, "rm removed a blob")
+
+
 class ConfigWrites(Case):
     def test_config_multipart_copy_and_acl(self):
         """--config with storage.s3: a blob over multipartcopythresholdsize goes to the trash by a
