@@ -1,13 +1,19 @@
 #include "regsweep/util/hex.h"
 
+#include <array>
+
 namespace regsweep::util {
 
 namespace {
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Each byte's value as a lowercase hex digit, 0xff for any other byte: one load per
+// character (every digest of a million-file walk is parsed from its hex).
+constexpr std::array<std::uint8_t, 256> kNibble = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<std::uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<std::uint8_t>(c - 'a' + 10);
+  return t;
+}();
 }  // namespace
 
 std::string to_hex(const std::uint8_t* data, std::size_t n) {
@@ -22,12 +28,13 @@ std::string to_hex(const std::uint8_t* data, std::size_t n) {
 
 bool from_lower_hex(std::string_view hex, std::uint8_t* out) {
   if (hex.size() % 2 != 0) return false;
+  std::uint8_t bad = 0;
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i / 2] = static_cast<std::uint8_t>(hi << 4 | lo);
+    const std::uint8_t hi = kNibble[static_cast<unsigned char>(hex[i])], lo = kNibble[static_cast<unsigned char>(hex[i + 1])];
+    bad |= hi | lo;
+    out[i / 2] = static_cast<std::uint8_t>(hi << 4 | (lo & 0xf));
   }
-  return true;
+  return bad < 0x10;  // no 0xff among the digits
 }
 
 }  // namespace regsweep::util
