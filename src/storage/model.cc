@@ -1,6 +1,7 @@
 #include "regsweep/storage/model.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace regsweep::storage {
 
@@ -8,9 +9,15 @@ namespace {
 
 // The first 8 bytes of a digest as a number, in the digests' order.
 std::uint64_t leading_bits(const Digest& d) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | d.bytes[i];
-  return v;
+  std::uint64_t v;
+  std::memcpy(&v, d.bytes.data(), sizeof v);
+  return __builtin_bswap64(v);  // big-endian: the bytes' order is the number's
+}
+
+// a < b, from their first 8 bytes where they differ there (almost always: no call to memcmp).
+bool digest_less(const Digest& a, std::uint64_t b_leading, const Digest& b) {
+  const std::uint64_t a_leading = leading_bits(a);
+  return a_leading != b_leading ? a_leading < b_leading : a < b;
 }
 
 // In a vector sorted by digest. SHA-256 values are spread evenly, so the position is guessed
@@ -28,13 +35,14 @@ auto find_by_digest(const Vec& v, const Digest& d) -> decltype(&v[0]) {
   std::size_t at = static_cast<std::size_t>((static_cast<Wide>(key) * n) >> 64);
   // The keys are about n / 2^64 apart: move by what separates the key from the one found.
   const std::uint64_t found = leading_bits(v[at].digest);
+  auto below = [&](std::size_t i) { return digest_less(v[i].digest, key, d); };  // v[i] < d
   const std::size_t shift = static_cast<std::size_t>((static_cast<Wide>(key > found ? key - found : found - key) * n) >> 64);
   at = key > found ? std::min(n - 1, at + shift) : at - std::min(at, shift);
   std::size_t lo, hi;  // the answer is in [lo, hi)
-  if (v[at].digest < d) {
+  if (below(at)) {
     std::size_t step = 1;
     lo = at + 1;
-    while (lo + step <= n && v[lo + step - 1].digest < d) {
+    while (lo + step <= n && below(lo + step - 1)) {
       lo += step;
       step *= 2;
     }
@@ -42,14 +50,20 @@ auto find_by_digest(const Vec& v, const Digest& d) -> decltype(&v[0]) {
   } else {
     std::size_t step = 1;
     hi = at + 1;
-    while (hi > step && !(v[hi - step - 1].digest < d)) {
+    while (hi > step && !below(hi - step - 1)) {
       hi -= step;
       step *= 2;
     }
     lo = hi > step ? hi - step : 0;
   }
-  auto it = std::lower_bound(v.begin() + lo, v.begin() + hi, d, [](const auto& e, const Digest& k) { return e.digest < k; });
-  return it != v.begin() + hi && it->digest == d ? &*it : nullptr;
+  while (lo < hi) {  // the first at or after d
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (below(mid))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && v[lo].digest == d ? &v[lo] : nullptr;
 }
 
 }  // namespace
