@@ -206,7 +206,9 @@ TEST_F(KeyStoreRun, SiblingsAreFoundInOneListingAndCopiedWithoutALook) {
   for (const std::string& prefix : listed) EXPECT_FALSE(prefix.starts_with(revisions + "/")) << "listed alone: " << prefix;
   EXPECT_EQ(keys.heads(), 0u) << "a copy looked at its source";
   for (const auto& action : p.actions)
-    if (action.storage_key().starts_with(revisions + "/")) EXPECT_EQ(keys.objects().count(action.storage_key() + "/link"), 0u);
+    if (action.storage_key().starts_with(revisions + "/")) {
+      EXPECT_EQ(keys.objects().count(action.storage_key() + "/link"), 0u);
+    }
 
   // rm of a tag: its link is proven by the listing's ETag (not read); its copy looks (HEAD).
   FakeKeyStore tags;
