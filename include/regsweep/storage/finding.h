@@ -65,13 +65,13 @@ inline bool is_blind_spot(const Finding& f) { return f.kind == FindingKind::Unre
 class FindingSink {
  public:
   void add(FindingKind kind, std::string path, std::string message) {
-    findings_.push_back(Finding{kind, default_severity(kind), std::move(path), std::move(message)});
+    findings_.push_back(Finding{kind, default_severity(kind), std::move(path), std::move(message), {}, {}, {}});
   }
   // With a severity other than the kind's default: an unexpected entry is informational as
   // a stray extra, but an error where the registry keeps something it needs (a FIFO or a
   // symlink in place of a link file, a blob folder, repositories/).
   void add(FindingKind kind, Severity severity, std::string path, std::string message) {
-    findings_.push_back(Finding{kind, severity, std::move(path), std::move(message)});
+    findings_.push_back(Finding{kind, severity, std::move(path), std::move(message), {}, {}, {}});
   }
   std::vector<Finding>& findings() { return findings_; }
 
