@@ -5,6 +5,7 @@
 
 #include "regsweep/error.h"
 #include "regsweep/storage/layout.h"
+#include "regsweep/util/hex.h"
 #include "regsweep/util/parallel.h"
 #include "regsweep/util/sha256.h"
 
@@ -86,13 +87,10 @@ struct Listing {
     if (k.type != FileType::Regular || k.size != kLinkFileSize || k.etag.empty() || !k.key.ends_with(kLink)) return false;
     std::string_view folder = k.key.substr(0, k.key.size() - kLink.size());
     std::string_view hex = folder.substr(folder.rfind('/') + 1);
-    if (!is_lower_hex64(hex)) return false;
+    if (hex.size() != 64 || !util::is_lower_hex(hex)) return false;
     std::string content(kSha256Prefix);
     content += hex;
     return etag_proves(k, content);
-  }
-  static bool is_lower_hex64(std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
   }
   void finish() {
     std::sort(items.begin(), items.end(), [&](const Item& a, const Item& b) { return path_less(name(a), name(b)); });
