@@ -96,7 +96,7 @@ int run_restore_online(Context& ctx, const RestoreOptions& o) {
     if (!lock)
       throw SafetyRefusal("another regsweep is working on this registry: " + holder, store.locate(apply::state::kLock), "wait for it to finish");
   }
-  online::OnlineRestorePlan rp = online::plan_online_restore(store, *state, o.run);
+  online::OnlineRestorePlan rp = online::plan_online_restore(store, *state, o.run, lock != nullptr);
   client.check_api();
   std::vector<std::string> missing = online::missing_for_restore(client, rp);
   json doc = {{"run", o.run}, {"dry_run", m.dry_run}, {"registry", client.base_url()}, {"missing", missing},

@@ -214,7 +214,7 @@ apply::RunSummary execute_online(RegistryClient& client, storage::Store* store_p
   return s;
 }
 
-OnlineRestorePlan plan_online_restore(storage::Store& store, apply::StateStore& state, const std::string& run) {
+OnlineRestorePlan plan_online_restore(storage::Store& store, apply::StateStore& state, const std::string& run, bool lock_held) {
   const std::string dir = apply::state::run_dir(run);
   std::optional<json> record = state.read_record(run);
   if (!record) throw Error("no such run in the state folder", store.locate(dir), "regsweep --registry URL trash ls lists the runs");
@@ -222,7 +222,9 @@ OnlineRestorePlan plan_online_restore(storage::Store& store, apply::StateStore& 
     throw Error("run " + run + " is not an online run (it was made on a storage)", store.locate(dir),
                 "restore it with --root or --config on that storage");
   const std::string status = record->value("status", "");
-  if (status == "running") throw SafetyRefusal("run " + run + " is still running (or was killed)", store.locate(dir));
+  if (status == "running" && !lock_held)
+    throw SafetyRefusal("run " + run + " is still running (or was killed)", store.locate(dir),
+                        "without --dry-run, restore takes the lock: a run still `running` then was killed, and is restored");
   if (status == "emptying") throw SafetyRefusal("run " + run + " is being emptied from the trash", store.locate(dir));
   if (status == "restored") throw SafetyRefusal("run " + run + " was restored already", store.locate(dir));
   OnlineRestorePlan out;

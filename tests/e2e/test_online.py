@@ -25,7 +25,8 @@ tag); --dry-run deletes nothing; bob (pull, push) gets the `delete` permission m
 restore makes every tag pull again with its digest; a restore after the registry's
 garbage-collect is refused naming the swept blobs; no secret lands in the state folder. The fake
 registry shows 405, 403 and 404 on DELETE, a tag moved since the plan, and counts that a dry run
-sends no DELETE.
+sends no DELETE. The real registry with deletion disabled answers 405; the seed's Accept trap
+shown and the index deleted, never its child; a killed run (left `running`) restored.
 
     REGSWEEP=build/regsweep python3 tests/e2e/test_online.py     # TAP on stdout
 
@@ -410,6 +411,22 @@ class Deleting(OnlineCase):
         self.assertEqual({t: self.reg.manifest_digest("rm/round", t) for t in want}, want)
         for t in want:
             self.assertEqual(self.reg.pull_all("rm/round", t), [], t)
+        # A run killed mid-way stays `running` in its record: restore (holding the lock) takes it.
+        p = self.rm("--json", "rm", "--yes", "rm/round:v0")
+        self.assertExit(p, 0)
+        killed = json.loads(p.stdout)["result"]["run"]
+        record = os.path.join(self.state, ".regsweep", "trash", killed, "run.json")
+        with open(record) as f:
+            doc = json.load(f)
+        doc["status"] = "running"
+        with open(record, "w") as f:
+            json.dump(doc, f)
+        p = self.rm("restore", "--dry-run", killed)
+        self.assertExit(p, 3)
+        self.assertIn("still running (or was killed)", p.stderr)
+        p = self.rm("restore", "--yes", killed)
+        self.assertExit(p, 0)
+        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), want["v0"])
         p = self.rm("restore", "--yes", run)
         self.assertExit(p, 3)
         self.assertIn("restored already", p.stderr)
@@ -431,6 +448,40 @@ class Deleting(OnlineCase):
         p = self.rm("trash", "empty", "--yes", run)
         self.assertExit(p, 0)
         self.assertNotIn(run, self.rm("--json", "trash", "ls").stdout)
+
+    def test_deletion_disabled_is_405(self):
+        self.reg.push_manifest("rm/nodelete", SAMPLE["alpine"], "1")
+        before = self.repositories(self.root)
+        off = rt.Registry(self.root, env=W.env, extra_config={"storage": {"cache": None, "delete": {"enabled": False}}}).start()
+        try:
+            p = self.rm("rm", "--yes", "rm/nodelete:1", registry=off.url)
+        finally:
+            off.cleanup()
+        self.assertExit(p, 1)
+        self.assertIn("does not allow deleting (HTTP 405", p.stderr)
+        self.assertIn("storage.delete.enabled", p.stderr)
+        self.assertEqual(self.repositories(self.root), before)
+
+    def test_the_index_is_deleted_never_its_child(self):
+        # The seed's trap: with the Docker v2 type alone in Accept, the tag answers with the
+        # linux/amd64 child, and deleting that digest would break the list. regsweep deletes
+        # the list, and its children stay (as offline).
+        self.reg.push_manifest("rm/trap", WEB["multi"], "multi")
+        r = rt.http("GET", self.reg.url + "/v2/rm/trap/manifests/multi",
+                    headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        self.assertEqual(r.header("Docker-Content-Digest"), WEB["amd64"].digest)
+        # A child of an index a staying tag names is refused, as offline.
+        p = self.rm("rm", "--yes", "rm/trap@" + WEB["amd64"].digest)
+        self.assertExit(p, 3)
+        self.assertIn("refusing to delete a child of an index", p.stderr)
+        self.assertEqual(self.reg.manifest_digest("rm/trap", "multi"), WEB["multi"].digest)
+        p = self.rm("--json", "rm", "--yes", "rm/trap:multi")
+        self.assertExit(p, 0)
+        deleted = [a["digest"] for a in json.loads(p.stdout)["plan"]["actions"] if a["action"] == "remove-revision"]
+        self.assertEqual(deleted, [WEB["multi"].digest])
+        self.assertEqual(self.reg.tags("rm/trap"), [])
+        for child in ("amd64", "arm64"):
+            self.assertEqual(self.reg.manifest_digest("rm/trap", WEB[child].digest), WEB[child].digest)
 
     def test_no_secret_in_the_state_folder(self):
         self.reg.push_manifest("team/secret", SAMPLE["alpine"], "1")

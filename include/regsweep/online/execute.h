@@ -65,8 +65,10 @@ struct OnlineRestorePlan {
 };
 
 // What restoring `run` puts back, from the state folder. Error for an unknown run or one that
-// is not an online run; SafetyRefusal for one still running, being emptied or already restored.
-OnlineRestorePlan plan_online_restore(storage::Store& state_store, apply::StateStore& state, const std::string& run);
+// is not an online run; SafetyRefusal for one being emptied or already restored, and for one
+// still `running` unless `lock_held` (the caller holds the state folder's lock, so that run was
+// killed: what its journal names is put back, a manifest it had not deleted yet PUT again as is).
+OnlineRestorePlan plan_online_restore(storage::Store& state_store, apply::StateStore& state, const std::string& run, bool lock_held);
 
 // The blobs (and child manifests) the manifests need that the registry no longer has:
 // "repository@digest" each. Reads only (HEAD).
