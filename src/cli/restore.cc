@@ -84,7 +84,6 @@ class RestoreCommand : public MutationCommand {
 // checked with HEAD first, and a restore that would leave an image half there is refused whole.
 int run_restore_online(Context& ctx, const RestoreOptions& o) {
   const MutationOptions& m = o.mutation;
-  if (o.keep_newer) throw UsageError("--keep-newer works on a storage; online, a tag pushed again since the run is overwritten", o.run);
   if (!m.dry_run) require_confirmation_channel(ctx, m);
   online::RegistryClient& client = ctx.registry_client();
   storage::Store& store = ctx.store();
@@ -99,8 +98,18 @@ int run_restore_online(Context& ctx, const RestoreOptions& o) {
   online::OnlineRestorePlan rp = online::plan_online_restore(store, *state, o.run, lock != nullptr);
   client.check_api();
   std::vector<std::string> missing = online::missing_for_restore(client, rp);
-  json doc = {{"run", o.run}, {"dry_run", m.dry_run}, {"registry", client.base_url()}, {"missing", missing},
-              {"plan", plan::plan_to_json(rp.plan)}};
+  std::vector<std::string> conflicts = online::conflicts_for_restore(client, rp, o.keep_newer);
+  json doc = {{"run", o.run},          {"dry_run", m.dry_run},   {"registry", client.base_url()}, {"missing", missing},
+              {"conflicts", conflicts}, {"keep_newer", o.keep_newer}, {"plan", plan::plan_to_json(rp.plan)}};
+  if (!conflicts.empty() && !o.keep_newer) {
+    std::string what = std::to_string(conflicts.size()) + " tag(s) of the run name another manifest now (pushed again since): ";
+    for (std::size_t i = 0; i < conflicts.size(); ++i) what += (i ? ", " : "") + conflicts[i];
+    what += "; nothing was restored";
+    doc["refused"] = what;
+    if (ctx.options.json) print_json(ctx, doc);
+    throw SafetyRefusal(what, client.base_url(), "--keep-newer restores the rest and leaves those tags on their newer manifests");
+  }
+  list(ctx, "kept, newer than the run's (their tags are not put back):", o.keep_newer ? conflicts : std::vector<std::string>{});
   if (!missing.empty()) {
     std::string what = std::to_string(missing.size()) + " blob(s) the run's manifests need are gone from the registry (its garbage collector "
                        "swept them): ";

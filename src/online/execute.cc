@@ -183,6 +183,9 @@ apply::RunSummary execute_online(RegistryClient& client, storage::Store* store_p
                  dump_line({{"seq", seq++}, {"action", plan::to_string(rev.kind)}, {"path", rev.storage_key()}, {"digest", digest.str()},
                             {"repository", repo}, {"tags", tags}}));
     if (client.delete_manifest(repo, digest) == DeleteResult::AlreadyGone) {
+      // Someone else deleted it meanwhile: not this run's to put back.
+      state.append(apply::state::run_journal(run), dump_line({{"seq", seq++}, {"action", plan::to_string(rev.kind)},
+                                                              {"digest", digest.str()}, {"repository", repo}, {"already_gone", true}}));
       s.already_gone += 1 + tags.size();
       return;
     }
@@ -231,11 +234,15 @@ OnlineRestorePlan plan_online_restore(storage::Store& store, apply::StateStore& 
   out.plan.command = "restore";
   out.plan.arguments = {run};
   out.plan.restores_run = run;
-  // The journal says what was deleted, in order.
+  // The journal says what was deleted, in order (less what was gone before its DELETE).
+  std::set<std::pair<std::string, std::string>> gone;
+  state.for_each_line(apply::state::run_journal(run), [&](const json& j) {
+    if (j.value("already_gone", false)) gone.emplace(j.value("repository", ""), j.value("digest", ""));
+  });
   state.for_each_line(apply::state::run_journal(run), [&](const json& j) {
     auto digest = Digest::parse(j.value("digest", ""));
     const std::string repo = j.value("repository", "");
-    if (!digest || repo.empty()) return;
+    if (!digest || repo.empty() || j.value("already_gone", false) || gone.count({repo, digest->str()})) return;
     if (!util::is_valid_repository_name(repo))
       throw Error("the journal of run " + run + " names something else than a repository: " + repo, store.locate(apply::state::run_journal(run)));
     std::string meta_text, body;
@@ -288,6 +295,20 @@ std::vector<std::string> missing_for_restore(RegistryClient& client, const Onlin
         missing.push_back(manifest_name(m.repository, c.digest) + " (a child manifest)");
   }
   return missing;
+}
+
+std::vector<std::string> conflicts_for_restore(RegistryClient& client, OnlineRestorePlan& restore, bool keep_newer) {
+  std::vector<std::string> out;
+  for (TrashedManifest& m : restore.manifests) {
+    std::vector<std::string> kept;
+    for (const std::string& t : m.tags) {
+      std::optional<Digest> now = client.manifest_digest(m.repository, t);
+      if (now && *now != m.digest) out.push_back(tag_name(m.repository, t) + " (now " + now->str() + ")");
+      else kept.push_back(t);
+    }
+    if (keep_newer) m.tags = std::move(kept);
+  }
+  return out;
 }
 
 apply::RunSummary restore_online(RegistryClient& client, storage::Store& store, apply::StateStore& state, const OnlineRestorePlan& r,

@@ -424,9 +424,16 @@ class Deleting(OnlineCase):
         p = self.rm("restore", "--dry-run", killed)
         self.assertExit(p, 3)
         self.assertIn("still running (or was killed)", p.stderr)
+        # v0 pushed again (another image) since the run: restore refuses, or keeps the newer.
+        self.reg.push_manifest("rm/round", SAMPLE["alpine"], "v0")
         p = self.rm("restore", "--yes", killed)
+        self.assertExit(p, 3)
+        self.assertIn("rm/round:v0 (now " + SAMPLE["alpine"].digest, p.stderr)
+        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), SAMPLE["alpine"].digest)
+        p = self.rm("restore", "--yes", "--keep-newer", killed)
         self.assertExit(p, 0)
-        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), want["v0"])
+        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), SAMPLE["alpine"].digest)
+        self.assertEqual(self.reg.manifest_digest("rm/round", want["v0"]), want["v0"])  # the manifest is back, untagged
         p = self.rm("restore", "--yes", run)
         self.assertExit(p, 3)
         self.assertIn("restored already", p.stderr)

@@ -74,6 +74,11 @@ OnlineRestorePlan plan_online_restore(storage::Store& state_store, apply::StateS
 // "repository@digest" each. Reads only (HEAD).
 std::vector<std::string> missing_for_restore(RegistryClient& client, const OnlineRestorePlan& restore);
 
+// The tags of the run that name another digest now (pushed again since): "repository:tag (now
+// sha256:...)" each. Reads only (HEAD). With keep_newer, they are dropped from `restore` (the
+// newer manifest keeps the tag); the caller refuses otherwise.
+std::vector<std::string> conflicts_for_restore(RegistryClient& client, OnlineRestorePlan& restore, bool keep_newer);
+
 // PUTs every manifest back by digest, then its tags; recorded as a run of its own, and `run`
 // marked restored. Call missing_for_restore first.
 apply::RunSummary restore_online(RegistryClient& client, storage::Store& state_store, apply::StateStore& state,
