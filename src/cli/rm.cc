@@ -86,6 +86,12 @@ int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& reque
     throw UsageError("--untag needs a DELETE by tag, which registry 2.8 does not have (distribution 3.x has): deleting the digest instead "
                      "would remove the manifest and every other tag on it",
                      ctx.options.online.registry, "run `regsweep rm --untag` on the registry's storage (--root or --config)");
+  // A reference naming another registry than --registry would otherwise delete its namesake here.
+  const std::string host = online::registry_host(ctx.options.online.registry);
+  for (const std::string& r : o.references)
+    if (std::string h = online::reference_host(r); !h.empty() && h != host)
+      throw UsageError("the reference names the registry " + h + ", not " + host + " (--registry)", r,
+                       "drop the host from the reference, or give --registry https://" + h);
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);
   std::vector<std::string> repositories;
@@ -180,10 +186,11 @@ int run_rm(Context& ctx, const RmOptions& o) {
 
 Command add_rm_command(CLI::App& parent, Context& context) {
   auto o = std::make_shared<RmOptions>();
-  CLI::App* app = parent.add_subcommand("rm", "delete tags, manifests or whole repositories (as the registry's API would)");
+  CLI::App* app = parent.add_subcommand("rm", "delete tags, manifests or whole repositories (as the registry's API would; online: "
+                                                      "DELETE by digest, undone by `restore`)");
   app->add_option("references", o->references, "repo:tag or repo@sha256:<hex> (a registry host in front is dropped)");
-  app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay)");
-  app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay");
+  app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay; not online: the API has no such delete)");
+  app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay (not online: registry 2.8 has no DELETE by tag)");
   app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");
   app->add_flag("--break-index", o->break_index,
                 "delete a manifest although an index that a remaining tag names lists it (that platform will not pull)");

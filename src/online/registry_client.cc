@@ -115,6 +115,14 @@ std::string registry_host(std::string_view registry_url) {
   return host;
 }
 
+std::string reference_host(std::string_view reference) {
+  const auto slash = reference.find('/');
+  if (slash == std::string_view::npos) return {};
+  const std::string first = util::ascii_lower(reference.substr(0, slash));
+  if (first.find_first_of(".:") == std::string::npos && first != "localhost") return {};
+  return first;
+}
+
 struct RegistryClient::Impl {
   ClientSettings settings;
   std::string base_url, host;

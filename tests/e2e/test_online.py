@@ -364,6 +364,12 @@ class Deleting(OnlineCase):
         self.assertIn("rm/shared:b", p.stderr)
         self.assertIn("nothing was deleted", p.stderr)
         self.assertEqual(self.reg.tags("rm/shared"), ["a", "b"])
+        # A host in the reference must be --registry's.
+        p = self.rm("rm", "--yes", "elsewhere.example:5000/rm/shared:a")
+        self.assertExit(p, 2)
+        self.assertIn("names the registry elsewhere.example:5000", p.stderr)
+        p = self.rm("rm", "--dry-run", self.reg.host + "/rm/shared:a", "rm/shared:b")
+        self.assertExit(p, 0)
         # --untag would need 3.x's DELETE by tag.
         p = self.rm("rm", "--yes", "--untag", "rm/shared:a")
         self.assertExit(p, 2)

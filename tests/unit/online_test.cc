@@ -269,6 +269,14 @@ TEST_F(CredentialsTest, AMissingHelperIsAnError) {
 
 // --- Online runs: the state folder, and which plans the API can carry out -------------------------
 
+TEST(OnlineReference, HostAsDockerTellsIt) {
+  EXPECT_EQ(reference_host("myregistry:5000/team/app:v1"), "myregistry:5000");
+  EXPECT_EQ(reference_host("Registry.Example/app@sha256:00"), "registry.example");
+  EXPECT_EQ(reference_host("localhost/app:1"), "localhost");
+  EXPECT_EQ(reference_host("team/app:v1"), "");
+  EXPECT_EQ(reference_host("app:v1"), "");
+}
+
 TEST(OnlineState, FolderPerRegistry) {
   EXPECT_EQ(state_folder("registry.example:5000", "", "/x/state", "/home/u"), "/x/state/regsweep/registry.example_5000");
   EXPECT_EQ(state_folder("registry.example", "", "", "/home/u"), "/home/u/.local/state/regsweep/registry.example");

@@ -56,6 +56,11 @@ std::string registry_host(std::string_view registry_url);
 
 enum class DeleteResult { Deleted, AlreadyGone };
 
+// The registry host a reference starts with, as Docker tells one ("myregistry:5000/team/app:v1",
+// "localhost/app:1", "registry.example/app:1": a first component with a '.' or ':', or
+// "localhost"), lower case; empty when it has none ("team/app:v1").
+std::string reference_host(std::string_view reference);
+
 class RegistryClient {
  public:
   explicit RegistryClient(ClientSettings settings);
