@@ -29,7 +29,8 @@ Session::Session(storage::Store& store, SessionOptions options, std::ostream& lo
   }
   state_ = open_state_store(*store_);
   if (options_.dry_run) return;
-  if (!store_->stat(storage::layout::kV2).exists())
+  // Online, `trash` works on a local state folder, which holds nothing else.
+  if (!options_.state_folder && !store_->stat(storage::layout::kV2).exists())
     throw Error("not a registry storage root: no docker/registry/v2 inside", store_->location());
   std::string holder;
   lock_ = state_->lock("pid " + std::to_string(::getpid()) + ": " + options_.command_line + "\n", holder);

@@ -41,7 +41,7 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
   return "regsweep: error: " + std::string(e.what()) + "\nhint: see `" + name + " --help`\n";
 }
 
-// Online mode reads the registry's API, and only `ls` does so yet: every other command would
+// Online mode reads the registry's API, and only `ls`, `rm`, `restore` and `trash` work so yet: every other command would
 // run on a local storage the user did not name, so it is refused, as are the options of the
 // other mode.
 void refuse_what_online_mode_cannot(const Context& context, const std::vector<Command>& commands, bool interactive) {
@@ -49,7 +49,8 @@ void refuse_what_online_mode_cannot(const Context& context, const std::vector<Co
   const OnlineOptions& on = g.online;
   if (!context.online()) {
     const char* stray = !on.username.empty() ? "-u/--username" : on.prompt_password ? "-p" : on.password_stdin ? "--password-stdin"
-                        : on.insecure ? "--insecure" : !on.ca_cert.empty() ? "--ca-cert" : on.page_size ? "--page-size" : nullptr;
+                        : on.insecure ? "--insecure" : !on.ca_cert.empty() ? "--ca-cert" : on.page_size ? "--page-size"
+                        : !on.state_dir.empty() ? "--state-dir" : nullptr;
     if (stray) throw UsageError(std::string(stray) + " goes with --registry (online mode)", "", "regsweep --registry https://HOST:PORT ls");
     return;
   }
@@ -59,8 +60,8 @@ void refuse_what_online_mode_cannot(const Context& context, const std::vector<Co
   std::string command = interactive ? "interactive" : "";
   for (const Command& c : commands)
     if (c.app->parsed()) command = c.app->get_name();
-  if (command.empty() || command == "ls") return;
-  throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls` reads the registry (over its API)",
+  if (command.empty() || command == "ls" || command == "rm" || command == "restore" || command == "trash") return;
+  throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls`, `rm`, `restore` and `trash` do",
                    on.registry, "run `regsweep " + command + "` on the registry's storage instead (--root or --config)");
 }
 
@@ -94,7 +95,7 @@ int run(int argc, char** argv) {
   app.add_option("--color", g.color, "colour: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never", "yes", "no"}));
   OnlineOptions& on = g.online;
-  const std::string online_group = "Online (the registry's HTTP API; only ls for now)";
+  const std::string online_group = "Online (the registry's HTTP API: ls, rm, restore, trash)";
   app.add_option("--registry", on.registry, "online mode: the registry at https://HOST[:PORT] (http:// for plain HTTP), read over its API")
       ->group(online_group);
   app.add_option("-u,--username", on.username, "online: the user (password from -p, --password-stdin or REGISTRY_PASSWORD); "
@@ -108,6 +109,10 @@ int run(int argc, char** argv) {
       ->group(online_group);
   app.add_option("--page-size", on.page_size, "online: entries per page of the catalog and tag lists (default 1000, the registry's limit)")
       ->check(CLI::Range(1u, 100000u))
+      ->group(online_group);
+  app.add_option("--state-dir", on.state_dir,
+                 "online: the local folder of the lock, journal, audit log and trash of online runs "
+                 "(default $XDG_STATE_HOME/regsweep/HOST[_PORT], else ~/.local/state/regsweep/...)")
       ->group(online_group);
   app.failure_message(usage_failure);
 

@@ -32,6 +32,7 @@ struct OnlineOptions {
   bool insecure = false;         // --insecure: TLS without verifying the certificate
   std::string ca_cert;           // --ca-cert FILE
   unsigned page_size = 0;        // --page-size: `n` of catalog and tag pages (0: 1000)
+  std::string state_dir;         // --state-dir: the local folder of online runs' lock, journal, audit and trash
 };
 
 struct GlobalOptions {
@@ -65,8 +66,11 @@ struct Context {
   // storage.s3), credentials resolved; nullopt for a local folder.
   std::optional<storage::S3Config> s3_config() const;
   bool on_s3() const;
-  // The registry's storage, opened once (on first use) from --root or --config.
+  // The registry's storage, opened once (on first use) from --root or --config. Online, the
+  // local state folder of the registry's runs (state_folder(); made when missing).
   storage::Store& store() const;
+  // Online: --state-dir, else $XDG_STATE_HOME/regsweep/<host>[_<port>].
+  std::string state_folder() const;
   mutable std::unique_ptr<storage::Store> store_;
   unsigned jobs() const;
   // Walks the storage; prints the findings on stderr (text mode, not with -q).

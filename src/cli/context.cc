@@ -1,10 +1,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "terminal_progress.h"
 
 #include "cli.h"
+#include "regsweep/online/execute.h"
 #include "regsweep/online/read_model.h"
 #include "regsweep/storage/image_info.h"
 #include "regsweep/storage/s3_store.h"
@@ -45,7 +47,22 @@ std::optional<storage::S3Config> Context::s3_config() const {
   return c;
 }
 
+std::string Context::state_folder() const {
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  return online::state_folder(online::registry_host(options.online.registry), options.online.state_dir, xdg ? xdg : "", home ? home : "");
+}
+
 storage::Store& Context::store() const {
+  if (!store_ && online()) {
+    // Online runs keep their lock, journal, audit log and trash here (private: it holds manifests).
+    const std::string folder = state_folder();
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (ec) throw Error("cannot make the state folder of online runs: " + ec.message(), folder, "give another with --state-dir DIR");
+    std::filesystem::permissions(folder, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+    store_ = storage::open_folder_store(*fs, folder, 1);
+  }
   if (!store_) {
     if (auto s3 = s3_config()) store_ = storage::open_s3_store(*s3, jobs());
     else store_ = storage::open_folder_store(*fs, root(), jobs());

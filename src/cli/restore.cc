@@ -1,9 +1,12 @@
 // `regsweep restore RUN`: put back everything a run removed, through the one executor.
+#include <unistd.h>
+
 #include "cli.h"
 #include "pipeline.h"
 #include "regsweep/apply/restore.h"
 #include "regsweep/apply/state.h"
 #include "regsweep/error.h"
+#include "regsweep/online/execute.h"
 
 namespace regsweep::cli {
 
@@ -77,7 +80,63 @@ class RestoreCommand : public MutationCommand {
   json doc_;
 };
 
+// Online: the run's manifests are PUT back by digest, then their tags; every blob they need is
+// checked with HEAD first, and a restore that would leave an image half there is refused whole.
+int run_restore_online(Context& ctx, const RestoreOptions& o) {
+  const MutationOptions& m = o.mutation;
+  if (!m.dry_run) require_confirmation_channel(ctx, m);
+  online::RegistryClient& client = ctx.registry_client();
+  storage::Store& store = ctx.store();
+  std::unique_ptr<apply::StateStore> state = apply::open_state_store(store);
+  std::unique_ptr<apply::StateLock> lock;
+  if (!m.dry_run) {
+    std::string holder;
+    lock = state->lock("pid " + std::to_string(::getpid()) + ": " + ctx.command_line + "\n", holder);
+    if (!lock)
+      throw SafetyRefusal("another regsweep is working on this registry: " + holder, store.locate(apply::state::kLock), "wait for it to finish");
+  }
+  online::OnlineRestorePlan rp = online::plan_online_restore(store, *state, o.run, lock != nullptr);
+  client.check_api();
+  std::vector<std::string> missing = online::missing_for_restore(client, rp);
+  std::vector<std::string> conflicts = online::conflicts_for_restore(client, rp, o.keep_newer);
+  json doc = {{"run", o.run},          {"dry_run", m.dry_run},   {"registry", client.base_url()}, {"missing", missing},
+              {"conflicts", conflicts}, {"keep_newer", o.keep_newer}, {"plan", plan::plan_to_json(rp.plan)}};
+  if (!conflicts.empty() && !o.keep_newer) {
+    std::string what = std::to_string(conflicts.size()) + " tag(s) of the run name another manifest now (pushed again since): ";
+    for (std::size_t i = 0; i < conflicts.size(); ++i) what += (i ? ", " : "") + conflicts[i];
+    what += "; nothing was restored";
+    doc["refused"] = what;
+    if (ctx.options.json) print_json(ctx, doc);
+    throw SafetyRefusal(what, client.base_url(), "--keep-newer restores the rest and leaves those tags on their newer manifests");
+  }
+  list(ctx, "kept, newer than the run's (their tags are not put back):", o.keep_newer ? conflicts : std::vector<std::string>{});
+  if (!missing.empty()) {
+    std::string what = std::to_string(missing.size()) + " blob(s) the run's manifests need are gone from the registry (its garbage collector "
+                       "swept them): ";
+    for (std::size_t i = 0; i < missing.size(); ++i) what += (i ? ", " : "") + missing[i];
+    what += "; nothing was restored";
+    doc["refused"] = what;
+    if (ctx.options.json) print_json(ctx, doc);
+    throw SafetyRefusal(what, client.base_url(), "push those blobs again (the same image, from wherever it came from), then restore");
+  }
+  print_plan(ctx, rp.plan, m);
+  if (!m.dry_run && !rp.plan.actions.empty() && !confirm(ctx, m, "put these back on " + client.base_url() + "?")) {
+    *ctx.err << "nothing was changed\n";
+    return kExitOk;
+  }
+  apply::RunSummary done = online::restore_online(client, store, *state, rp, online::ExecuteOptions{m.dry_run, ctx.command_line, ctx.now_ns()});
+  doc["result"] = run_summary_json(done);
+  doc["result"]["restored"] = done.restored;
+  if (ctx.options.json) print_json(ctx, doc);
+  else if (!ctx.options.quiet) {
+    if (m.dry_run) *ctx.out << "dry run: nothing was changed\n";
+    else *ctx.out << "restored " << done.restored << " manifests and tags from run " << o.run << "; restore run " << done.run_id << "\n";
+  }
+  return kExitOk;
+}
+
 int run_restore(Context& ctx, const RestoreOptions& o) {
+  if (ctx.online()) return run_restore_online(ctx, o);
   const MutationOptions& m = o.mutation;
   if (!m.dry_run) require_confirmation_channel(ctx, m);
   apply::Session session(ctx.store(), session_options(ctx, m.dry_run, m.force, true), *ctx.err);

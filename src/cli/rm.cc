@@ -1,8 +1,15 @@
 // `regsweep rm`: delete tags, digests and whole repositories, as the registry's API would.
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
 #include "cli.h"
 #include "pipeline.h"
 #include "regsweep/apply/session.h"
+#include "regsweep/apply/state.h"
 #include "regsweep/error.h"
+#include "regsweep/online/execute.h"
 #include "regsweep/plan/blind_spots.h"
 #include "regsweep/plan/rm.h"
 
@@ -46,6 +53,104 @@ class RmCommand : public MutationCommand {
   std::vector<std::string> arguments_;
 };
 
+// Online, a DELETE by digest removes every tag on it: `rm repo:tag` refuses when a tag the user
+// did not name would go with it (naming the digest, or every tag, says it is meant).
+void refuse_unnamed_shared_tags(const plan::Plan& plan, const plan::RmRequest& request, const std::string& registry) {
+  std::set<std::pair<std::string, std::string>> named;
+  std::set<std::pair<std::string, Digest>> by_digest;
+  for (const util::ImageReference& r : request.references) {
+    if (r.digest) by_digest.emplace(r.repository, *r.digest);
+    else named.emplace(r.repository, r.tag);
+  }
+  std::vector<std::string> shared;
+  for (const plan::Action& a : plan.actions) {
+    if (a.kind != plan::ActionKind::RemoveTag || !a.digest) continue;
+    if (named.count({a.repository.str(), a.tag.str()}) || plan::is_referrer_tag(a.tag.str()) || by_digest.count({a.repository.str(), *a.digest}))
+      continue;
+    shared.push_back(a.repository + ":" + a.tag + " (" + a.digest->str() + ")");
+  }
+  if (shared.empty()) return;
+  std::string list;
+  for (const auto& s : shared) list += (list.empty() ? "" : ", ") + s;
+  throw SafetyRefusal("the registry deletes a manifest with every tag on it, and these tags name a manifest to delete but were not named: " +
+                          list + "; nothing was deleted",
+                      registry, "name those tags too, or the manifest by digest (rm REPO@sha256:...), to delete them all");
+}
+
+int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& request, const std::vector<std::string>& arguments) {
+  const MutationOptions& m = o.mutation;
+  if (!request.repositories.empty())
+    throw UsageError("the registry's API cannot delete a repository", ctx.options.online.registry,
+                     "delete its tags or manifests (rm REPO:TAG...), or use rm --repository on the registry's storage");
+  if (request.untag)
+    throw UsageError("--untag needs a DELETE by tag, which registry 2.8 does not have (distribution 3.x has): deleting the digest instead "
+                     "would remove the manifest and every other tag on it",
+                     ctx.options.online.registry, "run `regsweep rm --untag` on the registry's storage (--root or --config)");
+  // A reference naming another registry than --registry would otherwise delete its namesake here.
+  const std::string host = online::registry_host(ctx.options.online.registry);
+  for (const std::string& r : o.references)
+    if (std::string h = online::reference_host(r); !h.empty() && h != host)
+      throw UsageError("the reference names the registry " + h + ", not " + host + " (--registry)", r,
+                       "drop the host from the reference, or give --registry https://" + h);
+  const bool read_only = m.dry_run || !m.plan_out.empty();
+  if (!read_only) require_confirmation_channel(ctx, m);
+  std::vector<std::string> repositories;
+  for (const util::ImageReference& r : request.references)
+    if (std::find(repositories.begin(), repositories.end(), r.repository) == repositories.end()) repositories.push_back(r.repository);
+  storage::Model model = ctx.load_online_model(repositories);
+  plan::Plan plan = plan::plan_rm(model, request);
+  plan.arguments = arguments;
+  online::RegistryClient& client = ctx.registry_client();
+  refuse_unnamed_shared_tags(plan, request, client.base_url());
+  online::check_online_plan(plan);
+  print_plan(ctx, plan, m);
+  nlohmann::json doc = {{"dry_run", m.dry_run}, {"registry", client.base_url()}, {"plan", plan::plan_to_json(plan)},
+                        {"findings", findings_json(model)}};
+  if (!m.plan_out.empty()) {
+    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});
+    return kExitOk;
+  }
+  if (!m.dry_run && !plan.actions.empty() && !confirm(ctx, m, "delete these from " + client.base_url() + "?")) {
+    *ctx.err << "nothing was changed\n";
+    return kExitOk;
+  }
+  online::ExecuteOptions eo{m.dry_run, ctx.command_line, ctx.now_ns()};
+  apply::RunSummary done;
+  if (m.dry_run) {
+    done = online::execute_online(client, nullptr, nullptr, plan, eo);
+  } else {
+    storage::Store& store = ctx.store();
+    std::unique_ptr<apply::StateStore> state = apply::open_state_store(store);
+    std::string holder;
+    std::unique_ptr<apply::StateLock> lock = state->lock("pid " + std::to_string(::getpid()) + ": " + ctx.command_line + "\n", holder);
+    if (!lock)
+      throw SafetyRefusal("another regsweep is working on this registry: " + holder, store.locate(apply::state::kLock), "wait for it to finish");
+    done = online::execute_online(client, &store, state.get(), plan, eo);
+  }
+  doc["result"] = run_summary_json(done);
+  if (ctx.options.json) print_json(ctx, doc);
+  if (ctx.options.json || ctx.options.quiet) return kExitOk;
+  std::ostream& out = *ctx.out;
+  if (m.dry_run) {
+    out << "dry run: nothing was deleted (" << done.removed << " items would go";
+    if (done.already_gone) out << ", " << done.already_gone << " are gone already";
+    out << ")\n";
+    return kExitOk;
+  }
+  if (done.run_id.empty()) {
+    out << "nothing was deleted" << (done.already_gone ? " (" + std::to_string(done.already_gone) + " items were already gone)" : "") << "\n";
+    return kExitOk;
+  }
+  out << "deleted " << done.removed << " items";
+  if (done.already_gone) out << " (" << done.already_gone << " were already gone)";
+  out << "; run " << done.run_id << "\n";
+  out << "the manifests and their tags are saved in " << ctx.store().locate(apply::state::run_dir(done.run_id))
+      << "; `regsweep --registry " << client.base_url() << " restore " << done.run_id << "` puts them back while the registry still has their blobs\n";
+  out << "note: the registry frees the blobs only when its garbage collector runs, on the registry's host: "
+         "`docker-registry garbage-collect /etc/docker/registry/config.yml` (registry stopped or read-only), then restart it\n";
+  return kExitOk;
+}
+
 int run_rm(Context& ctx, const RmOptions& o) {
   plan::RmRequest request;
   // Every reference is checked before any work.
@@ -56,15 +161,15 @@ int run_rm(Context& ctx, const RmOptions& o) {
   request.untag = o.untag;
   request.referrers = !o.no_referrers;
   request.break_index = o.break_index;
+  std::vector<std::string> arguments = o.references;
+  for (const auto& r : o.repositories) arguments.push_back("--repository=" + r);
+  if (ctx.online()) return run_rm_online(ctx, o, request, arguments);
   const MutationOptions& m = o.mutation;
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);  // refuse before anything is opened
 
   apply::SessionOptions so = session_options(ctx, read_only, m.force, false);
   apply::Session session(ctx.store(), so, *ctx.err);
-
-  std::vector<std::string> arguments = o.references;
-  for (const auto& r : o.repositories) arguments.push_back("--repository=" + r);
   for (const apply::RunSummary& done : session.recovered())
     if (done.command == "rm" && done.arguments == arguments) {
       // The same command was killed and has just been finished: it is done.
@@ -81,10 +186,11 @@ int run_rm(Context& ctx, const RmOptions& o) {
 
 Command add_rm_command(CLI::App& parent, Context& context) {
   auto o = std::make_shared<RmOptions>();
-  CLI::App* app = parent.add_subcommand("rm", "delete tags, manifests or whole repositories (as the registry's API would)");
+  CLI::App* app = parent.add_subcommand("rm", "delete tags, manifests or whole repositories (as the registry's API would; online: "
+                                                      "DELETE by digest, undone by `restore`)");
   app->add_option("references", o->references, "repo:tag or repo@sha256:<hex> (a registry host in front is dropped)");
-  app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay)");
-  app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay");
+  app->add_option("--repository", o->repositories, "delete a whole repository (nested repositories below it stay; not online: the API has no such delete)");
+  app->add_flag("--untag", o->untag, "remove only the tag; its manifest and other tags stay (not online: registry 2.8 has no DELETE by tag)");
   app->add_flag("--no-referrers", o->no_referrers, "keep signatures, attestations and SBOMs of deleted manifests");
   app->add_flag("--break-index", o->break_index,
                 "delete a manifest although an index that a remaining tag names lists it (that platform will not pull)");

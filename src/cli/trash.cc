@@ -37,7 +37,7 @@ int run_ls(Context& ctx) {
     json list = json::array();
     std::uint64_t total = 0;
     for (const auto& r : runs) list.push_back(run_json(r)), total += r.bytes;
-    print_json(ctx, {{"root", ctx.root()}, {"runs", list}, {"bytes", total}});
+    print_json(ctx, {{"root", ctx.online() ? ctx.state_folder() : ctx.root()}, {"runs", list}, {"bytes", total}});
     return kExitOk;
   }
   if (runs.empty()) {
@@ -70,6 +70,7 @@ int run_empty(Context& ctx, const EmptyOptions& o) {
   if (!m.dry_run) require_confirmation_channel(ctx, m);
   apply::SessionOptions so = session_options(ctx, m.dry_run, true, false);
   so.trash_only = true;
+  so.state_folder = ctx.online();
   apply::Session session(ctx.store(), so, *ctx.err);
 
   std::vector<apply::TrashRun> all = apply::list_trash(session.store(), session.state()), chosen;

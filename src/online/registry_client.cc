@@ -115,6 +115,14 @@ std::string registry_host(std::string_view registry_url) {
   return host;
 }
 
+std::string reference_host(std::string_view reference) {
+  const auto slash = reference.find('/');
+  if (slash == std::string_view::npos) return {};
+  const std::string first = util::ascii_lower(reference.substr(0, slash));
+  if (first.find_first_of(".:") == std::string::npos && first != "localhost") return {};
+  return first;
+}
+
 struct RegistryClient::Impl {
   ClientSettings settings;
   std::string base_url, host;
@@ -269,10 +277,14 @@ struct RegistryClient::Impl {
 
   // One API request: authenticated for `scope`, retried, renewed once on a 401.
   http::Response send(const std::string& url, const std::string& scope, const char* accept, std::size_t max_body,
-                      bool follow_redirects = false) {
+                      bool follow_redirects = false, const char* method = "GET", std::string_view body = {},
+                      const std::string& content_type = {}) {
     bool challenged = false;
     for (int attempt = 0;;) {
       http::Request q;
+      q.method = method;
+      q.body = body;
+      if (!content_type.empty()) q.headers.push_back("Content-Type: " + content_type);
       q.url = url;
       q.keep_headers = true;
       q.max_body = max_body;
@@ -458,6 +470,59 @@ std::optional<std::string> RegistryClient::blob(std::string_view repository, con
     throw Error(what + ": the body hashes to " + util::sha256(r.body).str(), url,
                 "the registry or something between it and regsweep altered the blob");
   return std::move(r.body);
+}
+
+std::optional<Digest> RegistryClient::manifest_digest(std::string_view repository, std::string_view reference) {
+  const std::string url = impl_->base_url + "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
+  const std::string scope = repository_scope(repository, "pull");
+  http::Response r = impl_->send(url, scope, kManifestAccept, 1u << 16, false, "HEAD");
+  if (r.status == 404) return std::nullopt;
+  const std::string what = "cannot check the manifest " + std::string(repository) + (reference.starts_with("sha256:") ? "@" : ":") +
+                           std::string(reference);
+  if (!r.ok()) impl_->fail(what, url, scope, r);
+  if (auto said = Digest::parse(r.header("docker-content-digest"))) return said;
+  // No digest header: the body says it.
+  if (auto m = manifest(repository, reference)) return m->digest;
+  return std::nullopt;
+}
+
+DeleteResult RegistryClient::delete_manifest(std::string_view repository, const Digest& digest) {
+  const std::string url = impl_->base_url + "/v2/" + std::string(repository) + "/manifests/" + digest.str();
+  const std::string scope = repository_scope(repository, "pull,delete");
+  const std::string what = "cannot delete the manifest " + std::string(repository) + "@" + digest.str();
+  http::Response r = impl_->send(url, scope, nullptr, 1u << 16, false, "DELETE");
+  if (r.ok()) return DeleteResult::Deleted;
+  if (r.status == 404) return DeleteResult::AlreadyGone;
+  if (r.status == 401 || r.status == 403) {
+    const std::string said = registry_said(r.body);
+    throw Error(what + ": " + impl_->who() + " lacks the permission `delete` on " + std::string(repository) + " (HTTP " +
+                    std::to_string(r.status) + (said.empty() ? "" : ", " + said) + ")",
+                url, "deleting needs `delete` on the repository; `push` is not enough (ask for " + scope + ")");
+  }
+  if (r.status == 405)
+    throw Error(what + ": the registry does not allow deleting (HTTP 405" +
+                    (registry_said(r.body).empty() ? "" : ", " + registry_said(r.body)) + ")",
+                url, "deletion is disabled on that registry (storage.delete.enabled: false), or it is a pull-through cache");
+  impl_->fail(what, url, scope, r);
+}
+
+void RegistryClient::put_manifest(std::string_view repository, std::string_view reference, std::string_view media_type,
+                                  std::string_view body) {
+  const std::string url = impl_->base_url + "/v2/" + std::string(repository) + "/manifests/" + std::string(reference);
+  const std::string scope = repository_scope(repository, "pull,push");
+  http::Response r = impl_->send(url, scope, nullptr, 1u << 16, false, "PUT", body, std::string(media_type));
+  if (!r.ok())
+    impl_->fail("cannot put the manifest " + std::string(repository) + (reference.starts_with("sha256:") ? "@" : ":") + std::string(reference),
+                url, scope, r);
+}
+
+bool RegistryClient::blob_exists(std::string_view repository, const Digest& digest) {
+  const std::string url = impl_->base_url + "/v2/" + std::string(repository) + "/blobs/" + digest.str();
+  const std::string scope = repository_scope(repository, "pull");
+  http::Response r = impl_->send(url, scope, nullptr, 1u << 16, /*follow_redirects=*/true, "HEAD");
+  if (r.status == 404) return false;
+  if (!r.ok()) impl_->fail("cannot check the blob " + std::string(repository) + "@" + digest.str(), url, scope, r);
+  return true;
 }
 
 RegistryClient::Counters RegistryClient::counters() const {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End to end: online mode (`--registry`), read only, against the real registry
+"""End to end: online mode (`--registry`) against the real registry
 (docker-registry 2.8.2) three ways, each started once and shared by every case:
 
 - anonymous over plain http; it is also the one the images are pushed through;
@@ -16,6 +16,17 @@ mid-run (renewed), a TLS failure, an unreachable host, and commands refused onli
 clear message, non-zero exit and no secret in the output. A scripted fake of the API
 (tests/lib/fakeregistry.py) makes the faults the real registry does not: a Link that loops,
 a body that does not match its digest, malformed JSON, 403, 404, 405, 429 and 5xx storms.
+
+rm and restore (class Deleting) work on a storage of their own, served by an anonymous and a
+token registry without blob descriptor cache: online `rm` leaves the repositories as offline
+`rm` on a copy does (blobs untouched), by tag and by digest (with its cosign referrer); a tag
+sharing the deleted digest is refused unless named; --untag is refused (2.8 has no DELETE by
+tag); --dry-run deletes nothing; bob (pull, push) gets the `delete` permission message; rm then
+restore makes every tag pull again with its digest; a restore after the registry's
+garbage-collect is refused naming the swept blobs; no secret lands in the state folder. The fake
+registry shows 405, 403 and 404 on DELETE, a tag moved since the plan, and counts that a dry run
+sends no DELETE. The real registry with deletion disabled answers 405; the seed's Accept trap
+shown and the index deleted, never its child; a killed run (left `running`) restored.
 
     REGSWEEP=build/regsweep python3 tests/e2e/test_online.py     # TAP on stdout
 
@@ -298,6 +309,211 @@ class Token(OnlineCase):
         self.assertIn(W.tokens.realm, p.stderr)
 
 
+class Deleting(OnlineCase):
+    """rm and restore online, on a storage of their own (the shared one stays as ls expects it):
+    an anonymous registry and a token one over it, both without a blob descriptor cache (so that
+    a blob the registry's GC swept is not still reported), and a copy of it before each rm for
+    the offline oracle."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = os.path.join(W.dir, "rm-root")
+        no_cache = {"storage": {"cache": None}}
+        cls.reg = rt.Registry(cls.root, env=W.env, extra_config=no_cache).start()
+        cls.tok = SecuredRegistry(cls.root, env=W.env, extra_config=rt.deep_merge(no_cache, W.tokens.registry_auth())).start()
+        cls.state = os.path.join(W.dir, "rm-state")
+
+    @classmethod
+    def tearDownClass(cls):
+        for reg in (cls.tok, cls.reg):
+            reg.cleanup()
+
+    def rm(self, *args: str, registry: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+        return regsweep("--registry", registry or self.reg.url, "--state-dir", self.state, *args, env=env)
+
+    def repositories(self, root: str) -> dict:
+        return rt.tree_snapshot(os.path.join(root, rt.REPOS_DIR))
+
+    def blobs(self, root: str) -> dict:
+        return rt.tree_snapshot(os.path.join(root, rt.V2, "blobs"))
+
+    def test_rm_tag_equals_offline_rm_on_a_copy(self):
+        self.reg.push_manifest("rm/app", SAMPLE["app_v1"], "v1")
+        self.reg.push_manifest("rm/app", SAMPLE["app_v0"], "v0")
+        self.reg.push_manifest("rm/app", SAMPLE["app_v1_sig"], rt.cosign_tag(SAMPLE["app_v1"].digest))
+        copy = rt.copy_tree(self.root, os.path.join(W.dir, "rm-copy-1"))
+        blobs_before = self.blobs(self.root)
+        for ref in ("rm/app:v0", "rm/app@" + SAMPLE["app_v1"].digest):
+            with self.subTest(ref=ref):
+                on = self.rm("rm", "--yes", ref)
+                self.assertExit(on, 0)
+                self.assertIn("restore", on.stdout)
+                off = regsweep("--root", copy, "rm", "--yes", ref)
+                self.assertExit(off, 0)
+                self.assertEqual(self.repositories(self.root), self.repositories(copy),
+                                 rt.diff_text(self.repositories(copy), self.repositories(self.root)))
+                self.assertEqual(self.blobs(self.root), blobs_before)  # blobs are the registry's GC's
+        # By digest, its referrer (the cosign tag) went too, as offline.
+        self.assertEqual(self.reg.tags("rm/app"), [])
+
+    def test_a_shared_digest_is_refused(self):
+        self.reg.push_manifest("rm/shared", SAMPLE["alpine"], "a")
+        self.reg.push_manifest("rm/shared", SAMPLE["alpine"], "b")
+        p = self.rm("rm", "--yes", "rm/shared:a")
+        self.assertExit(p, 3)
+        self.assertIn("rm/shared:b", p.stderr)
+        self.assertIn("nothing was deleted", p.stderr)
+        self.assertEqual(self.reg.tags("rm/shared"), ["a", "b"])
+        # A host in the reference must be --registry's.
+        p = self.rm("rm", "--yes", "elsewhere.example:5000/rm/shared:a")
+        self.assertExit(p, 2)
+        self.assertIn("names the registry elsewhere.example:5000", p.stderr)
+        p = self.rm("rm", "--dry-run", self.reg.host + "/rm/shared:a", "rm/shared:b")
+        self.assertExit(p, 0)
+        # --untag would need 3.x's DELETE by tag.
+        p = self.rm("rm", "--yes", "--untag", "rm/shared:a")
+        self.assertExit(p, 2)
+        self.assertIn("registry 2.8 does not have", p.stderr)
+        # Naming both tags says it is meant.
+        p = self.rm("--json", "rm", "--yes", "rm/shared:a", "rm/shared:b")
+        self.assertExit(p, 0)
+        self.assertEqual(json.loads(p.stdout)["result"]["removed"], 3)
+        self.assertEqual(self.reg.tags("rm/shared"), [])
+
+    def test_dry_run_deletes_nothing(self):
+        self.reg.push_manifest("rm/dry", SAMPLE["alpine"], "1")
+        before = self.repositories(self.root)
+        p = self.rm("rm", "--dry-run", "rm/dry:1")
+        self.assertExit(p, 0)
+        self.assertIn("would remove", p.stdout)
+        self.assertEqual(self.repositories(self.root), before)
+
+    def test_bob_lacks_delete(self):
+        self.reg.push_manifest("rm/bob", SAMPLE["alpine"], "1")
+        before = self.repositories(self.root)
+        p = self.rm("-u", "bob", "rm", "--yes", "rm/bob:1", registry=self.tok.url, env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
+        self.assertExit(p, 1)
+        self.assertNotIn("rm/bob", self.rm("--json", "trash", "ls").stdout)  # a run that deleted nothing leaves no trace
+        self.assertNoSecret(p)
+        self.assertIn("user bob", p.stderr)
+        self.assertIn("lacks the permission `delete` on rm/bob", p.stderr)
+        self.assertIn("`push` is not enough", p.stderr)
+        self.assertEqual(self.repositories(self.root), before)
+
+    def test_rm_then_restore_pulls_every_tag_again(self):
+        self.reg.push_manifest("rm/round", SAMPLE["app_v1"], "v1")
+        self.reg.push_manifest("rm/round", SAMPLE["app_v0"], "v0")
+        self.reg.push_manifest("rm/round", WEB["multi"], "multi")
+        want = {t: self.reg.manifest_digest("rm/round", t) for t in ("v1", "v0", "multi")}
+        p = self.rm("--json", "rm", "--yes", "rm/round:v1", "rm/round:v0", "rm/round:multi")
+        self.assertExit(p, 0)
+        run = json.loads(p.stdout)["result"]["run"]
+        self.assertEqual(self.reg.tags("rm/round"), [])
+        ls = self.rm("--json", "trash", "ls")
+        self.assertExit(ls, 0)
+        self.assertIn(run, ls.stdout)
+        p = self.rm("restore", "--yes", run)
+        self.assertExit(p, 0)
+        self.assertEqual({t: self.reg.manifest_digest("rm/round", t) for t in want}, want)
+        for t in want:
+            self.assertEqual(self.reg.pull_all("rm/round", t), [], t)
+        # A run killed mid-way stays `running` in its record: restore (holding the lock) takes it.
+        p = self.rm("--json", "rm", "--yes", "rm/round:v0")
+        self.assertExit(p, 0)
+        killed = json.loads(p.stdout)["result"]["run"]
+        record = os.path.join(self.state, ".regsweep", "trash", killed, "run.json")
+        with open(record) as f:
+            doc = json.load(f)
+        doc["status"] = "running"
+        with open(record, "w") as f:
+            json.dump(doc, f)
+        p = self.rm("restore", "--dry-run", killed)
+        self.assertExit(p, 3)
+        self.assertIn("still running (or was killed)", p.stderr)
+        # v0 pushed again (another image) since the run: restore refuses, or keeps the newer.
+        self.reg.push_manifest("rm/round", SAMPLE["alpine"], "v0")
+        p = self.rm("restore", "--yes", killed)
+        self.assertExit(p, 3)
+        self.assertIn("rm/round:v0 (now " + SAMPLE["alpine"].digest, p.stderr)
+        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), SAMPLE["alpine"].digest)
+        p = self.rm("restore", "--yes", "--keep-newer", killed)
+        self.assertExit(p, 0)
+        self.assertEqual(self.reg.manifest_digest("rm/round", "v0"), SAMPLE["alpine"].digest)
+        self.assertEqual(self.reg.manifest_digest("rm/round", want["v0"]), want["v0"])  # the manifest is back, untagged
+        p = self.rm("restore", "--yes", run)
+        self.assertExit(p, 3)
+        self.assertIn("restored already", p.stderr)
+
+    def test_restore_after_the_registry_gc_is_refused(self):
+        img = rt.image([rt.layer({"only-here.txt": "swept by the registry's gc\n"})], created="2024-01-01T00:00:00Z")
+        self.reg.push_manifest("rm/gone", img, "1")
+        p = self.rm("--json", "rm", "--yes", "rm/gone:1")
+        self.assertExit(p, 0)
+        run = json.loads(p.stdout)["result"]["run"]
+        self.reg.garbage_collect(dry_run=False)
+        p = self.rm("restore", "--yes", run)
+        self.assertExit(p, 3)
+        for blob in [r.digest for r in img.refs]:
+            self.assertIn(blob, p.stderr)
+        self.assertIn("nothing was restored", p.stderr)
+        self.assertEqual(self.reg.tags("rm/gone"), [])
+        # trash empty covers online runs.
+        p = self.rm("trash", "empty", "--yes", run)
+        self.assertExit(p, 0)
+        self.assertNotIn(run, self.rm("--json", "trash", "ls").stdout)
+
+    def test_deletion_disabled_is_405(self):
+        self.reg.push_manifest("rm/nodelete", SAMPLE["alpine"], "1")
+        before = self.repositories(self.root)
+        off = rt.Registry(self.root, env=W.env, extra_config={"storage": {"cache": None, "delete": {"enabled": False}}}).start()
+        try:
+            p = self.rm("rm", "--yes", "rm/nodelete:1", registry=off.url)
+        finally:
+            off.cleanup()
+        self.assertExit(p, 1)
+        self.assertIn("does not allow deleting (HTTP 405", p.stderr)
+        self.assertIn("storage.delete.enabled", p.stderr)
+        self.assertEqual(self.repositories(self.root), before)
+
+    def test_the_index_is_deleted_never_its_child(self):
+        # The seed's trap: with the Docker v2 type alone in Accept, the tag answers with the
+        # linux/amd64 child, and deleting that digest would break the list. regsweep deletes
+        # the list, and its children stay (as offline).
+        self.reg.push_manifest("rm/trap", WEB["multi"], "multi")
+        r = rt.http("GET", self.reg.url + "/v2/rm/trap/manifests/multi",
+                    headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+        self.assertEqual(r.header("Docker-Content-Digest"), WEB["amd64"].digest)
+        # A child of an index a staying tag names is refused, as offline.
+        p = self.rm("rm", "--yes", "rm/trap@" + WEB["amd64"].digest)
+        self.assertExit(p, 3)
+        self.assertIn("refusing to delete a child of an index", p.stderr)
+        self.assertEqual(self.reg.manifest_digest("rm/trap", "multi"), WEB["multi"].digest)
+        p = self.rm("--json", "rm", "--yes", "rm/trap:multi")
+        self.assertExit(p, 0)
+        deleted = [a["digest"] for a in json.loads(p.stdout)["plan"]["actions"] if a["action"] == "remove-revision"]
+        self.assertEqual(deleted, [WEB["multi"].digest])
+        self.assertEqual(self.reg.tags("rm/trap"), [])
+        for child in ("amd64", "arm64"):
+            self.assertEqual(self.reg.manifest_digest("rm/trap", WEB[child].digest), WEB[child].digest)
+
+    def test_no_secret_in_the_state_folder(self):
+        self.reg.push_manifest("team/secret", SAMPLE["alpine"], "1")
+        p = self.rm("-u", "alice", "rm", "--yes", "team/secret:1", registry=self.tok.url, env={"REGISTRY_PASSWORD": ALICE_TOKEN_PW})
+        self.assertExit(p, 0)
+        self.assertNoSecret(p)
+        self.reg.push_manifest("rm/bob2", SAMPLE["alpine"], "1")
+        p = self.rm("-u", "bob", "rm", "--yes", "rm/bob2@" + SAMPLE["alpine"].digest, registry=self.tok.url,
+                    env={"REGISTRY_PASSWORD": BOB_TOKEN_PW})
+        self.assertExit(p, 1)
+        secrets = SECRETS + tuple(W.tokens.issued)
+        for dirpath, _dirs, files in os.walk(self.state):
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    data = f.read().decode("utf-8", "replace")
+                for secret in secrets:
+                    self.assertNotIn(secret, data, os.path.join(dirpath, name))
+
+
 class Failures(OnlineCase):
     def test_unreachable_host(self):
         port = rt.free_port()
@@ -309,7 +525,7 @@ class Failures(OnlineCase):
         self.assertLess(time.monotonic() - t0, 15)
 
     def test_refused_online(self):
-        for args in (["rm", "--yes", "team/app:v1"], ["gc"], ["report"], ["prune", "--keep-last", "1"], ["-i"]):
+        for args in (["gc"], ["report"], ["prune", "--keep-last", "1"], ["-i"]):
             with self.subTest(args=args):
                 p = regsweep("--registry", W.anon.url, *args)
                 self.assertExit(p, 2)
@@ -394,6 +610,54 @@ class Faults(OnlineCase):
                 self.assertIn(said, p.stderr)
                 self.assertIn("tried 6 times", p.stderr)
                 self.assertEqual(W.fake.count("/v2/_catalog?n=1000"), 6)
+
+    def one_deletable(self, delete_answer):
+        m = SAMPLE["app_v1"]
+        W.fake.script("/v2/a/tags/list?n=1000", [Answer(json={"name": "a", "tags": ["v1"]})])
+        for path in ("/v2/a/manifests/v1", "/v2/a/manifests/" + m.digest):
+            W.fake.script(path, [Answer(body=m.data, headers={"Content-Type": m.media_type, "Docker-Content-Digest": m.digest})])
+        W.fake.script("DELETE /v2/a/manifests/" + m.digest, [delete_answer])
+        return m
+
+    def rm(self, *args: str, state: str = "fake-state") -> subprocess.CompletedProcess:
+        return regsweep("--registry", W.fake.url, "--state-dir", os.path.join(W.dir, state), "rm", *args)
+
+    def test_rm_dry_run_sends_no_delete(self):
+        self.one_deletable(Answer(202))
+        p = self.rm("--dry-run", "a:v1", state="fake-dry")
+        self.assertExit(p, 0)
+        self.assertIn("would remove", p.stdout)
+        self.assertEqual(W.fake.count_method("DELETE"), 0)
+        self.assertFalse(os.path.exists(os.path.join(W.dir, "fake-dry")))  # nothing written either
+        p = self.rm("--yes", "a:v1")
+        self.assertExit(p, 0)
+        self.assertEqual(W.fake.count_method("DELETE"), 1)
+
+    def test_rm_statuses(self):
+        for answer, code, said in (
+                (Answer(405, json={"errors": [{"code": "UNSUPPORTED", "message": "The operation is unsupported."}]}), 1,
+                 "does not allow deleting (HTTP 405"),
+                (Answer(403), 1, "lacks the permission `delete` on a"),
+                (Answer(404), 0, "nothing was deleted (2 items were already gone)")):
+            with self.subTest(status=answer.status):
+                W.fake.reset()
+                self.one_deletable(answer)
+                p = self.rm("--yes", "a:v1")
+                self.assertExit(p, code)
+                self.assertIn(said, p.stdout + p.stderr)
+                if answer.status == 405:
+                    self.assertIn("storage.delete.enabled", p.stderr)
+                    self.assertIn(W.fake.url + "/v2/a/manifests/" + SAMPLE["app_v1"].digest, p.stderr)
+
+    def test_a_tag_moved_since_the_plan_is_refused(self):
+        m = self.one_deletable(Answer(202))
+        # The plan reads v1 -> app_v1; the check just before the DELETE finds app_v0.
+        W.fake.script("HEAD /v2/a/manifests/v1", [Answer(headers={"Docker-Content-Digest": SAMPLE["app_v0"].digest})])
+        p = self.rm("--yes", "a:v1")
+        self.assertExit(p, 3)
+        self.assertIn("now names " + SAMPLE["app_v0"].digest, p.stderr)
+        self.assertEqual(W.fake.count_method("DELETE"), 0)
+        del m
 
     def test_statuses_each_say_what_they_mean(self):
         W.fake.script("/v2/_catalog?n=1000", [Answer(json={"repositories": ["a"]})])

@@ -55,10 +55,15 @@ class FakeRegistry:
         with self.lock:
             return sum(1 for _m, p in self.requests if p == path)
 
+    def count_method(self, method: str) -> int:
+        with self.lock:
+            return sum(1 for m, _p in self.requests if m == method)
+
     def _next(self, method: str, path: str) -> Answer:
+        """The answer scripted for "METHOD /path" if there is one, else for "/path"."""
         with self.lock:
             self.requests.append((method, path))
-            answers = self.scripts.get(path)
+            answers = self.scripts.get(f"{method} {path}") or self.scripts.get(path)
             if not answers:
                 return Answer(404, json={"errors": [{"code": "NOT_FOUND", "message": "not scripted"}]})
             return answers.pop(0) if len(answers) > 1 else answers[0]
@@ -72,8 +77,10 @@ class FakeRegistry:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):
-                a = owner._next("GET", self.path)
+            def answer(self, method: str):
+                if method in ("PUT", "POST"):
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                a = owner._next(method, self.path)
                 body = jsonlib.dumps(a.json).encode() if a.json is not None else a.body
                 self.send_response(a.status)
                 if a.json is not None:
@@ -82,9 +89,20 @@ class FakeRegistry:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if method != "HEAD":  # a HEAD's answer has no body (its Content-Length is the GET's)
+                    self.wfile.write(body)
 
-            do_HEAD = do_GET
+            def do_GET(self):
+                self.answer("GET")
+
+            def do_HEAD(self):
+                self.answer("HEAD")
+
+            def do_DELETE(self):
+                self.answer("DELETE")
+
+            def do_PUT(self):
+                self.answer("PUT")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

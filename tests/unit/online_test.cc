@@ -11,8 +11,10 @@
 #include <string>
 
 #include "regsweep/error.h"
+#include "regsweep/util/sha256.h"
 #include "regsweep/online/challenge.h"
 #include "regsweep/online/credentials.h"
+#include "regsweep/online/execute.h"
 #include "regsweep/online/paging.h"
 #include "regsweep/online/registry_client.h"
 
@@ -263,6 +265,64 @@ TEST_F(CredentialsTest, AMissingHelperIsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("docker-credential-regsweep-test-no-such-helper"), std::string::npos);
   }
+}
+
+// --- Online runs: the state folder, and which plans the API can carry out -------------------------
+
+TEST(OnlineReference, HostAsDockerTellsIt) {
+  EXPECT_EQ(reference_host("myregistry:5000/team/app:v1"), "myregistry:5000");
+  EXPECT_EQ(reference_host("Registry.Example/app@sha256:00"), "registry.example");
+  EXPECT_EQ(reference_host("localhost/app:1"), "localhost");
+  EXPECT_EQ(reference_host("team/app:v1"), "");
+  EXPECT_EQ(reference_host("app:v1"), "");
+}
+
+TEST(OnlineState, FolderPerRegistry) {
+  EXPECT_EQ(state_folder("registry.example:5000", "", "/x/state", "/home/u"), "/x/state/regsweep/registry.example_5000");
+  EXPECT_EQ(state_folder("registry.example", "", "", "/home/u"), "/home/u/.local/state/regsweep/registry.example");
+  // XDG says a relative XDG_STATE_HOME is to be ignored.
+  EXPECT_EQ(state_folder("h:1", "", "relative", "/home/u"), "/home/u/.local/state/regsweep/h_1");
+  EXPECT_EQ(state_folder("h:1", "/my/state", "/x", "/home/u"), "/my/state");
+  EXPECT_THROW(state_folder("h:1", "", "", ""), UsageError);
+}
+
+TEST(OnlinePlan, DeletesByDigestWithTheirTags) {
+  const Digest d = util::sha256("a"), other = util::sha256("b");
+  plan::Plan p;
+  p.actions.push_back(plan::remove_tag("team/app", "v1", d, "requested"));
+  p.actions.push_back(plan::remove_revision("team/app", d, false, "requested"));
+  EXPECT_NO_THROW(check_online_plan(p));
+  // A tag whose digest stays needs 3.x's DELETE by tag.
+  p.actions.push_back(plan::remove_tag("team/app", "v2", other, "untag"));
+  try {
+    check_online_plan(p);
+    FAIL() << "an untag was accepted online";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("registry 2.8 has no DELETE by tag"), std::string::npos) << e.what();
+    EXPECT_EQ(e.path(), "team/app:v2");
+  }
+  // The same digest in another repository is another manifest.
+  plan::Plan q;
+  q.actions.push_back(plan::remove_tag("team/web", "v1", d, "requested"));
+  q.actions.push_back(plan::remove_revision("team/app", d, false, "requested"));
+  EXPECT_THROW(check_online_plan(q), UsageError);
+  // Nothing the API cannot do: a blob, a whole revision folder's parts, a repository.
+  plan::Plan r;
+  r.actions.push_back(plan::remove_blob(d, "gc", 10));
+  EXPECT_THROW(check_online_plan(r), UsageError);
+  plan::Plan s;
+  s.actions.push_back(plan::remove_repository_part("team/app", "_manifests", "rm --repository"));
+  EXPECT_THROW(check_online_plan(s), UsageError);
+  // A repository name from a registry's catalog becomes a key of the state folder: never a path.
+  plan::Plan t;
+  t.actions.push_back(plan::remove_revision("../../etc", d, false, "requested"));
+  EXPECT_THROW(check_online_plan(t), Error);
+}
+
+TEST(OnlinePlan, TrashKeysStayInTheRunFolder) {
+  const Digest d = util::sha256("a");
+  EXPECT_EQ(trashed_manifest_meta("R1", "team/app", d), ".regsweep/trash/R1/online/team/app/" + d.hex() + ".json");
+  EXPECT_EQ(trashed_manifest_body("R1", "team/app", d), ".regsweep/trash/R1/online/team/app/" + d.hex() + ".manifest");
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ struct SessionOptions {
   // `trash empty`: the registry never reads .regsweep, so no live-registry check; and no
   // recovery (an interrupted run is finished by the next command that changes the storage).
   bool trash_only = false;
+  // With trash_only: the store is the local state folder of online runs (no registry data in it).
+  bool state_folder = false;
   // On a store without rename: how many actions go in one window of batched requests (0:
   // 1000; REGSWEEP_TEST_WINDOW in test builds). Crash tests shrink it, to stop between windows.
   std::size_t window = 0;

@@ -54,6 +54,13 @@ inline constexpr std::string_view kCatalogScope = "registry:catalog:*";
 // UsageError naming it when it is not a scheme (https:// or http://) and a host alone.
 std::string registry_host(std::string_view registry_url);
 
+enum class DeleteResult { Deleted, AlreadyGone };
+
+// The registry host a reference starts with, as Docker tells one ("myregistry:5000/team/app:v1",
+// "localhost/app:1", "registry.example/app:1": a first component with a '.' or ':', or
+// "localhost"), lower case; empty when it has none ("team/app:v1").
+std::string reference_host(std::string_view reference);
+
 class RegistryClient {
  public:
   explicit RegistryClient(ClientSettings settings);
@@ -77,6 +84,18 @@ class RegistryClient {
   std::optional<FetchedManifest> manifest(std::string_view repository, std::string_view reference);
   // A blob's bytes (at most max_bytes), checked against its digest; nullopt on 404.
   std::optional<std::string> blob(std::string_view repository, const Digest& digest, std::size_t max_bytes);
+
+  // The digest a tag (or digest) names now (HEAD with every manifest type in Accept, so that a
+  // list's tag gives the list's digest); nullopt on 404.
+  std::optional<Digest> manifest_digest(std::string_view repository, std::string_view reference);
+  // DELETE /v2/<repository>/manifests/<digest> (scope pull,delete): every tag on it goes too.
+  // AlreadyGone on 404. An Error of its own for 401/403 (no `delete` permission: `push` is not
+  // enough) and 405 (deletion disabled, or a pull-through cache).
+  DeleteResult delete_manifest(std::string_view repository, const Digest& digest);
+  // PUT /v2/<repository>/manifests/<reference> with `media_type` as Content-Type (scope pull,push).
+  void put_manifest(std::string_view repository, std::string_view reference, std::string_view media_type, std::string_view body);
+  // HEAD of a blob: whether the registry still serves it in `repository`.
+  bool blob_exists(std::string_view repository, const Digest& digest);
 
   struct Counters {
     std::uint64_t requests = 0, retries = 0, tokens = 0;
