@@ -17,6 +17,7 @@ constexpr CommandFactory kCommands[] = {
     add_rm_command,
     add_gc_command,
     add_prune_command,
+    add_policy_command,
     add_apply_command,
     add_fsck_command,
     add_trash_command,
@@ -59,7 +60,7 @@ void refuse_what_online_mode_cannot(const Context& context, const std::vector<Co
   std::string command = interactive ? "interactive" : "";
   for (const Command& c : commands)
     if (c.app->parsed()) command = c.app->get_name();
-  if (command.empty() || command == "ls") return;
+  if (command.empty() || command == "ls" || command == "policy") return;  // policy opens no storage
   throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls` reads the registry (over its API)",
                    on.registry, "run `regsweep " + command + "` on the registry's storage instead (--root or --config)");
 }
