@@ -20,6 +20,8 @@ set (mtime of current/link) and every blob aged two days; each test works on a c
 - PlanApply: --plan-out changes nothing; apply refuses (exit 3, nothing changed) after a tag
   moved or when a blob of a gc plan is referenced again; apply == the direct command (prune,
   prune --gc, gc).
+- PolicyCheck: `policy check FILE` with a --root that does not exist: a valid file's rules in
+  priority order (text and --json); bad files give FILE:LINE:COLUMN and the key, exit 2.
 - Interactive: a piped session (repository by number, a range, y, g, y, q) checked against the
   API + `registry garbage-collect`; q alone; bad selections.
 """
