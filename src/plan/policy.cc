@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "regsweep/plan/rm.h"
+#include "regsweep/util/clock.h"
 #include "regsweep/util/format.h"
 #include "regsweep/util/glob.h"
 
@@ -342,6 +344,162 @@ Policy parse_policy(std::string_view text, const std::string& file) {
   } catch (const YAML::Exception& e) {  // a conversion yaml-cpp refused
     throw PolicyError(file, location_of(e.mark), e.msg);
   }
+}
+
+namespace {
+
+struct Image {
+  ImageDecision* out;
+  std::int64_t pushed = 0;  // 0: unknown
+  std::int64_t created = 0;
+  std::int64_t pulled = 0;  // 0: never seen pulled
+};
+
+std::int64_t time_of(const Image& i, PolicyTime t) {
+  return t == PolicyTime::Pushed ? i.pushed : t == PolicyTime::Created ? i.created : i.pulled;
+}
+
+std::string ordinal(std::size_t n) {
+  const char* suffix = (n % 100 >= 11 && n % 100 <= 13) ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
+// Why the rule's conditions hold for the image ranked `rank` (0-based) among those it counts,
+// or why one does not: (holds, text).
+std::pair<bool, std::string> conditions(const PolicyRule& r, const Image& img, std::size_t rank, std::int64_t now_ns) {
+  std::vector<std::string> why;
+  const std::string by = r.count_by == PolicyTime::Pushed ? "" : std::string(" by ") + to_string(r.count_by) + " time";
+  const std::string place = " (" + ordinal(rank + 1) + ")";
+  if (r.most_recent) {
+    if (rank >= *r.most_recent) return {false, "not among the " + std::to_string(*r.most_recent) + " most recent" + by + place};
+    why.push_back("among the " + std::to_string(*r.most_recent) + " most recent" + by + place);
+  }
+  if (r.count_more_than) {
+    if (rank < *r.count_more_than) return {false, "among the " + std::to_string(*r.count_more_than) + " most recent" + by + place};
+    why.push_back("beyond the " + std::to_string(*r.count_more_than) + " most recent" + by + place);
+  }
+  for (const AgeCondition& a : r.ages) {
+    const std::int64_t t = time_of(img, a.time);
+    const char* what = to_string(a.time);
+    if (t == 0 && a.time != PolicyTime::Pulled) return {false, std::string(what) + " time unknown, so not " + a.key()};
+    const bool older = t == 0 || now_ns - t > a.seconds * util::kNanosPerSecond;  // never pulled: longer ago than any
+    if (older != a.older)
+      return {false, std::string(what) + (older ? " more than " : " at most ") + a.text + " ago" + (t == 0 ? " (never seen pulled)" : "")};
+    why.push_back(std::string(what) + (older ? " more than " : " at most ") + a.text + " ago");
+  }
+  if (why.empty()) return {true, "selected, no condition"};
+  std::string text;
+  for (const auto& w : why) text += (text.empty() ? "" : " and ") + w;
+  return {true, text};
+}
+
+std::string rule_name(const PolicyRule& r) {
+  return r.name == "rule " + std::to_string(r.priority) ? r.name : "rule " + std::to_string(r.priority) + " (" + r.name + ")";
+}
+
+}  // namespace
+
+std::vector<ImageDecision> decide(const storage::Model& model, const Policy& policy, std::int64_t now_ns, const PolicyTimes& times) {
+  if (!times.pulled_ns)
+    for (const PolicyRule& r : policy.rules)
+      if (r.needs(PolicyTime::Pulled))
+        throw UsageError(rule_name(r) + " needs pull times, and no access log was given", policy.file + ":" + std::to_string(r.at.line),
+                         "--access-log FILE gives the registry's logs");
+  std::vector<ImageDecision> out;
+  for (const storage::Repository& repo : model.repositories) {
+    std::map<Digest, std::vector<std::string>> tagged;
+    for (const auto& t : repo.tags)
+      if (t.current && !is_referrer_tag(t.name)) tagged[*t.current].push_back(t.name);
+    std::set<Digest> named;
+    for (const auto& t : repo.tags)
+      if (t.current) named.insert(*t.current);
+    std::set<Digest> children;
+    for (const auto& rev : repo.revisions)
+      if (const auto* m = model.find_manifest(rev.digest))
+        for (const auto& c : m->parsed.children) children.insert(c.digest);
+    const std::size_t first = out.size();
+    for (auto& [digest, tags] : tagged) out.push_back({repo.name, digest, tags, false, std::nullopt, ""});
+    if (!repo.tags_incomplete)
+      for (const auto& rev : repo.revisions) {
+        const auto* m = model.find_manifest(rev.digest);
+        if (named.count(rev.digest) || children.count(rev.digest) || (m && m->parsed.subject)) continue;
+        out.push_back({repo.name, rev.digest, {}, false, std::nullopt, ""});
+      }
+    std::vector<Image> images;
+    for (std::size_t i = first; i < out.size(); ++i) {
+      Image img{&out[i]};
+      const ImageDecision& d = out[i];
+      for (const auto& t : repo.tags)
+        if (t.current == d.digest) img.pushed = std::max(img.pushed, t.pushed_ns);
+      if (d.tags.empty())
+        if (auto it = times.revision_pushed_ns.find({repo.name, d.digest}); it != times.revision_pushed_ns.end()) img.pushed = it->second;
+      if (auto it = times.created_ns.find(d.digest); it != times.created_ns.end()) img.created = it->second;
+      if (times.pulled_ns)
+        if (auto it = times.pulled_ns->find({repo.name, d.digest}); it != times.pulled_ns->end()) img.pulled = it->second;
+      images.push_back(img);
+    }
+    // The images a rule counts, newest first by its count_by time (then created, then digest).
+    auto ranked = [&](const PolicyRule& r, const std::vector<bool>& left_out) {
+      std::vector<std::size_t> sel;
+      if (!r.covers_repository(repo.name)) return sel;
+      for (std::size_t i = 0; i < images.size(); ++i)
+        if (!left_out[i] && r.selects(images[i].out->tags)) sel.push_back(i);
+      std::sort(sel.begin(), sel.end(), [&](std::size_t a, std::size_t b) {
+        const Image& x = images[a];
+        const Image& y = images[b];
+        if (time_of(x, r.count_by) != time_of(y, r.count_by)) return time_of(x, r.count_by) > time_of(y, r.count_by);
+        if (x.created != y.created) return x.created > y.created;
+        return y.out->digest < x.out->digest;
+      });
+      return sel;
+    };
+    const std::vector<bool> none(images.size(), false);
+    std::vector<std::optional<std::pair<const PolicyRule*, std::string>>> kept(images.size());
+    for (const PolicyRule& r : policy.rules) {
+      if (r.action != PolicyAction::Keep) continue;
+      auto sel = ranked(r, none);
+      for (std::size_t rank = 0; rank < sel.size(); ++rank) {
+        auto [holds, why] = conditions(r, images[sel[rank]], rank, now_ns);
+        if (holds && !kept[sel[rank]]) kept[sel[rank]] = std::make_pair(&r, why);
+      }
+    }
+    std::vector<bool> decided(images.size(), false);
+    for (const PolicyRule& r : policy.rules) {
+      if (r.action != PolicyAction::Delete) continue;
+      auto sel = ranked(r, decided);
+      for (std::size_t rank = 0; rank < sel.size(); ++rank) {
+        const std::size_t i = sel[rank];
+        decided[i] = true;
+        ImageDecision& d = *images[i].out;
+        auto [holds, why] = conditions(r, images[i], rank, now_ns);
+        if (holds && kept[i]) {
+          d.rule = kept[i]->first->priority;
+          d.reason = "kept by " + rule_name(*kept[i]->first) + ": " + kept[i]->second + "; a keep wins over " + rule_name(r);
+        } else if (holds) {
+          d.deleted = true;
+          d.rule = r.priority;
+          d.reason = "deleted by " + rule_name(r) + ": " + why;
+        } else if (kept[i]) {
+          d.rule = kept[i]->first->priority;
+          d.reason = "kept by " + rule_name(*kept[i]->first) + ": " + kept[i]->second;
+        } else {
+          d.rule = r.priority;
+          d.reason = "kept by " + rule_name(r) + ", which selects it: " + why;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      ImageDecision& d = *images[i].out;
+      if (decided[i]) continue;
+      if (kept[i]) {
+        d.rule = kept[i]->first->priority;
+        d.reason = "kept by " + rule_name(*kept[i]->first) + ": " + kept[i]->second;
+      } else {
+        d.reason = "kept: no rule selects it";
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace regsweep::plan

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "regsweep/storage/model.h"
+
 namespace regsweep::plan {
 namespace {
 
@@ -257,6 +259,104 @@ TEST(PolicyGlob, Problems) {
   EXPECT_TRUE(glob_problem("a**"));
   EXPECT_TRUE(glob_problem("**b/c"));
   EXPECT_TRUE(glob_problem("a/"));
+}
+
+// --- the engine ------------------------------------------------------------------------------
+
+constexpr std::int64_t kDay = 86400LL * 1'000'000'000;
+constexpr std::int64_t kNow = 1'000 * kDay;  // pinned: no test reads the calendar
+
+Digest digest_of(char c) { return *Digest::parse("sha256:" + std::string(64, c)); }
+
+storage::TagLink tag(const std::string& name, char image, std::int64_t days_ago) {
+  return storage::TagLink{name, digest_of(image), kNow - days_ago * kDay, {}};
+}
+
+// team/app: a = {latest, v3} 1 day old, b = v2 5d, c = v1 10d, d = dev-1 20d, e = dev-2 30d,
+// f untagged (its revision 40d); other/x: g = v1 40d, h = v2 2d.
+storage::Model engine_model() {
+  storage::Model m;
+  storage::Repository app;
+  app.name = "team/app";
+  app.tags = {tag("dev-1", 'd', 20), tag("dev-2", 'e', 30), tag("latest", 'a', 1), tag("v1", 'c', 10), tag("v2", 'b', 5),
+              tag("v3", 'a', 1)};
+  for (char c : std::string("abcdef")) app.revisions.push_back({digest_of(c), false});
+  storage::Repository other;
+  other.name = "other/x";
+  other.tags = {tag("v1", '1', 40), tag("v2", '2', 2)};
+  other.revisions = {{digest_of('1'), false}, {digest_of('2'), false}};
+  m.repositories = {other, app};
+  return m;
+}
+
+const ImageDecision& find(const std::vector<ImageDecision>& ds, const std::string& repo, char image) {
+  for (const auto& d : ds)
+    if (d.repository == repo && d.digest == digest_of(image)) return d;
+  throw std::runtime_error("no decision for " + repo + " " + image);
+}
+
+TEST(PolicyEngine, RulesDecideImagesAsDocumented) {
+  Policy p = parse_policy(R"(rules:
+  - {priority: 0, action: keep, repositories: other/x, most_recent: 1}
+  - {priority: 1, action: keep, tag_regex: '^latest$'}
+  - {priority: 2, action: delete, repositories: "team/**", tag_glob: "v*", count_more_than: 1}
+  - {priority: 3, action: delete, tag_regex: '^dev-', pushed_older_than: 25d}
+  - {priority: 4, action: delete, repositories: "team/**", select: any, count_more_than: 1}
+  - {priority: 5, action: delete, repositories: other/x}
+)", "p.yml");
+  PolicyTimes times;
+  times.revision_pushed_ns[{"team/app", digest_of('f')}] = kNow - 40 * kDay;
+  auto ds = decide(engine_model(), p, kNow, times);
+  ASSERT_EQ(ds.size(), 8u);
+  struct Row {
+    const char* repo;
+    char image;
+    bool deleted;
+    std::uint64_t rule;
+    const char* why;
+  };
+  // Expected from the rules' definitions (docs/policies.md, "Semantics"):
+  const Row rows[] = {
+      // rule 2 counts a, b, c (newest first: a is 1st); beyond the 1st: b, c. a is also kept by rule 1.
+      {"team/app", 'a', false, 1, "kept by rule 1: selected, no condition"},  // rule 2 would not delete it either
+      {"team/app", 'b', true, 2, "deleted by rule 2: beyond the 1 most recent (2nd)"},
+      {"team/app", 'c', true, 2, "deleted by rule 2: beyond the 1 most recent (3rd)"},
+      // rule 3: dev-1 is 20d old (at most 25d: kept by the rule that selects it), dev-2 30d.
+      {"team/app", 'd', false, 3, "kept by rule 3, which selects it: pushed at most 25d ago"},
+      {"team/app", 'e', true, 3, "deleted by rule 3: pushed more than 25d ago"},
+      // rule 4 counts only what no earlier delete rule decided: f alone, 1st, not beyond 1.
+      {"team/app", 'f', false, 4, "kept by rule 4, which selects it: among the 1 most recent (1st)"},
+      // other/x: rule 0 keeps the newest (h); rule 5 deletes every image: g goes, h is kept (keep wins).
+      {"other/x", '1', true, 5, "deleted by rule 5: selected, no condition"},
+      {"other/x", '2', false, 0, "kept by rule 0: among the 1 most recent (1st); a keep wins over rule 5"},
+  };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(std::string(r.repo) + " " + r.image);
+    const ImageDecision& d = find(ds, r.repo, r.image);
+    EXPECT_EQ(d.deleted, r.deleted) << d.reason;
+    ASSERT_TRUE(d.rule);
+    EXPECT_EQ(*d.rule, r.rule) << d.reason;
+    EXPECT_EQ(d.reason.rfind(r.why, 0), 0u) << d.reason;
+  }
+  EXPECT_EQ(find(ds, "team/app", 'a').tags, (std::vector<std::string>{"latest", "v3"}));
+  EXPECT_TRUE(find(ds, "team/app", 'f').tags.empty());
+}
+
+TEST(PolicyEngine, NoRuleKeepsAndPullRulesNeedLogs) {
+  Policy p = parse_policy("rules:\n  - {priority: 1, action: delete, repositories: nothing/here}\n", "p.yml");
+  for (const auto& d : decide(engine_model(), p, kNow, {})) {
+    EXPECT_FALSE(d.deleted);
+    EXPECT_FALSE(d.rule);
+    EXPECT_EQ(d.reason, "kept: no rule selects it");
+  }
+  Policy pulls = parse_policy("rules:\n  - {priority: 1, action: delete, pulled_older_than: 30d}\n", "p.yml");
+  EXPECT_THROW(decide(engine_model(), pulls, kNow, {}), UsageError);
+  PolicyTimes times;
+  times.pulled_ns.emplace();
+  (*times.pulled_ns)[{"other/x", digest_of('2')}] = kNow - 1 * kDay;
+  auto ds = decide(engine_model(), pulls, kNow, times);
+  EXPECT_FALSE(find(ds, "other/x", '2').deleted);  // pulled a day ago
+  EXPECT_TRUE(find(ds, "other/x", '1').deleted);   // never seen pulled: longer ago than any duration
 }
 
 }  // namespace

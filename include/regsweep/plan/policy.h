@@ -8,7 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include <map>
+#include <utility>
+
 #include "regsweep/error.h"
+#include "regsweep/storage/model.h"
 
 namespace regsweep::plan {
 
@@ -96,6 +100,34 @@ struct Policy {
 // Parses and checks a policy file's text; `file` names it in messages. Throws PolicyError at
 // the first mistake (docs/policies.md lists them), with its line and column.
 Policy parse_policy(std::string_view text, const std::string& file);
+
+// The times the engine reads besides the model's push times of tags.
+struct PolicyTimes {
+  std::map<Digest, std::int64_t> created_ns;  // the config's `created` (0 or absent: unknown)
+  // An untagged image's push time (its revision link's mtime), by repository and digest.
+  std::map<std::pair<std::string, Digest>, std::int64_t> revision_pushed_ns;
+  // Last pull seen in the access logs, by repository and digest; nullopt: no logs given.
+  std::optional<std::map<std::pair<std::string, Digest>, std::int64_t>> pulled_ns;
+};
+
+// The fate of one image (a digest in a repository) and the rule that decided it.
+struct ImageDecision {
+  std::string repository;
+  Digest digest;
+  std::vector<std::string> tags;  // sorted; empty: an untagged image
+  bool deleted = false;
+  std::optional<std::uint64_t> rule;  // the deciding rule's priority; none: no rule selects it
+  std::string reason;                 // "deleted by rule 2 (old dev): beyond the 3 most recent (4th)"
+};
+
+// The engine (docs/policies.md, "Semantics"): every image of every repository, in the model's
+// order (repository, then tagged images by digest, then untagged ones). Tags without a
+// readable current link name no image; cosign-style tags (sha256-<hex>.sig, ...) are left out
+// (they follow their subject when the plan is made); an untagged image is a revision no tag
+// names that is neither an index child nor a referrer, and a repository whose tags could not
+// all be read has none. Throws UsageError when a rule needs pull times and none are given.
+std::vector<ImageDecision> decide(const storage::Model& model, const Policy& policy, std::int64_t now_ns,
+                                  const PolicyTimes& times);
 
 // Repository and tag globs (util/glob.h's): why a glob is not valid, or nullopt.
 std::optional<std::string> glob_problem(std::string_view glob);
