@@ -266,7 +266,7 @@ TEST(PolicyGlob, Problems) {
 constexpr std::int64_t kDay = 86400LL * 1'000'000'000;
 constexpr std::int64_t kNow = 1'000 * kDay;  // pinned: no test reads the calendar
 
-Digest digest_of(char c) { return *Digest::parse("sha256:" + std::string(64, c)); }
+Digest digest_of(char c) { return Digest::parse("sha256:" + std::string(64, c)).value(); }  // c: a hex digit
 
 storage::TagLink tag(const std::string& name, char image, std::int64_t days_ago) {
   return storage::TagLink{name, digest_of(image), kNow - days_ago * kDay, {}};
@@ -357,6 +357,39 @@ TEST(PolicyEngine, NoRuleKeepsAndPullRulesNeedLogs) {
   auto ds = decide(engine_model(), pulls, kNow, times);
   EXPECT_FALSE(find(ds, "other/x", '2').deleted);  // pulled a day ago
   EXPECT_TRUE(find(ds, "other/x", '1').deleted);   // never seen pulled: longer ago than any duration
+}
+
+TEST(PolicyEngine, ImagesAreSelectedThroughTheirTagsAndUntaggedMeansNoTagNoParent) {
+  // r: index 2 (tag "multi") with child 1; image 3 (tags "v1" and "keep-me"); a referrer 6 of 3
+  // (subject 3) whose only tag is cosign-style; 4 untagged; 5 (tag "v2").
+  storage::Model m;
+  const std::string sig = "sha256-" + std::string(64, '3') + ".sig";
+  storage::Repository r;
+  r.name = "r";
+  r.tags = {tag("keep-me", '3', 3), tag("multi", '2', 4), tag(sig, '6', 3), tag("v1", '3', 3), tag("v2", '5', 9)};
+  for (char c : std::string("123456")) r.revisions.push_back({digest_of(c), false});
+  storage::ManifestRecord index;
+  index.digest = digest_of('2');
+  index.parsed.children.push_back({digest_of('1'), 0, ""});
+  storage::ManifestRecord referrer;
+  referrer.digest = digest_of('6');
+  referrer.parsed.subject = digest_of('3');
+  m.manifests = {index, referrer};  // sorted by digest
+  m.repositories = {r};
+  Policy p = parse_policy(R"(rules:
+  - {priority: 1, action: delete, tag_glob: ["v*", "multi"], exclude_tag_regex: ["^keep-"]}
+  - {priority: 2, action: delete, select: untagged}
+)", "p.yml");
+  auto ds = decide(m, p, kNow, {});
+  std::vector<std::string> got;
+  for (const auto& d : ds) got.push_back(std::string(1, d.digest.str().back()) + (d.deleted ? "-" : "+"));
+  // Expected: 2 (multi) and 5 (v2) selected and deleted; 3 has a tag the exclude list matches:
+  // NOT selected, kept; 4 is untagged: deleted; 1 (an index child) and 6 (a referrer, its only
+  // tag cosign-style) are no images of their own.
+  EXPECT_EQ(got, (std::vector<std::string>{"2-", "3+", "5-", "4-"}));
+  EXPECT_EQ(find(ds, "r", '3').reason, "kept: no rule selects it");
+  m.repositories[0].tags_incomplete = true;  // a tag could not be read: nothing is untagged
+  EXPECT_EQ(decide(m, p, kNow, {}).size(), 3u);
 }
 
 }  // namespace
