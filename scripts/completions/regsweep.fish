@@ -18,7 +18,7 @@ function __regsweep_refs
     regsweep (__regsweep_storage) __complete refs (commandline -ct) 2>/dev/null
 end
 
-set -l commands ls report rm gc prune apply fsck trash restore interactive
+set -l commands ls report rm gc prune policy apply fsck trash restore interactive
 complete -c regsweep -f
 complete -c regsweep -n "not __fish_seen_subcommand_from $commands" -a "$commands"
 complete -c regsweep -l root -r -d 'the storage rootdirectory'
@@ -76,6 +76,8 @@ complete -c regsweep -n '__fish_seen_subcommand_from prune' -l older-than -x -d 
 complete -c regsweep -n '__fish_seen_subcommand_from prune' -l untagged -d 'also delete untagged manifests'
 complete -c regsweep -n '__fish_seen_subcommand_from prune' -l gc -d 'sweep blobs afterwards'
 complete -c regsweep -n '__fish_seen_subcommand_from apply' -F
+complete -c regsweep -n '__fish_seen_subcommand_from policy; and not __fish_seen_subcommand_from check' -a check -d 'validate a policy file, no storage needed'
+complete -c regsweep -n '__fish_seen_subcommand_from check' -F
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -a '(__regsweep_refs | string match -v "*:*")'
 complete -c regsweep -n '__fish_seen_subcommand_from fsck' -l verify -d 'hash every blob'
 complete -c regsweep -n '__fish_seen_subcommand_from trash; and not __fish_seen_subcommand_from ls empty' -a 'ls empty'

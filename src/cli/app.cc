@@ -17,6 +17,7 @@ constexpr CommandFactory kCommands[] = {
     add_rm_command,
     add_gc_command,
     add_prune_command,
+    add_policy_command,
     add_apply_command,
     add_fsck_command,
     add_trash_command,
@@ -41,7 +42,8 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
   return "regsweep: error: " + std::string(e.what()) + "\nhint: see `" + name + " --help`\n";
 }
 
-// Online mode reads the registry's API, and only `ls`, `rm`, `restore` and `trash` work so yet: every other command would
+// Online mode reads the registry's API, and only `ls`, `rm`, `restore` and `trash` work so yet (`policy` opens no
+// storage, so it runs in either mode): every other command would
 // run on a local storage the user did not name, so it is refused, as are the options of the
 // other mode.
 void refuse_what_online_mode_cannot(const Context& context, const std::vector<Command>& commands, bool interactive) {
@@ -61,6 +63,7 @@ void refuse_what_online_mode_cannot(const Context& context, const std::vector<Co
   for (const Command& c : commands)
     if (c.app->parsed()) command = c.app->get_name();
   if (command.empty() || command == "ls" || command == "rm" || command == "restore" || command == "trash") return;
+  if (command == "policy") return;  // policy opens no storage
   throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls`, `rm`, `restore` and `trash` do",
                    on.registry, "run `regsweep " + command + "` on the registry's storage instead (--root or --config)");
 }

@@ -125,6 +125,7 @@ Command add_report_command(CLI::App& parent, Context& context);
 Command add_rm_command(CLI::App& parent, Context& context);
 Command add_gc_command(CLI::App& parent, Context& context);
 Command add_prune_command(CLI::App& parent, Context& context);
+Command add_policy_command(CLI::App& parent, Context& context);
 Command add_apply_command(CLI::App& parent, Context& context);
 Command add_interactive_command(CLI::App& parent, Context& context);
 Command add_fsck_command(CLI::App& parent, Context& context);

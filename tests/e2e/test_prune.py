@@ -20,6 +20,8 @@ set (mtime of current/link) and every blob aged two days; each test works on a c
 - PlanApply: --plan-out changes nothing; apply refuses (exit 3, nothing changed) after a tag
   moved or when a blob of a gc plan is referenced again; apply == the direct command (prune,
   prune --gc, gc).
+- PolicyCheck: `policy check FILE` with a --root that does not exist: a valid file's rules in
+  priority order (text and --json); bad files give FILE:LINE:COLUMN and the key, exit 2.
 - Interactive: a piped session (repository by number, a range, y, g, y, q) checked against the
   API + `registry garbage-collect`; q alone; bad selections.
 """
@@ -834,6 +836,47 @@ class Interactive(Case):
 # ---------------------------------------------------------------------------------------------
 
 
+class PolicyCheck(rt.RegsweepCase):
+    """`policy check FILE` opens no storage: its --root names nothing (issue #20)."""
+
+    def check(self, text: str, *args: str) -> subprocess.CompletedProcess:
+        path = os.path.join(WORK["dir"], "policy.yml")
+        with open(path, "w") as f:
+            f.write(text)
+        return rt.run_regsweep(os.path.join(WORK["dir"], "no-such-root"), *args, "policy", "check", path,
+                               timeout=TIMEOUT, log=log)
+
+    def test_valid_file(self):
+        """a valid file: its rules in priority order, exit 0; --json has them too"""
+        text = ("rules:\n"
+                "  - {priority: 2, action: delete, tag_regex: ['^dev-'], count_more_than: 3}\n"
+                "  - {priority: 1, name: releases, action: keep, tag_glob: ['v*']}\n")
+        p = self.check(text)
+        self.assertExit(p, 0)
+        lines = p.stdout.splitlines()
+        self.assertIn("2 rules in priority order", lines[0])
+        self.assertIn("releases", lines[1])
+        self.assertIn("beyond the 3 most recent", lines[2])
+        p = self.check(text, "--json")
+        self.assertExit(p, 0)
+        self.assertEqual([r["priority"] for r in rt.json_of(p)["rules"]], [1, 2])
+
+    def test_bad_files(self):
+        """a bad file: FILE:LINE:COLUMN and the key in the message, exit 2"""
+        path = os.path.join(WORK["dir"], "policy.yml")
+        for text, where, part in (
+                ("rules:\n  - priority: [1\n", "3:1", "not valid YAML"),
+                ("rules:\n  - priority: 1\n    action: delete\n    priorty: 2\n", "4:5", 'did you mean "priority"'),
+                ("rules:\n  - priority: 1\n    action: delete\n    tag_regex: '(x'\n", "4:16", "not a valid regular expression"),
+                ("rules:\n  - priority: 1\n    action: delete\n    most_recent: -2\n", "4:18", "most_recent"),
+                ("rules:\n  - priority: 1\n    select: any\n", "2:5", "no action")):
+            with self.subTest(text=text):
+                p = self.check(text)
+                self.assertExit(p, 2)
+                self.assertIn(f"{path}:{where}: ", p.stderr)
+                self.assertIn(part, p.stderr)
+
+
 class ZZ(Case):
     def test_every_prune_checked(self):
         """every prune that succeeded in this suite had its table checked against its plan"""
@@ -854,7 +897,7 @@ def main():
     rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
     WORK["dir"] = tempfile.mkdtemp(prefix="regsweep-e2e-prune-", dir=gt.fast_tmpdir())
     rt.use_private_copy(WORK["dir"])  # others may relink the build while this runs
-    tap.run_classes((PolicyTable, SharedDigest, Untagged, RealRun, ReferrerKeep, Options, PlanApply, Interactive, ZZ),
+    tap.run_classes((PolicyTable, SharedDigest, Untagged, RealRun, ReferrerKeep, Options, PlanApply, Interactive, PolicyCheck, ZZ),
                     cleanup=(rt.stop_all_registries, lambda: shutil.rmtree(WORK["dir"], ignore_errors=True)))
 
 
