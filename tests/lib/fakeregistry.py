@@ -7,19 +7,16 @@ answer repeats); a path without one answers 404. Every request is recorded.
     fake.script("/v2/_catalog?n=1000", [Answer(503), Answer(200, json={"repositories": ["a"]})])
     fake.url  # http://127.0.0.1:<port>
 
-Runs in a thread of the test process; stopped at exit (lifetime.py). Standard library only.
+Runs in a thread of the test process; stopped at exit (httpserver.py). Standard library only.
 """
 from __future__ import annotations
 
 import json as jsonlib
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-import lifetime
-
-_LIVE: set = set()
-lifetime.on_exit(lambda: lifetime.stop_each(_LIVE), order=lifetime.PROXIES)
+from httpserver import LocalHTTPServer
 
 
 @dataclass
@@ -30,16 +27,15 @@ class Answer:
     json: object = None  # when set: the body, as JSON, with Content-Type application/json
 
 
-class FakeRegistry:
+class FakeRegistry(LocalHTTPServer):
     def __init__(self):
         self.scripts: dict = {}
         self.requests: list = []  # (method, path)
         self.lock = threading.Lock()
-        self.server = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.base_url
 
     def script(self, path: str, answers: list) -> None:
         with self.lock:
@@ -104,16 +100,6 @@ class FakeRegistry:
             def do_PUT(self):
                 self.answer("PUT")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        _LIVE.add(self)
-        lifetime.arm()
+        self.serve(Handler)
         self.reset()
         return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        _LIVE.discard(self)

@@ -12,7 +12,7 @@ An ACL entry is (type, name glob, actions): actions "*" or a list ("pull", "push
 in `users` or with a wrong password gets 401; `deny_next = N` makes the next N tokens grant
 nothing (a token the registry refuses mid-run, as an expired or revoked one); a scope the ACL does not cover is granted with
 fewer (or no) actions, as docker_auth does, and the registry answers 401 insufficient_scope.
-Runs in a thread of the test process; stopped at exit (lifetime.py). Debian's python3-jwt and
+Runs in a thread of the test process; stopped at exit (httpserver.py). Debian's python3-jwt and
 python3-cryptography.
 """
 from __future__ import annotations
@@ -22,11 +22,10 @@ import datetime
 import fnmatch
 import json
 import os
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 from cryptography import x509
@@ -34,13 +33,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-import lifetime
+from httpserver import LocalHTTPServer
 
 SERVICE = "regsweep-test-registry"
 ISSUER = "regsweep-test-token-issuer"
-
-_LIVE: set = set()
-lifetime.on_exit(lambda: lifetime.stop_each(_LIVE), order=lifetime.PROXIES)
 
 
 def _signing_pair(folder: str):
@@ -58,7 +54,7 @@ def _signing_pair(folder: str):
     return key, cert, path
 
 
-class TokenServer:
+class TokenServer(LocalHTTPServer):
     def __init__(self, folder: str, users: dict, expires_in: int = 300):
         os.makedirs(folder, exist_ok=True)
         self.users = users
@@ -68,12 +64,10 @@ class TokenServer:
         self.requests: list = []  # (user, [scopes asked], status)
         self.issued: list = []    # every token given (a test checks that none is printed)
         self.deny_next = 0        # the next N tokens grant nothing: the registry answers 401 mid-run
-        self.server = None
-        self.thread = None
 
     @property
     def realm(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        return self.base_url + "/token"
 
     def registry_auth(self) -> dict:
         """The registry's config section (extra_config) that sends clients here."""
@@ -140,16 +134,5 @@ class TokenServer:
                 owner.requests.append((user, scopes, 200))
                 self._answer(200, owner.issue(user, scopes))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        _LIVE.add(self)
-        lifetime.arm()
+        self.serve(Handler)
         return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        _LIVE.discard(self)
