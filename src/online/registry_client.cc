@@ -34,16 +34,6 @@ std::string repository_scope(std::string_view repository, std::string_view actio
 
 namespace {
 
-enum class AuthMode { Unknown, Anonymous, Basic, Bearer };
-
-// A token for one scope, asked for again shortly before it expires.
-struct TokenEntry {
-  std::mutex mutex;
-  std::string token;  // secret
-  Clock::time_point renew_at{};
-  bool valid = false;
-};
-
 // What a registry's JSON error body says: "NAME_UNKNOWN: repository name not known to registry".
 std::string registry_said(const std::string& body) {
   auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -123,7 +113,19 @@ std::string reference_host(std::string_view reference) {
   return first;
 }
 
+// Its own types are members, not in the anonymous namespace: Impl has external linkage, and a
+// field of a type with internal linkage is -Wsubobject-linkage in a unity build.
 struct RegistryClient::Impl {
+  enum class AuthMode { Unknown, Anonymous, Basic, Bearer };
+
+  // A token for one scope, asked for again shortly before it expires.
+  struct TokenEntry {
+    std::mutex mutex;
+    std::string token;  // secret
+    Clock::time_point renew_at{};
+    bool valid = false;
+  };
+
   ClientSettings settings;
   std::string base_url, host;
   http::Engine engine;
@@ -408,7 +410,7 @@ void RegistryClient::check_api() {
   // repositories: what /v2/ needs is any valid token, which any scope gives.
   if (!r.ok()) impl_->fail("cannot use the registry's API", url, "", r);
   std::lock_guard lock(impl_->auth_mutex);
-  if (impl_->mode == AuthMode::Unknown) impl_->mode = AuthMode::Anonymous;
+  if (impl_->mode == Impl::AuthMode::Unknown) impl_->mode = Impl::AuthMode::Anonymous;
 }
 
 std::vector<std::string> RegistryClient::catalog() {
