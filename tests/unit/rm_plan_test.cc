@@ -389,7 +389,9 @@ TEST_F(SignatureWithATag, PruneTableAndPlanAgreeOnAnotherTagOfTheSignature) {
   EXPECT_EQ(decision(pp, "sig-backup").verdict, plan::TagVerdict::Kept);
   for (const Action& a : pp.plan.actions) {
     EXPECT_NE(a.tag, "sig-backup");
-    if (a.kind == ActionKind::RemoveRevision) EXPECT_NE(a.digest, sig_x.manifest) << a.storage_key();  // the signature stays
+    if (a.kind == ActionKind::RemoveRevision) {
+      EXPECT_NE(a.digest, sig_x.manifest) << a.storage_key();  // the signature stays
+    }
   }
 }
 
