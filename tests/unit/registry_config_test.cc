@@ -391,7 +391,7 @@ TEST(RedisFlushCommand, NoneWithoutTheRedisCache) {
 
 TEST(RestartAdvice, RedisNamesTheCommand) {
   apply::LiveRegistry r{42, "pid 42: docker-registry serve /etc/docker/registry/config.yml", true, false,
-                        redis_config("127.0.0.1:6390", 5)};
+                        redis_config("127.0.0.1:6390", 5), ""};
   std::string line = apply::restart_advice({r}, 3, std::nullopt);
   EXPECT_NE(line.find("restart"), std::string::npos) << line;
   EXPECT_NE(line.find("pid 42"), std::string::npos) << line;
@@ -403,7 +403,7 @@ TEST(RestartAdvice, RedisNamesTheCommand) {
 TEST(RestartAdvice, InMemoryHasNoRedisCommand) {
   RegistryConfig c;
   c.blobdescriptor_cache = "inmemory";
-  apply::LiveRegistry r{7, "pid 7: registry serve c.yml", true, false, c};
+  apply::LiveRegistry r{7, "pid 7: registry serve c.yml", true, false, c, ""};
   std::string line = apply::restart_advice({r}, 1, std::nullopt);
   EXPECT_NE(line.find("restart"), std::string::npos) << line;
   EXPECT_NE(line.find("1 swept blob"), std::string::npos) << line;
@@ -413,7 +413,7 @@ TEST(RestartAdvice, InMemoryHasNoRedisCommand) {
 
 TEST(RestartAdvice, NoCacheNamedIsStillARestart) {
   RegistryConfig c;  // no storage.cache: the file names none, the process may have started with one
-  apply::LiveRegistry r{8, "pid 8: registry serve c.yml", true, false, c};
+  apply::LiveRegistry r{8, "pid 8: registry serve c.yml", true, false, c, ""};
   std::string line = apply::restart_advice({r}, 2, std::nullopt);
   EXPECT_NE(line.find("restart"), std::string::npos) << line;
   EXPECT_NE(line.find("no blob descriptor cache"), std::string::npos) << line;
@@ -424,8 +424,8 @@ TEST(RestartAdvice, NoCacheNamedIsStillARestart) {
 TEST(RestartAdvice, FallbackConfigAndSeveralRegistries) {
   // one found by its HTTP address (no config of its own): --config's redis is used; the same
   // redis database is named once
-  apply::LiveRegistry a{0, "a registry answers on http.addr :5000", true, false, std::nullopt};
-  apply::LiveRegistry b{9, "pid 9: registry serve x.yml", true, false, redis_config("10.0.0.1:6379", 1)};
+  apply::LiveRegistry a{0, "a registry answers on http.addr :5000", true, false, std::nullopt, ""};
+  apply::LiveRegistry b{9, "pid 9: registry serve x.yml", true, false, redis_config("10.0.0.1:6379", 1), ""};
   std::string line = apply::restart_advice({a, b}, -1, redis_config("10.0.0.1:6379", 1));
   EXPECT_NE(line.find("registries"), std::string::npos) << line;
   EXPECT_NE(line.find("the swept blobs"), std::string::npos) << line;
