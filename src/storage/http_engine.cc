@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "regsweep/error.h"
@@ -41,13 +43,16 @@ std::string uri_encode(std::string_view text, bool keep_slash) {
   return out;
 }
 
-// One request in flight: the caller waits on `done`.
+// One request in flight: the caller waits on `cv` for its end, and for the body's bytes when
+// they go to a sink.
 struct Transfer {
   const Request* request = nullptr;
   Response* response = nullptr;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   bool finished = false;
+  std::string streamed;    // body bytes for the sink, not yet taken by the caller
+  bool abandoned = false;  // the sink threw: the rest of the body is not wanted
   std::mutex mutex;
   std::condition_variable cv;
 };
@@ -68,7 +73,12 @@ struct Engine::Impl {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (t->request->sink && status >= 200 && status < 300) {
-      (*t->request->sink)(std::string_view(data, len));
+      // Handed to the caller's thread, which runs the sink: a sink may then take locks or
+      // work as long as it likes without holding up every other transfer on this thread.
+      std::lock_guard<std::mutex> lock(t->mutex);
+      if (t->abandoned) return 0;
+      t->streamed.append(data, len);
+      t->cv.notify_one();
       return len;
     }
     std::string& body = t->response->body;
@@ -243,7 +253,26 @@ Response Engine::perform(const Request& request) {
   }
   curl_multi_wakeup(impl_->multi);
   std::unique_lock<std::mutex> lock(t.mutex);
-  t.cv.wait(lock, [&] { return t.finished; });
+  std::exception_ptr sink_failed;
+  std::string chunk;
+  for (;;) {
+    t.cv.wait(lock, [&] { return t.finished || !t.streamed.empty(); });
+    if (t.streamed.empty()) break;  // finished, and every byte handed on
+    chunk.clear();
+    chunk.swap(t.streamed);
+    if (sink_failed) continue;
+    lock.unlock();
+    try {
+      (*request.sink)(chunk);
+    } catch (...) {
+      // The transfer still writes into `t` until it ends: stop it and wait for that.
+      sink_failed = std::current_exception();
+    }
+    lock.lock();
+    if (sink_failed) t.abandoned = true;
+  }
+  lock.unlock();
+  if (sink_failed) std::rethrow_exception(sink_failed);
   return response;
 }
 

@@ -28,7 +28,8 @@ struct Request {
   std::vector<std::string> headers;      // "Name: value"
   std::string_view body;                 // sent as is (must outlive the call)
   std::size_t max_body = 1u << 20;       // a longer answer is cut and `truncated` set
-  // When set, the answer's body is streamed here instead of kept (2xx only).
+  // When set, the answer's body is streamed here instead of kept (2xx only), on the thread
+  // that called perform(). What it throws ends the transfer and comes out of perform().
   util::FunctionRef<void(std::string_view)>* sink = nullptr;
   // Keep every response header in Response::headers (the registry's API reads Link,
   // WWW-Authenticate, Docker-Content-Digest, Content-Type); off for S3, which needs none.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "http_engine.h"
+#include "s3_listing.h"
 #include "sigv4.h"
 #include "regsweep/error.h"
 #include "regsweep/util/format.h"
@@ -128,24 +129,23 @@ class S3Store final : public Store {
     std::string folder = root_;
     folder += prefix;
     if (!prefix.empty()) folder += '/';
-    list_pages(folder, false, [&](pugi::xml_node result) {
-      for (pugi::xml_node c : result.children("Contents")) {
-        std::string_view key = c.child_value("Key");
-        if (!key.starts_with(root_)) continue;
-        key.remove_prefix(root_.size());
-        KeyInfo info;
-        if (key.ends_with('/')) {  // a "folder" marker object, as consoles and s3fs write them
-          key.remove_suffix(1);
-          info.type = FileType::Directory;
-        }
-        if (key.empty()) continue;
-        info.key = key;
-        info.size = std::strtoull(c.child_value("Size"), nullptr, 10);
-        info.mtime_ns = util::parse_rfc3339(c.child_value("LastModified")).value_or(0);
-        info.etag = c.child_value("ETag");
-        if (info.etag.size() >= 2 && info.etag.front() == '"' && info.etag.back() == '"') info.etag = info.etag.substr(1, info.etag.size() - 2);
-        visit(info);
+    list_pages(folder, false, [&](pugi::xml_node c) {
+      if (std::string_view(c.name()) != "Contents") return;
+      std::string_view key = c.child_value("Key");
+      if (!key.starts_with(root_)) return;
+      key.remove_prefix(root_.size());
+      KeyInfo info;
+      if (key.ends_with('/')) {  // a "folder" marker object, as consoles and s3fs write them
+        key.remove_suffix(1);
+        info.type = FileType::Directory;
       }
+      if (key.empty()) return;
+      info.key = key;
+      info.size = std::strtoull(c.child_value("Size"), nullptr, 10);
+      info.mtime_ns = util::parse_rfc3339(c.child_value("LastModified")).value_or(0);
+      info.etag = c.child_value("ETag");
+      if (info.etag.size() >= 2 && info.etag.front() == '"' && info.etag.back() == '"') info.etag = info.etag.substr(1, info.etag.size() - 2);
+      visit(info);
     });
   }
 
@@ -153,20 +153,13 @@ class S3Store final : public Store {
     std::string folder = root_;
     folder += prefix;
     if (!prefix.empty()) folder += '/';
-    list_pages(folder, true, [&](pugi::xml_node result) {
-      for (pugi::xml_node p : result.children("CommonPrefixes")) {
-        std::string_view name = p.child_value("Prefix");
-        if (!name.starts_with(folder)) continue;
-        name.remove_prefix(folder.size());
-        if (name.ends_with('/')) name.remove_suffix(1);
-        if (!name.empty()) visit(name, FileType::Directory);
-      }
-      for (pugi::xml_node c : result.children("Contents")) {
-        std::string_view name = c.child_value("Key");
-        if (!name.starts_with(folder)) continue;
-        name.remove_prefix(folder.size());
-        if (!name.empty()) visit(name, FileType::Regular);  // "" is the folder's own marker
-      }
+    list_pages(folder, true, [&](pugi::xml_node entry) {
+      const bool is_key = std::string_view(entry.name()) == "Contents";
+      std::string_view name = entry.child_value(is_key ? "Key" : "Prefix");
+      if (!name.starts_with(folder)) return;
+      name.remove_prefix(folder.size());
+      if (!is_key && name.ends_with('/')) name.remove_suffix(1);
+      if (!name.empty()) visit(name, is_key ? FileType::Regular : FileType::Directory);  // "" is the folder's own marker
     });
   }
 
@@ -188,9 +181,7 @@ class S3Store final : public Store {
       std::string folder = root_;
       folder += key;
       folder += '/';
-      list_pages(folder, true, [&](pugi::xml_node result) {
-        if (result.child("Contents") || result.child("CommonPrefixes")) any = true;
-      }, 1);
+      list_pages(folder, true, [&](pugi::xml_node) { any = true; }, 1);
       if (any) st.type = FileType::Directory;
       return st;
     }
@@ -452,10 +443,12 @@ class S3Store final : public Store {
     }
   }
 
-  // Lists every page below `folder` (a full key prefix), handing each page's XML to `page`.
-  template <typename Page>
-  void list_pages(const std::string& folder, bool delimited, Page&& page, int max_keys = 1000) {
+  // Lists every page below `folder` (a full key prefix), handing each <Contents> and
+  // <CommonPrefixes> element to `entry` as it arrives (s3_listing.h).
+  template <typename Entry>
+  void list_pages(const std::string& folder, bool delimited, Entry&& entry, int max_keys = 1000) {
     std::string token;
+    util::FunctionRef<void(pugi::xml_node)> visit = entry;
     for (;;) {
       // The query's parameters in the canonical order (sorted), values encoded: the signature
       // is made over the URL as given.
@@ -463,26 +456,29 @@ class S3Store final : public Store {
       if (!token.empty()) url += "continuation-token=" + http::uri_encode(token, false) + "&";
       if (delimited) url += "delimiter=%2F&";
       url += "list-type=2&max-keys=" + std::to_string(max_keys) + "&prefix=" + http::uri_encode(folder, false);
+      s3::ListingReader page(visit);
+      auto feed = [&](std::string_view bytes) { page.feed(bytes); };
+      auto again = [&] { page.restart(); };
+      util::FunctionRef<void(std::string_view)> sink = feed;
+      util::FunctionRef<void()> restart = again;
       http::Request q;
       q.url = std::move(url);
-      q.max_body = 64u << 20;
-      http::Response r = call(Op::List, q);
+      q.sink = &sink;
+      http::Response r = call(Op::List, q, true, &restart);
       if (!r.ok()) fail("cannot list", folder.substr(root_.size()), r);
-      pugi::xml_document doc;
-      // Parsed where it is (no copy of a page of up to 1000 keys).
-      if (!doc.load_buffer_inplace(r.body.data(), r.body.size()) || !doc.child("ListBucketResult"))
+      if (!page.finish())
         throw Error("the answer to a listing is not an S3 listing", locate(folder.substr(root_.size())), "is the endpoint an S3 server? " + endpoint_);
-      pugi::xml_node result = doc.child("ListBucketResult");
-      page(result);
-      if (max_keys < 1000 || std::string_view(result.child_value("IsTruncated")) != "true") return;
-      token = result.child_value("NextContinuationToken");
+      if (max_keys < 1000 || !page.truncated()) return;
+      token = page.continuation_token();
       if (token.empty()) throw Error("a truncated listing came without a continuation token", locate(folder.substr(root_.size())));
     }
   }
 
   // One request with its retries: throttling, server errors and lost connections are retried
-  // with exponential backoff and jitter; 404 passes through when `missing_ok`.
-  http::Response call(Op op, http::Request& q, bool retry = true) {
+  // with exponential backoff and jitter. A streamed
+  // answer (q.sink) may have fed part of its body before it failed: `restart` is told before
+  // each new attempt.
+  http::Response call(Op op, http::Request& q, bool retry = true, util::FunctionRef<void()>* restart = nullptr) {
     const std::string hash = q.body.empty() ? std::string(kEmptySha256) : hex_sha256(q.body);
     // The URL as sent, in the parts a signature names.
     const std::size_t authority = q.url.find("://") + 3;
@@ -503,6 +499,7 @@ class S3Store final : public Store {
       thread_local std::minstd_rand rng(static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())));
       const long cap_ms = std::min(2000L, 50L << attempt);
       std::this_thread::sleep_for(std::chrono::milliseconds(cap_ms / 2 + static_cast<long>(rng() % static_cast<unsigned>(cap_ms / 2 + 1))));
+      if (restart) (*restart)();
     }
     return r;
   }

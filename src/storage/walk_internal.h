@@ -31,6 +31,11 @@ std::vector<BlobRecord> walk_blobs(Dir& v2, std::vector<FindingSink>& sinks, uti
 // The repository names below repositories/ (nested names found by descending into every
 // folder that is not a reserved "_" folder).
 std::vector<std::string> discover_repositories(Dir& repositories, FindingSink& sink);
+// The same in two steps, so that each folder of repositories/ can be taken by its own worker:
+// the folders of repositories/ (anything else there is a finding), then the repositories in
+// one of them (itself included), sorted.
+std::vector<std::string> repository_folders(Dir& repositories, FindingSink& sink);
+std::vector<std::string> discover_repositories_in(Dir& repositories, const std::string& folder, FindingSink& sink);
 
 // Tags, revisions, layer links and uploads of one repository.
 Repository walk_repository(Dir& repositories, const std::string& name, FindingSink& sink);

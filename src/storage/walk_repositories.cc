@@ -17,9 +17,10 @@ constexpr int kMaxNameDepth = 128;          // a 255-character name has at most 
 
 bool is_repo_marker(std::string_view name) { return name == layout::kManifests || name == layout::kLayers || name == layout::kUploads; }
 
-void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& out, FindingSink& sink) {
+// The entries of a folder of repositories/: whether it is a repository (it has _manifests,
+// _layers or _uploads), and its folders; anything else is a finding.
+bool classify(Dir& dir, const std::string& name, std::vector<std::string>& children, FindingSink& sink) {
   bool is_repo = false;
-  std::vector<std::string> children;
   dir.list([&](std::string_view entry, FileType type) {
     if (type == FileType::Symlink) {
       // The registry would follow it (and list what it finds, wherever it points); regsweep
@@ -41,7 +42,30 @@ void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& 
                std::string("not a folder (repository names are folders): ") + what_it_is(type));
     }
   });
-  if (is_repo) {
+  std::sort(children.begin(), children.end());
+  return is_repo;
+}
+
+void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& out, FindingSink& sink);
+
+// The folder `child` of `dir` and what is below it.
+void discover_child(Dir& dir, const std::string& child, std::string& name, int depth, std::vector<std::string>& out,
+                    FindingSink& sink) {
+  auto sub = dir.open_dir(child);
+  if (!sub) {
+    add_unreadable(sink, dir.child_path(child), "folder (the repositories in it are unknown)", dir.stat(child).error);
+    return;
+  }
+  std::size_t keep = name.size();
+  if (!name.empty()) name += '/';
+  name += child;
+  discover(*sub, name, depth + 1, out, sink);
+  name.resize(keep);
+}
+
+void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& out, FindingSink& sink) {
+  std::vector<std::string> children;
+  if (classify(dir, name, children, sink)) {
     if (!util::is_valid_repository_name(name))
       sink.add(FindingKind::InvalidName, dir.path(), "repository name \"" + name + "\" is outside the registry's grammar");
     out.push_back(name);
@@ -50,19 +74,7 @@ void discover(Dir& dir, std::string& name, int depth, std::vector<std::string>& 
     if (!children.empty()) sink.add(FindingKind::UnexpectedFile, dir.path(), "folders nested too deep for a repository name");
     return;
   }
-  std::sort(children.begin(), children.end());
-  for (const std::string& child : children) {
-    auto sub = dir.open_dir(child);
-    if (!sub) {
-      add_unreadable(sink, dir.child_path(child), "folder (the repositories in it are unknown)", dir.stat(child).error);
-      continue;
-    }
-    std::size_t keep = name.size();
-    if (!name.empty()) name += '/';
-    name += child;
-    discover(*sub, name, depth + 1, out, sink);
-    name.resize(keep);
-  }
+  for (const std::string& child : children) discover_child(dir, child, name, depth, out, sink);
 }
 
 // Reads a link file; on success returns its digest, else reports why at its path.
@@ -287,6 +299,20 @@ std::vector<std::string> discover_repositories(Dir& repositories, FindingSink& s
   std::vector<std::string> names;
   std::string name;
   discover(repositories, name, 0, names, sink);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> repository_folders(Dir& repositories, FindingSink& sink) {
+  std::vector<std::string> folders;
+  classify(repositories, std::string(), folders, sink);
+  return folders;
+}
+
+std::vector<std::string> discover_repositories_in(Dir& repositories, const std::string& folder, FindingSink& sink) {
+  std::vector<std::string> names;
+  std::string name;
+  discover_child(repositories, folder, name, 0, names, sink);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -183,16 +187,75 @@ namespace {
 struct ProbingRoot {
   std::unique_ptr<Dir> listing;
   Dir* dir = nullptr;
-  std::optional<Digest> fingerprint;  // of the listing, when there is one
 };
 ProbingRoot probing_root(Store& store, unsigned jobs, util::Progress& progress, bool with_blobs = true) {
   ProbingRoot root;
   root.dir = store.directory();
   if (!root.dir) {
-    root.listing = detail::list_store(store, jobs, progress, with_blobs, &root.fingerprint.emplace());
+    root.listing = detail::list_store(store, jobs, progress, with_blobs);
     root.dir = root.listing.get();
   }
   return root;
+}
+
+// Every repository, sorted by name. Each folder of repositories/ is taken by one worker,
+// which finds the repositories in it and queues them; workers take a queued repository
+// before a new folder. A folder stays open until its last repository is walked: on a bucket
+// that is how long its listing lives (listed_dir.h), so only the folders being walked are in
+// memory, and a folder of thousands of repositories is still walked by every worker.
+std::vector<Repository> walk_repositories(Dir& repositories, std::vector<FindingSink>& sinks, util::Progress& progress) {
+  const std::vector<std::string> folders = detail::repository_folders(repositories, sinks[0]);
+  struct Queued {
+    std::string name;
+    std::shared_ptr<Dir> folder;  // held open until its repositories are walked
+  };
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Queued> queued;
+  std::size_t next_folder = 0, busy = 0, found = 0;
+  bool failed = false;
+  std::vector<std::vector<Repository>> walked(sinks.size());
+  util::parallel_for(sinks.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t) {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      changed.wait(lock, [&] { return failed || !queued.empty() || next_folder < folders.size() || busy == 0; });
+      if (failed || (queued.empty() && next_folder == folders.size())) break;  // busy == 0: nothing more will come
+      ++busy;
+      try {
+        if (!queued.empty()) {
+          Queued next = std::move(queued.front());
+          queued.pop_front();
+          lock.unlock();
+          walked[w].push_back(detail::walk_repository(repositories, next.name, sinks[w]));
+          next.folder.reset();
+          progress.advance(1);
+          lock.lock();
+        } else {
+          const std::string& folder = folders[next_folder++];
+          lock.unlock();
+          std::shared_ptr<Dir> held = repositories.open_dir(folder);
+          std::vector<std::string> names = detail::discover_repositories_in(repositories, folder, sinks[w]);
+          lock.lock();
+          found += names.size();
+          progress.expect(found);
+          for (std::string& name : names) queued.push_back(Queued{std::move(name), held});
+        }
+      } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        failed = true;
+        --busy;
+        changed.notify_all();
+        throw;
+      }
+      --busy;
+      changed.notify_all();
+    }
+  });
+  std::vector<Repository> out;
+  for (auto& part : walked)
+    for (Repository& r : part) out.push_back(std::move(r));
+  std::sort(out.begin(), out.end(), [](const Repository& a, const Repository& b) { return a.name < b.name; });
+  return out;
 }
 
 }  // namespace
@@ -241,7 +304,6 @@ Model walk_storage(Store& store, const WalkOptions& options) {
   }
   Model model;
   model.root = root_dir->path();
-  model.listing_fingerprint = probing.fingerprint;
   std::vector<FindingSink> sinks(std::max(1u, options.jobs));
 
   v2->list([&](std::string_view name, FileType type) {
@@ -264,18 +326,13 @@ Model walk_storage(Store& store, const WalkOptions& options) {
   }
   if (repositories) {
     progress.phase("walking repositories");
-    std::vector<std::string> names = detail::discover_repositories(*repositories, sinks[0]);
-    progress.expect(names.size());
-    model.repositories.resize(names.size());
-    util::parallel_for(names.size(), static_cast<unsigned>(sinks.size()), [&](unsigned w, std::size_t i) {
-      model.repositories[i] = detail::walk_repository(*repositories, names[i], sinks[w]);
-      progress.advance(1);
-    });
+    model.repositories = walk_repositories(*repositories, sinks, progress);
   }
   progress.phase("reading manifests");
   read_manifests(*v2, model, sinks, progress);
   progress.done();
   check_consistency(model.root, model, sinks[0]);
+  if (probing.listing) model.listing_fingerprint = detail::listing_fingerprint(*probing.listing);
 
   // The walk names every place by its path below the root; findings carry the key too.
   const std::string below_root = model.root + "/";

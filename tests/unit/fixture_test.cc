@@ -332,6 +332,13 @@ TEST_P(CleanFixture, AListingOfTheKeysGivesTheModelOfTheFolder) {
     }
   }
   EXPECT_FALSE(bucket.read_keys().empty()) << "tag links and manifests are read";
+  // Each folder's keys are listed when the walk enters it and dropped after: never twice,
+  // which would be a request more per folder (and a folder walked from a stale listing).
+  std::map<std::string, int> times_listed;
+  for (const std::string& prefix : bucket.listed()) ++times_listed[prefix];
+  for (const auto& [prefix, times] : times_listed) EXPECT_EQ(times, 1) << prefix << " listed " << times << " times";
+  EXPECT_TRUE(times_listed.count("docker/registry/v2/blobs/sha256/" + model_.blobs.front().digest.hex().substr(0, 2)));
+  EXPECT_TRUE(listed.listing_fingerprint.has_value());
 
   // Listed again as it was, the bucket is known unchanged without a read; a tag moved to
   // another digest (same size, same time: only the ETag tells) or a new key is a change.
