@@ -1,5 +1,6 @@
-// listing-memory: what the walk of a store of keys (S3) holds, per key: the listing of every key
-// (storage/listed_dir.cc) and the model made from it. The keys are those of a filesystem-driver
+// listing-memory: what the walk of a store of keys (S3) holds, per key: the model, and the peak
+// of the walk above it (the folders' listings in memory while they are walked,
+// storage/listed_dir.cc). The keys are those of a filesystem-driver
 // root (bench/gen_store.py), copied with their content and mtime into an in-memory bucket
 // (tests/unit/fake_key_store.h); heap bytes are counted by replacing operator new.
 //
@@ -18,7 +19,6 @@
 #include "fake_key_store.h"
 #include "regsweep/storage/walker.h"
 #include "regsweep/util/progress.h"
-#include "storage/listed_dir.h"
 
 namespace {
 
@@ -73,17 +73,10 @@ int main(int argc, char** argv) {
 
   std::int64_t base = g_in_use.load();
   g_peak = base;
-  {
-    auto listing = storage::detail::list_store(bucket, jobs, util::no_progress());
-    const std::int64_t held = g_in_use.load() - base, peak = g_peak.load() - base;
-    std::printf("listing: %.0f keys; held %.1f MiB (%.1f bytes per key), peak while listing %.1f MiB (%.1f bytes per key)\n", keys,
-                held / mb, held / keys, peak / mb, peak / keys);
-  }
-  base = g_in_use.load();
-  g_peak = base;
   storage::Model model = storage::walk_storage(bucket, storage::WalkOptions{jobs, &util::no_progress()});
   const std::int64_t held = g_in_use.load() - base, peak = g_peak.load() - base;
-  std::printf("walk: %zu blobs, %zu repositories; model %.1f MiB (%.1f bytes per key), peak of the walk %.1f MiB (%.1f bytes per key)\n",
-              model.blobs.size(), model.repositories.size(), held / mb, held / keys, peak / mb, peak / keys);
+  std::printf("walk of %.0f keys: %zu blobs, %zu repositories; model %.1f MiB (%.1f bytes per key), peak of the walk %.1f MiB, "
+              "%.1f bytes per key above the model\n",
+              keys, model.blobs.size(), model.repositories.size(), held / mb, held / keys, peak / mb, (peak - held) / keys);
   return 0;
 }
