@@ -54,7 +54,7 @@ _regsweep() {
     return
   fi
   case "$cmd" in
-    ls|rm)
+    ls|rm|report)
       # bash splits words at ':', so complete the part after the last one.
       local refs
       refs=$(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null)

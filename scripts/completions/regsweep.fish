@@ -43,7 +43,7 @@ complete -c regsweep -s v -l verbose -d 'print more'
 complete -c regsweep -s i -d 'the interactive menu'
 complete -c regsweep -l version -d 'print the version'
 
-complete -c regsweep -n '__fish_seen_subcommand_from ls rm' -a '(__regsweep_refs)'
+complete -c regsweep -n '__fish_seen_subcommand_from ls rm report' -a '(__regsweep_refs)'
 complete -c regsweep -n '__fish_seen_subcommand_from report' -l csv -d 'CSV table'
 for c in rm gc prune apply fsck restore interactive
     complete -c regsweep -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'change nothing'

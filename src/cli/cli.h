@@ -154,6 +154,8 @@ void print_notes(Context& context, const plan::Plan& plan);
 void print_plan(Context& context, const plan::Plan& plan, const MutationOptions& options);
 // Without a terminal to ask on, refuses (UsageError, exit 2) unless --yes.
 void require_confirmation_channel(Context& context, const MutationOptions& options);
+// Online: refuses (UsageError) a reference whose host is not the one of --registry.
+void refuse_references_to_another_registry(const Context& context, const std::vector<std::string>& references);
 // Asks on a terminal (true with --yes).
 bool confirm(Context& context, const MutationOptions& options, const std::string& question);
 // What gc printed and ran with, for its statistics lines.

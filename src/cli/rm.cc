@@ -77,6 +77,19 @@ void refuse_unnamed_shared_tags(const plan::Plan& plan, const plan::RmRequest& r
                       registry, "name those tags too, or the manifest by digest (rm REPO@sha256:...), to delete them all");
 }
 
+}  // namespace
+
+// A reference naming another registry than --registry would otherwise act on its namesake here.
+void refuse_references_to_another_registry(const Context& ctx, const std::vector<std::string>& references) {
+  const std::string host = online::registry_host(ctx.options.online.registry);
+  for (const std::string& r : references)
+    if (std::string h = online::reference_host(r); !h.empty() && h != host)
+      throw UsageError("the reference names the registry " + h + ", not " + host + " (--registry)", r,
+                       "drop the host from the reference, or give --registry https://" + h);
+}
+
+namespace {
+
 int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& request, const std::vector<std::string>& arguments) {
   const MutationOptions& m = o.mutation;
   if (!request.repositories.empty())
@@ -86,12 +99,7 @@ int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& reque
     throw UsageError("--untag needs a DELETE by tag, which registry 2.8 does not have (distribution 3.x has): deleting the digest instead "
                      "would remove the manifest and every other tag on it",
                      ctx.options.online.registry, "run `regsweep rm --untag` on the registry's storage (--root or --config)");
-  // A reference naming another registry than --registry would otherwise delete its namesake here.
-  const std::string host = online::registry_host(ctx.options.online.registry);
-  for (const std::string& r : o.references)
-    if (std::string h = online::reference_host(r); !h.empty() && h != host)
-      throw UsageError("the reference names the registry " + h + ", not " + host + " (--registry)", r,
-                       "drop the host from the reference, or give --registry https://" + h);
+  refuse_references_to_another_registry(ctx, o.references);
   const bool read_only = m.dry_run || !m.plan_out.empty();
   if (!read_only) require_confirmation_channel(ctx, m);
   std::vector<std::string> repositories;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "regsweep/plan/reachability.h"
+#include "regsweep/plan/simulate.h"
 
 namespace regsweep::plan {
 
@@ -119,6 +120,19 @@ std::vector<std::string> index_platforms(const Model& model, const Digest& index
   };
   visit(visit, index, "");
   return out;
+}
+
+Amount freed_by(const storage::Model& model, const Plan& plan) {
+  const storage::Model after = simulate(model, plan);
+  const BlobMark before_mark = registry_gc_mark(model), after_mark = registry_gc_mark(after);
+  Amount freed;
+  for (std::size_t i = 0; i < after.blobs.size(); ++i) {
+    const storage::BlobRecord& b = after.blobs[i];
+    if (!b.has_data || after_mark.marked(i)) continue;
+    const std::int64_t was = model.blob_index(b.digest);
+    if (was >= 0 && before_mark.marked(static_cast<std::size_t>(was))) freed.add(b.size);
+  }
+  return freed;
 }
 
 }  // namespace regsweep::plan

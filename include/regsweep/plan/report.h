@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "regsweep/plan/plan.h"
 #include "regsweep/storage/model.h"
 
 namespace regsweep::plan {
@@ -48,6 +49,11 @@ struct ReportOptions {
 };
 
 StorageReport build_report(const storage::Model& model, const ReportOptions& options);
+
+// What the registry's garbage-collect (its mark without -m) would free once `plan` has run, on
+// top of what it frees now: the blobs that only the plan's manifests reach. Online, the
+// estimate `report REF...` gives; on the storage, the same figure from the whole model.
+Amount freed_by(const storage::Model& model, const Plan& plan);
 
 // Per-repository usage only (what `ls` shows); build_report includes it.
 std::vector<RepositoryUsage> repository_usage(const storage::Model& model);
