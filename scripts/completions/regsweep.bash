@@ -2,10 +2,11 @@
 # references read from the storage given by --root or --config (or the default root; a
 # bucket with --root s3://BUCKET/PREFIX and --s3-endpoint).
 
-_regsweep_commands="ls report rm gc prune policy apply fsck trash restore interactive"
+_regsweep_commands="ls report why rm gc prune policy apply fsck trash restore interactive"
 _regsweep_global="--root --config --s3-endpoint --s3-region --registry-stopped --registry --username --password-stdin --insecure --ca-cert --page-size --state-dir --json --jobs --quiet --verbose --bytes --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
+_regsweep_opts_why=""
 _regsweep_opts_rm="--repository --untag --no-referrers --break-index --dry-run --yes --force --plan-out"
 _regsweep_opts_gc="--delete-untagged --min-age --uploads-older-than --prune-empty-repos --trash --registry-bin --i-will-restart-the-registry --dry-run --yes --force --plan-out"
 _regsweep_opts_prune="--repo --match --keep --no-default-keep --keep-last --older-than --untagged --no-referrers --gc --dry-run --yes --force --plan-out"
@@ -31,7 +32,7 @@ _regsweep() {
     case "$w" in
       --root|--config|--s3-endpoint|--s3-region) storage+=("$w" "${COMP_WORDS[i+1]}"); ((i++)) ;;
       --root=*|--config=*|--s3-endpoint=*|--s3-region=*) storage+=("$w") ;;
-      ls|report|rm|gc|prune|policy|apply|fsck|trash|restore|interactive) [ -z "$cmd" ] && cmd="$w" ;;
+      ls|report|why|rm|gc|prune|policy|apply|fsck|trash|restore|interactive) [ -z "$cmd" ] && cmd="$w" ;;
     esac
   done
   case "$prev" in
@@ -54,7 +55,7 @@ _regsweep() {
     return
   fi
   case "$cmd" in
-    ls|rm|report)
+    ls|rm|report|why)
       # bash splits words at ':', so complete the part after the last one.
       local refs
       refs=$(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null)

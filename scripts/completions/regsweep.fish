@@ -18,7 +18,7 @@ function __regsweep_refs
     regsweep (__regsweep_storage) __complete refs (commandline -ct) 2>/dev/null
 end
 
-set -l commands ls report rm gc prune policy apply fsck trash restore interactive
+set -l commands ls report why rm gc prune policy apply fsck trash restore interactive
 complete -c regsweep -f
 complete -c regsweep -n "not __fish_seen_subcommand_from $commands" -a "$commands"
 complete -c regsweep -l root -r -d 'the storage rootdirectory'
@@ -43,7 +43,7 @@ complete -c regsweep -s v -l verbose -d 'print more'
 complete -c regsweep -s i -d 'the interactive menu'
 complete -c regsweep -l version -d 'print the version'
 
-complete -c regsweep -n '__fish_seen_subcommand_from ls rm report' -a '(__regsweep_refs)'
+complete -c regsweep -n '__fish_seen_subcommand_from ls rm report why' -a '(__regsweep_refs)'
 complete -c regsweep -n '__fish_seen_subcommand_from report' -l csv -d 'CSV table'
 for c in rm gc prune apply fsck restore interactive
     complete -c regsweep -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'change nothing'

@@ -14,6 +14,7 @@ namespace {
 constexpr CommandFactory kCommands[] = {
     add_ls_command,
     add_report_command,
+    add_why_command,
     add_rm_command,
     add_gc_command,
     add_prune_command,

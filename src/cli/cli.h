@@ -122,6 +122,7 @@ using CommandFactory = Command (*)(CLI::App& parent, Context& context);
 
 Command add_ls_command(CLI::App& parent, Context& context);
 Command add_report_command(CLI::App& parent, Context& context);
+Command add_why_command(CLI::App& parent, Context& context);
 Command add_rm_command(CLI::App& parent, Context& context);
 Command add_gc_command(CLI::App& parent, Context& context);
 Command add_prune_command(CLI::App& parent, Context& context);
