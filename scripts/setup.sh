@@ -12,6 +12,7 @@ build=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libssl-dev
   python3                    # scripts/demo.sh: the sample's times moved to today (tests/lib/clock.py)
   libcurl4-openssl-dev libpugixml-dev  # the S3 storage: HTTP with SigV4 signing, S3's XML answers
+  zlib1g-dev                 # --access-log: the registry's rotated, gzip-compressed logs
 )
 test=(
   libgtest-dev               # unit and fixture tests
