@@ -405,6 +405,18 @@ std::vector<ImageDecision> decide(const storage::Model& model, const Policy& pol
       if (r.needs(PolicyTime::Pulled))
         throw UsageError(rule_name(r) + " needs pull times, and no access log was given", policy.file + ":" + std::to_string(r.at.line),
                          "--access-log FILE gives the registry's logs");
+  if (times.pulled_ns)
+    for (const PolicyRule& r : policy.rules)
+      for (const AgeCondition& a : r.ages) {
+        if (a.time != PolicyTime::Pulled) continue;
+        const std::int64_t needed_from = now_ns - a.seconds * 1'000'000'000LL;
+        if (times.pulls_seen_since_ns && times.pulls_seen_since_ns <= needed_from) continue;
+        throw UsageError(rule_name(r) + " asks about pulls " + a.text + " back, and the access logs " +
+                             (times.pulls_seen_since_ns ? "start at " + util::rfc3339_utc(times.pulls_seen_since_ns)
+                                                        : std::string("hold no time")) +
+                             ": an image pulled before that would look never pulled",
+                         policy.file + ":" + std::to_string(a.at.line), "give older (rotated) logs too, or a shorter duration");
+      }
   std::vector<ImageDecision> out;
   for (const storage::Repository& repo : model.repositories) {
     std::map<Digest, std::vector<std::string>> tagged;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -274,6 +275,34 @@ void AccessLog::read_file(const std::string& path) {
   ::gzclose(f);
   if (!line.empty()) add_line(line, path + ":" + std::to_string(++number));
   if (!why.empty()) throw Error("cannot read the access log (" + why + ")", path, "a gzip file cut short, or still being written?");
+}
+
+std::map<std::pair<std::string, Digest>, std::int64_t> last_pulls(const Model& model, const AccessLog& log) {
+  std::map<std::pair<std::string, Digest>, std::int64_t> out;
+  auto credit = [&](const std::string& repository, const Digest& manifest, std::int64_t t) {
+    std::vector<Digest> stack{manifest};
+    std::set<Digest> seen;  // an index that contains itself
+    while (!stack.empty()) {
+      const Digest d = stack.back();
+      stack.pop_back();
+      if (!seen.insert(d).second) continue;
+      std::int64_t& last = out[{repository, d}];
+      if (t > last) last = t;
+      if (const ManifestRecord* m = model.find_manifest(d))
+        for (const auto& c : m->parsed.children) stack.push_back(c.digest);
+    }
+  };
+  for (const auto& [key, t] : log.last_pull) {
+    const auto& [repository, reference] = key;
+    const Repository* repo = model.find_repository(repository);
+    if (!repo) continue;
+    if (reference.starts_with("sha256:")) {
+      if (auto d = Digest::parse(reference)) credit(repository, *d, t);
+    } else if (const TagLink* tag = repo->find_tag(reference); tag && tag->current) {
+      credit(repository, *tag->current, t);
+    }
+  }
+  return out;
 }
 
 }  // namespace regsweep::storage

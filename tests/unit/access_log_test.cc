@@ -149,5 +149,32 @@ TEST(AccessLog, PlainAndGzipFilesAndTheLastPullWins) {
   std::filesystem::remove_all(dir);
 }
 
+// Pulls to images: by digest that digest, by tag the digest it names now, an index with its
+// children; what the storage does not have is left out.
+TEST(AccessLog, PullsCountForTheImagesTheyReach) {
+  auto d = [](char c) { return *Digest::from_hex(std::string(64, c)); };
+  storage::Model model;
+  storage::Repository app;
+  app.name = "team/app";
+  app.tags = {storage::TagLink{"multi", d('3'), 0, {}}, storage::TagLink{"v1", d('1'), 0, {}}};
+  storage::ManifestRecord index;
+  index.digest = d('3');
+  index.parsed.children = {{d('4'), 0, "linux/amd64"}, {d('5'), 0, "linux/arm64"}};
+  model.manifests = {index};
+  model.repositories = {app};
+  storage::AccessLog log;
+  log.last_pull[{"team/app", "v1"}] = 100;
+  log.last_pull[{"team/app", "sha256:" + std::string(64, '2')}] = 200;
+  log.last_pull[{"team/app", "multi"}] = 300;
+  log.last_pull[{"team/app", "sha256:" + std::string(64, '4')}] = 400;  // a child pulled on its own later
+  log.last_pull[{"team/app", "gone"}] = 500;                            // a tag deleted since
+  log.last_pull[{"other/repo", "v1"}] = 600;                            // not in this storage
+  const auto pulls = storage::last_pulls(model, log);
+  const std::map<std::pair<std::string, Digest>, std::int64_t> expected = {
+      {{"team/app", d('1')}, 100}, {{"team/app", d('2')}, 200}, {{"team/app", d('3')}, 300},
+      {{"team/app", d('4')}, 400}, {{"team/app", d('5')}, 300}};
+  EXPECT_EQ(pulls, expected);
+}
+
 }  // namespace
 }  // namespace regsweep::test

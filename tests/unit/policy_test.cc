@@ -354,6 +354,16 @@ TEST(PolicyEngine, NoRuleKeepsAndPullRulesNeedLogs) {
   PolicyTimes times;
   times.pulled_ns.emplace();
   (*times.pulled_ns)[{"other/x", digest_of('2')}] = kNow - 1 * kDay;
+  // Logs that start 10 days ago cannot say "not pulled for 30 days": refused, naming the rule.
+  times.pulls_seen_since_ns = kNow - 10 * kDay;
+  try {
+    decide(engine_model(), pulls, kNow, times);
+    ADD_FAILURE() << "a 30-day pull condition was decided from 10 days of logs";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("30d back"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.path()), "p.yml:2");
+  }
+  times.pulls_seen_since_ns = kNow - 31 * kDay;
   auto ds = decide(engine_model(), pulls, kNow, times);
   EXPECT_FALSE(find(ds, "other/x", '2').deleted);  // pulled a day ago
   EXPECT_TRUE(find(ds, "other/x", '1').deleted);   // never seen pulled: longer ago than any duration

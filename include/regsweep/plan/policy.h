@@ -108,6 +108,9 @@ struct PolicyTimes {
   std::map<std::pair<std::string, Digest>, std::int64_t> revision_pushed_ns;
   // Last pull seen in the access logs, by repository and digest; nullopt: no logs given.
   std::optional<std::map<std::pair<std::string, Digest>, std::int64_t>> pulled_ns;
+  // The earliest time the logs cover: "not pulled for 30 days" cannot be known from logs that
+  // start 10 days ago, so a rule asking it is refused (0: unknown, refused likewise).
+  std::int64_t pulls_seen_since_ns = 0;
 };
 
 // The fate of one image (a digest in a repository) and the rule that decided it.
@@ -125,7 +128,8 @@ struct ImageDecision {
 // readable current link name no image; cosign-style tags (sha256-<hex>.sig, ...) are left out
 // (they follow their subject when the plan is made); an untagged image is a revision no tag
 // names that is neither an index child nor a referrer, and a repository whose tags could not
-// all be read has none. Throws UsageError when a rule needs pull times and none are given.
+// all be read has none. Throws UsageError when a rule needs pull times and none are given,
+// or a pull-age condition reaches further back than the logs do (naming the rule).
 std::vector<ImageDecision> decide(const storage::Model& model, const Policy& policy, std::int64_t now_ns,
                                   const PolicyTimes& times);
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <utility>
 
+#include "regsweep/storage/model.h"
+
 namespace regsweep::storage {
 
 enum class LogLine : std::uint8_t {
@@ -44,5 +46,12 @@ struct AccessLog {
   // One line; `where` names it ("file:line") for the report.
   void add_line(std::string_view line, const std::string& where);
 };
+
+// The last pull of each image (repository, digest) of `model`: a pull by digest counts for
+// that digest; a pull by tag for the digest the tag names now (the model keeps no time per
+// entry of a tag's history, so a tag moved since is credited to its new digest: documented);
+// a pull of an index counts for its children too. Pulls of repositories or tags the model
+// does not have are left out.
+std::map<std::pair<std::string, Digest>, std::int64_t> last_pulls(const Model& model, const AccessLog& log);
 
 }  // namespace regsweep::storage
