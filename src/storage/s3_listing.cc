@@ -40,13 +40,17 @@ void ListingReader::take_entries(std::size_t begin, std::size_t end) {
     failed_ = true;
     return;
   }
-  for (pugi::xml_node node : fragment.children()) {
+  read_children(fragment);  // entries, and perhaps an envelope field between two of them
+}
+
+void ListingReader::read_children(pugi::xml_node parent) {
+  for (pugi::xml_node node : parent.children()) {
     if (node.type() != pugi::node_element) continue;
     std::string_view name = node.name();
     if (name == "Contents" || name == "CommonPrefixes")
       visit_entry(node);
     else
-      read_envelope_field(node);  // an envelope field between two entries
+      read_envelope_field(node);
   }
 }
 
@@ -85,14 +89,7 @@ bool ListingReader::finish() {
   if (!doc.load_buffer_inplace(envelope_.data(), envelope_.size())) return false;
   pugi::xml_node result = doc.child("ListBucketResult");
   if (!result) return false;
-  for (pugi::xml_node node : result.children()) {
-    if (node.type() != pugi::node_element) continue;
-    std::string_view name = node.name();
-    if (name == "Contents" || name == "CommonPrefixes")
-      visit_entry(node);
-    else
-      read_envelope_field(node);
-  }
+  read_children(result);
   envelope_.clear();
   envelope_.shrink_to_fit();
   return true;

@@ -39,6 +39,7 @@ class ListingReader {
 
  private:
   void take_entries(std::size_t begin, std::size_t end);
+  void read_children(pugi::xml_node parent);  // entries are visited, envelope fields read
   void visit_entry(pugi::xml_node entry);
   void read_envelope_field(pugi::xml_node field);
 
