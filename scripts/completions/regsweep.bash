@@ -3,7 +3,7 @@
 # bucket with --root s3://BUCKET/PREFIX and --s3-endpoint).
 
 _regsweep_commands="ls report why rm gc prune policy apply fsck trash restore interactive"
-_regsweep_global="--root --config --s3-endpoint --s3-region --registry-stopped --registry --username --password-stdin --insecure --ca-cert --page-size --state-dir --json --jobs --quiet --verbose --bytes --color --version --help -i"
+_regsweep_global="--root --config --s3-endpoint --s3-region --registry-stopped --registry --username --password-stdin --insecure --ca-cert --page-size --state-dir --json --jobs --quiet --verbose --bytes --protect --color --version --help -i"
 _regsweep_opts_ls=""
 _regsweep_opts_report="--csv"
 _regsweep_opts_why=""
@@ -37,7 +37,7 @@ _regsweep() {
   done
   case "$prev" in
     --root|--registry-bin|--state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --config|--plan-out|--ca-cert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config|--plan-out|--ca-cert|--protect) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --repository|--repo)
       COMPREPLY=($(regsweep "${storage[@]}" __complete refs "$cur" 2>/dev/null | grep -v ':'))
       return ;;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <vector>
 
@@ -47,6 +48,12 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
 // storage, so it runs in either mode): every other command would
 // run on a local storage the user did not name, so it is refused, as are the options of the
 // other mode.
+bool commands_parsed(const std::vector<Command>& commands, const char* name) {
+  for (const Command& c : commands)
+    if (c.app->parsed() && c.app->get_name() == name) return true;
+  return false;
+}
+
 void refuse_what_online_mode_cannot(const Context& context, const std::vector<Command>& commands, bool interactive) {
   const GlobalOptions& g = context.options;
   const OnlineOptions& on = g.online;
@@ -96,6 +103,9 @@ int run(int argc, char** argv) {
   app.add_flag("-q,--quiet", g.quiet, "print only results and errors");
   app.add_flag("-v,--verbose", g.verbose, "print more (every item)");
   app.add_flag("--bytes", g.bytes, "sizes as exact byte counts instead of 1.4 GiB");
+  app.add_option("--protect", g.protect,
+                 "FILE of references or digests that nothing may delete (repeatable; - for stdin): plain references, "
+                 "kubectl's {..image} or {..imageID} output, sha256 digests");
   app.add_option("--color", g.color, "colour: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never", "yes", "no"}));
   OnlineOptions& on = g.online;
@@ -131,6 +141,12 @@ int run(int argc, char** argv) {
   }
   try {
     refuse_what_online_mode_cannot(context, commands, interactive);
+    // stdin has one reader per run.
+    if (std::count(g.protect.begin(), g.protect.end(), "-") > 1 ||
+        (std::count(g.protect.begin(), g.protect.end(), "-") && (g.online.password_stdin || interactive ||
+                                                                 commands_parsed(commands, "interactive"))))
+      throw UsageError("--protect - reads stdin, which another reader here needs (--password-stdin, the menu's answers, or a second --protect -)",
+                       "-", "give the protect list as a file");
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
     if (interactive) return run_interactive(context, false, false);

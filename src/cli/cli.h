@@ -47,6 +47,7 @@ struct GlobalOptions {
   int verbose = 0;
   bool bytes = false;          // exact byte counts instead of "1.4 GiB"
   std::string color = "auto";  // auto | always | never (validated by the parser)
+  std::vector<std::string> protect;  // --protect FILE... ("-": stdin): what nothing may delete
   OnlineOptions online;
 };
 
@@ -155,6 +156,10 @@ void print_notes(Context& context, const plan::Plan& plan);
 void print_plan(Context& context, const plan::Plan& plan, const MutationOptions& options);
 // Without a terminal to ask on, refuses (UsageError, exit 2) unless --yes.
 void require_confirmation_channel(Context& context, const MutationOptions& options);
+// --protect: throws SafetyRefusal (exit 3) when `plan` would delete a protected tag or
+// manifest of `model`, naming the line that protects it. Nothing without --protect.
+void refuse_protected(Context& context, const storage::Model& model, const plan::Plan& plan);
+
 // Online: refuses (UsageError) a reference whose host is not the one of --registry.
 void refuse_references_to_another_registry(const Context& context, const std::vector<std::string>& references);
 // Asks on a terminal (true with --yes).

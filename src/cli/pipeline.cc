@@ -1,5 +1,13 @@
 #include "pipeline.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "regsweep/plan/protect.h"
+
 #include <algorithm>
 
 #include "regsweep/error.h"
@@ -29,6 +37,23 @@ void MutationCommand::report(Context& ctx, const apply::RunSummary& summary, con
   print_run_summary(ctx, summary, options);
 }
 
+void refuse_protected(Context& ctx, const storage::Model& model, const plan::Plan& plan) {
+  if (ctx.options.protect.empty()) return;
+  std::vector<plan::ProtectEntry> entries;
+  for (const std::string& file : ctx.options.protect) {
+    std::string text;
+    if (file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw Error(std::string("cannot read the protect list: ") + std::strerror(errno), file);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    for (plan::ProtectEntry& e : plan::parse_protect_list(text, file == "-" ? "stdin" : file)) entries.push_back(std::move(e));
+  }
+  plan::refuse_protected(plan, plan::resolve_protection(model, entries));
+}
+
 int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {
   return run_mutation(ctx, [&]() -> apply::Session& { return session; }, command, m);
 }
@@ -53,6 +78,13 @@ int run_mutation(Context& ctx, const std::function<apply::Session&()>& session, 
     if (!appeared) break;
     *ctx.err << "regsweep: links appeared while planning (is something pushing?); planning again\n";
     plan = command.plan(model);
+  }
+  if (!ctx.options.protect.empty()) {
+    // A plan made without a walk (apply, the menu) is checked against the storage as it is.
+    if (command.walks())
+      refuse_protected(ctx, model, plan);
+    else
+      refuse_protected(ctx, ctx.online() ? ctx.load_online_model({}) : ctx.walk_again(), plan);
   }
   command.show(plan, m);
   if (!m.plan_out.empty()) {

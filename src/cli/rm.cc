@@ -108,6 +108,7 @@ int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& reque
   storage::Model model = ctx.load_online_model(repositories);
   plan::Plan plan = plan::plan_rm(model, request);
   plan.arguments = arguments;
+  refuse_protected(ctx, model, plan);
   online::RegistryClient& client = ctx.registry_client();
   refuse_unnamed_shared_tags(plan, request, client.base_url());
   online::check_online_plan(plan);

@@ -584,6 +584,66 @@ BAD = [
 ]
 
 
+class Protect(Case):
+    """--protect (issue #20): what running workloads use is never deleted, by rm, gc -m or prune."""
+
+    def protect_file(self, root: str, text: str) -> str:
+        path = os.path.join(os.path.dirname(root), "pods.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_rm_of_a_protected_image_is_refused(self):
+        """kubectl imageID output protects team/app@v1: rm team/app:v1 refused (exit 3) naming the line; the tree unchanged"""
+        root = self.b.copy("protect-rm")
+        pods = self.protect_file(root, "# kubectl get pods -A -o jsonpath='{..imageID}'\n"
+                                       f"docker-pullable://registry.example:5000/library/alpine@{D['alpine']} "
+                                       f"docker-pullable://registry.example:5000/team/app@{D['app_v1']}\n")
+        before = rt.tree_snapshot_excluding(root)
+        for args in (["rm", "--yes", "team/app:v1"], ["rm", "--yes", "--break-index", f"library/alpine@{D['alpine_amd64']}"],
+                     ["rm", "--yes", "team/app:" + SIG_TAG]):  # the signature of a protected image is protected too
+            with self.subTest(args=args):
+                p = regsweep(root, "--protect", pods, *args)
+                self.assertExit(p, 3)
+                self.assertIn(pods + ":2", p.stderr)
+                self.assertIn("nothing was changed", p.stderr)
+                self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a protected image was touched")
+        self.assertEqual(rt.read_audit(root), [])
+        # What it does not protect goes as usual.
+        p = regsweep(root, "--protect", pods, "rm", "--yes", "team/app/sub:1.0")
+        self.assertExit(p, 0)
+        self.assertFalse(os.path.exists(os.path.join(root, rt.REPOS_DIR, "team/app/sub/_manifests/tags/1.0")))
+
+    def test_gc_m_and_prune_do_not_delete_a_protected_untagged_image(self):
+        """team/app@v0 is untagged: gc -m and prune --untagged refuse (exit 3) while it is protected; without --protect they go on"""
+        root = self.b.copy("protect-gc")
+        pods = self.protect_file(root, f"team/app@{D['app_v0']}\n")
+        before = rt.tree_snapshot_excluding(root)
+        for args in (["gc", "-m", "--yes", "--min-age", "0s"], ["prune", "--yes", "--repo", "team/app", "--untagged"]):
+            with self.subTest(args=args):
+                p = regsweep(root, "--protect", pods, *args)
+                self.assertExit(p, 3)
+                self.assertIn(f"team/app@{D['app_v0']}", p.stderr)
+                self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a protected image was touched")
+        p = regsweep(root, "gc", "-m", "--yes", "--min-age", "0s")
+        self.assertExit(p, 0)
+        self.assertFalse(os.path.exists(os.path.join(root, rt.REPOS_DIR, "team/app/_manifests/revisions/sha256", D["app_v0"][7:])))
+
+    def test_bad_protect_lists(self):
+        """a missing file, a token that is no reference, --protect - with another stdin reader: refused, nothing changed"""
+        root = self.b.copy("protect-bad")
+        before = rt.tree_snapshot_excluding(root)
+        bad = self.protect_file(root, "team/app:v1\nNot A Reference!\n")
+        for args, code, word in ((["--protect", "/nonexistent/pods.txt"], 1, "/nonexistent/pods.txt"),
+                                 (["--protect", bad], 2, bad + ":2"),
+                                 (["--protect", "-", "--protect", "-"], 2, "stdin")):
+            with self.subTest(args=args):
+                p = regsweep(root, *args, "rm", "--yes", "team/app/sub:1.0")
+                self.assertExit(p, code)
+                self.assertIn(word, p.stderr)
+                self.assertSameTree(before, rt.tree_snapshot_excluding(root), "a refused run changed the tree")
+
+
 class BadInput(Case):
     def test_bad_references(self):
         """unknown repository/tag/digest: exit 1; malformed references: exit 2; the reference named; nothing changed"""
@@ -641,7 +701,7 @@ class ZZ(Case):
 def main():
     rt.require_binary()
     rt.require_tools(rt.registry_bin(), rt.skopeo_bin())
-    tap.run_classes((RmVsApi, Referrers, ReferrerWithATag, IndexChild, Untag, Repository, DryRun, Safety, BadInput, ZZ),
+    tap.run_classes((RmVsApi, Referrers, ReferrerWithATag, IndexChild, Untag, Repository, DryRun, Safety, Protect, BadInput, ZZ),
                     cleanup=(rt.stop_all_registries, Base.cleanup_instance))
 
 
