@@ -149,9 +149,10 @@ def catalog(reg):
     return names
 
 
-def sequential(a, reg, alog, repos, env, sample, timeout):
+def sequential(a, reg, alog, repos, env, sample, timeout, raw=True):
     """The seed tools' way, one request after another: (the catalog, when repos is None), skopeo
-    list-tags per repository, skopeo inspect --raw per tag (or a sample of the tags). Returns
+    list-tags per repository, skopeo inspect --raw per tag (or a sample of the tags; raw False:
+    skopeo inspect, which reads the config too, and of an index its linux/amd64 child). Returns
     its figures, the whole run projected from the sample."""
     sk = [a.skopeo]
     tls = ["--tls-verify=false"]
@@ -175,12 +176,13 @@ def sequential(a, reg, alog, repos, env, sample, timeout):
     per = []
     for repo, tag in todo:
         s = time.perf_counter()
-        p = subprocess.run(sk + ["inspect", "--raw"] + tls + [skopeo_ref(reg, repo, tag)],
+        p = subprocess.run(sk + ["inspect"] + (["--raw"] if raw else []) + tls
+                           + [skopeo_ref(reg, repo, tag)],
                            env=env, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=timeout)
         per.append(time.perf_counter() - s)
         if p.returncode != 0 or not p.stdout.lstrip().startswith(b"{"):
-            raise RuntimeError("skopeo inspect --raw %s:%s: exit %d: %s"
+            raise RuntimeError("skopeo inspect %s:%s: exit %d: %s"
                                % (repo, tag, p.returncode,
                                   p.stderr.decode(errors="replace")[-500:]))
     total = time.perf_counter() - t0
@@ -223,19 +225,21 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
         repo = "app0"
         cmds = [("regsweep_ls", "regsweep ls REPO", rs + ["ls", repo]),
                 ("regsweep_ls_json", "regsweep ls REPO --json", rs + ["ls", repo, "--json"])]
-        seq_label = "skopeo list-tags, inspect --raw/tag"
+        seqs = [("sequential", "skopeo list-tags, inspect --raw/tag", True),
+                ("sequential_config", "skopeo list-tags, inspect/tag (+config)", False)]
         seq_repos = [repo]
     else:
         cmds = [("regsweep_ls", "regsweep ls", rs + ["ls"]),
                 ("regsweep_ls_json", "regsweep ls --json", rs + ["ls", "--json"])]
-        seq_label = "catalog, skopeo list-tags/repo, inspect --raw/tag"
+        seqs = [("sequential", "catalog, skopeo list-tags/repo, inspect --raw/tag", True)]
         seq_repos = None
     cmds = [c for c in cmds if "%s:%s" % (case, c[0]) not in a.skip and c[0] not in a.skip]
-    run_seq = "sequential" not in a.skip and "%s:sequential" % case not in a.skip
+    seqs = [x for x in seqs if x[0] not in a.skip and "%s:%s" % (case, x[0]) not in a.skip]
+    seq_of = {x[0]: x for x in seqs}
 
     results = {c[0]: [] for c in cmds}
     requests = {}
-    seq_runs = []
+    seq_runs = {x[0]: [] for x in seqs}
     log("%s: warm-up round" % case)
     for name, label, argv in cmds:
         mark = alog.mark()
@@ -249,18 +253,19 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
     if any(c[0] == "regsweep_ls_json" for c in cmds):
         listed = check_output(case, os.path.join(outdir, "out-online-%s-regsweep_ls_json.txt"
                                                  % case), gen, notes)
-    if run_seq:  # one untimed inspect warms skopeo's binary in the page cache
+    if seqs:  # one untimed inspect warms skopeo's binary in the page cache
         sequential(a, reg, alog, seq_repos, env, 1, a.timeout)
 
-    order = [c[0] for c in cmds] + (["sequential"] if run_seq else [])
+    order = [c[0] for c in cmds] + [x[0] for x in seqs]
     by_name = {c[0]: c for c in cmds}
     for rnd in range(a.runs):
         k = rnd % len(order)
         rot = order[k:] + order[:k]
         log("%s: round %d/%d: %s" % (case, rnd + 1, a.runs, " ".join(rot)))
         for name in rot:
-            if name == "sequential":
-                seq_runs.append(sequential(a, reg, alog, seq_repos, env, a.sample, a.timeout))
+            if name in seq_of:
+                seq_runs[name].append(sequential(a, reg, alog, seq_repos, env, a.sample,
+                                                 a.timeout, raw=seq_of[name][2]))
                 continue
             r = run_child(by_name[name][2], a.timeout, rss_via=rss_via, env=env)
             if r["rc"] != 0 or r["timed_out"]:
@@ -276,40 +281,41 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
                           a.timeout)
             c["requests"] = requests[name]
             commands[name] = c
-    seq = None
-    if seq_runs:
-        last = seq_runs[-1]
-        seq = {"label": seq_label, "runs": len(seq_runs),
+    sequentials, ratios = {}, {}
+    for sname, slabel, raw in seqs:
+        runs = seq_runs[sname]
+        last = runs[-1]
+        seq = {"label": slabel, "runs": len(runs),
                "repositories": last["repositories"], "tags": last["tags"],
                "inspected": last["inspected"], "sampled": last["sampled"],
-               "seconds": [round(s["seconds"], 3) for s in seq_runs],
-               "list_seconds": [round(s["list_seconds"], 3) for s in seq_runs],
-               "inspect_mean_seconds": [round(s["inspect_mean_seconds"], 4) for s in seq_runs
-                                        if s["inspect_mean_seconds"] is not None],
-               "projected_seconds": [round(s["projected_seconds"], 3) for s in seq_runs],
-               "median_seconds": round(statistics.median(s["projected_seconds"]
-                                                         for s in seq_runs), 3),
+               "seconds": [round(x["seconds"], 3) for x in runs],
+               "list_seconds": [round(x["list_seconds"], 3) for x in runs],
+               "inspect_mean_seconds": [round(x["inspect_mean_seconds"], 4) for x in runs
+                                        if x["inspect_mean_seconds"] is not None],
+               "projected_seconds": [round(x["projected_seconds"], 3) for x in runs],
+               "median_seconds": round(statistics.median(x["projected_seconds"]
+                                                         for x in runs), 3),
                "requests": last["requests"], "requests_measured": last["requests_measured"],
-               "argv": [a.skopeo, "inspect", "--raw", "--tls-verify=false",
-                        "docker://HOST:PORT/REPO:TAG"]}
+               "argv": [a.skopeo, "inspect"] + (["--raw"] if raw else []) + [
+                   "--tls-verify=false", "docker://HOST:PORT/REPO:TAG"]}
+        sequentials[sname] = seq
         if seq["sampled"]:
-            notes.append("%s: skopeo inspected %d of %d tags per round (--sample %d); its time "
-                         "and requests for all %d are projected: listing as measured + mean "
-                         "inspect x %d" % (case, seq["inspected"], seq["tags"], a.sample,
-                                           seq["tags"], seq["tags"]))
-    ratios = {}
-    if seq:
+            notes.append("%s %s: skopeo inspected %d of %d tags per round (--sample %d); its "
+                         "time and requests for all %d are projected: listing as measured + "
+                         "mean inspect x %d" % (case, sname, seq["inspected"], seq["tags"],
+                                                a.sample, seq["tags"], seq["tags"]))
         for name, c in commands.items():
             v = round(seq["median_seconds"] / c["median_seconds"], 1)
-            ratios[name] = {"value": v, "projected": seq["sampled"],
-                            "label": "%s: sequential client / %s" % (case, c["label"]),
-                            "target": TARGET, "met": v >= TARGET,
-                            "requests": {"regsweep": c["requests"].get("total"),
-                                         "sequential": seq["requests"].get("total")}}
+            ratios["%s_over_%s" % (sname, name)] = {
+                "value": v, "projected": seq["sampled"],
+                "label": "%s: %s / %s" % (case, sname, c["label"]),
+                "target": TARGET, "met": v >= TARGET,
+                "requests": {"regsweep": c["requests"].get("total"),
+                             "sequential": seq["requests"].get("total")}}
     return {"url": reg.url, "generated": {k: gen[k] for k in (
                 "files", "blobs", "manifests", "manifest_media_types", "repositories", "tags",
                 "revisions", "generation_seconds", "generation_wall_seconds") if k in gen},
-            "listed_by_regsweep": listed, "commands": commands, "sequential": seq,
+            "listed_by_regsweep": listed, "commands": commands, "sequential": sequentials,
             "ratios": ratios}
 
 
@@ -344,7 +350,7 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=600, help="seconds per command (600)")
     p.add_argument("--skip", action="append", default=[], metavar="NAME",
                    help="skip a case (tags, repos) or a command (regsweep_ls, regsweep_ls_json, "
-                   "sequential, or CASE:NAME); repeatable")
+                   "sequential, sequential_config, or CASE:NAME); repeatable")
     a = p.parse_args(argv)
     if a.runs < 1:
         p.error("--runs must be >= 1")
@@ -429,17 +435,16 @@ def print_report(r):
             print("%-58s %10.3f %8.3f %8.3f %8s  %s" % (
                 x["label"], x["median_seconds"], min(x["seconds"]), max(x["seconds"]),
                 benchlib.format_rss(x), format_requests(x["requests"])))
-        s = c["sequential"]
-        if s:
-            label = s["label"] + (" (~ from %d)" % s["inspected"] if s["sampled"] else "")
+        for s in c["sequential"].values():
+            label = s["label"] + (" ~%d" % s["inspected"] if s["sampled"] else "")
             print("%-58s %10.3f %8.3f %8.3f %8s  %s%s" % (
                 label, s["median_seconds"], min(s["projected_seconds"]),
                 max(s["projected_seconds"]), "-", "~" if s["sampled"] else "",
                 format_requests(s["requests"])))
-            print("  sequential: listing %.3f s, %s s per skopeo inspect (mean per round), "
-                  "%d of %d tags inspected" % (statistics.median(s["list_seconds"]),
-                                               "/".join("%.4f" % x for x in s["inspect_mean_seconds"]),
-                                               s["inspected"], s["tags"]))
+            print("  listing %.3f s, %s s per skopeo inspect (mean per round), %d of %d tags "
+                  "inspected" % (statistics.median(s["list_seconds"]),
+                                 "/".join("%.4f" % x for x in s["inspect_mean_seconds"]),
+                                 s["inspected"], s["tags"]))
         for x in c["ratios"].values():
             print("  %-62s %s%.1fx  (target %gx: %s)" % (
                 x["label"], "~" if x["projected"] else "", x["value"], x["target"],
