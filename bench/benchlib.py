@@ -42,7 +42,7 @@ def gnu_time_available():
 
 
 def run_child(cmd, timeout=None, stdout_path=None, rss_via="python", env=None):
-    """Runs cmd; returns dict(seconds, rss_kib, rc, timed_out, stderr).
+    """Runs cmd; returns dict(seconds, rss_kib, rc, timed_out, cpu_seconds, stderr).
 
     Wall time is measured here. Peak RSS: with rss_via="time", GNU time forks
     the command from its own small process and reports %M; with "python",
@@ -102,6 +102,7 @@ def run_child(cmd, timeout=None, stdout_path=None, rss_via="python", env=None):
                 rss = None  # GNU time was killed too: only its own RSS is known
         err.seek(0)
         return {"seconds": t1 - t0, "rss_kib": rss, "rc": rc, "timed_out": bool(killed),
+                "cpu_seconds": ru.ru_utime + ru.ru_stime,  # with its waited-for children
                 "stderr": err.read()[-4000:].decode(errors="replace")}
     finally:
         out.close()

@@ -20,7 +20,8 @@ and the whole run is projected: its listing phase as measured, plus the mean tim
 requests) of an inspect times the number of tags. --sample 0 inspects every tag.
 
 A warm-up round, then --runs rounds in rotated order; medians. Wall time, peak RSS (regsweep),
-requests by kind (from the registry's access log), the speed-up of regsweep over the
+requests by kind (from the registry's access log), the CPU time of regsweep and of the registry
+(/proc/PID/stat) during each command, the speed-up of regsweep over the
 sequential client (target: 10x). Results: bench/work/results-online.json. Every process runs
 with an environment built from nothing (HOME a fresh temporary folder; no AWS_*, no proxy, no
 Docker credentials). The registries are stopped at exit, on an error, Ctrl-C or SIGTERM.
@@ -124,6 +125,13 @@ class AccessLog:
         return counts
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a running process (the registry), in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def add_counts(a, b, scale=1.0):
     out = dict(a)
     for k, v in b.items():
@@ -157,6 +165,7 @@ def sequential(a, reg, alog, repos, env, sample, timeout, raw=True):
     sk = [a.skopeo]
     tls = ["--tls-verify=false"]
     mark0 = alog.mark()
+    cpu0 = cpu_seconds(reg.proc.pid)
     t0 = time.perf_counter()
     if repos is None:
         repos = catalog(reg)
@@ -169,6 +178,7 @@ def sequential(a, reg, alog, repos, env, sample, timeout, raw=True):
                                % (repo, p.returncode, p.stderr.decode(errors="replace")[-500:]))
         refs += [(repo, t) for t in json.loads(p.stdout)["Tags"] or []]
     t_list = time.perf_counter() - t0
+    cpu1 = cpu_seconds(reg.proc.pid)
     mark1 = alog.mark()
     todo = refs
     if sample and len(refs) > sample:  # spread evenly over the repositories and tags
@@ -186,6 +196,7 @@ def sequential(a, reg, alog, repos, env, sample, timeout, raw=True):
                                % (repo, tag, p.returncode,
                                   p.stderr.decode(errors="replace")[-500:]))
     total = time.perf_counter() - t0
+    cpu2 = cpu_seconds(reg.proc.pid)
     list_req, insp_req = alog.since(mark0), alog.since(mark1)
     list_req = {k: list_req.get(k, 0) - insp_req.get(k, 0) for k in list_req}
     list_req = {k: v for k, v in list_req.items() if v}
@@ -196,6 +207,8 @@ def sequential(a, reg, alog, repos, env, sample, timeout, raw=True):
             "repositories": len(repos), "sampled": sampled,
             "inspect_mean_seconds": statistics.mean(per) if per else None,
             "projected_seconds": projected,
+            "registry_cpu_seconds": (cpu1 - cpu0) + ((cpu2 - cpu1) / len(todo) * len(refs)
+                                                     if todo else 0),
             "requests_measured": add_counts(list_req, insp_req),
             "requests": add_counts(list_req, insp_req, len(refs) / len(todo) if todo else 0)}
 
@@ -231,7 +244,7 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
     else:
         cmds = [("regsweep_ls", "regsweep ls", rs + ["ls"]),
                 ("regsweep_ls_json", "regsweep ls --json", rs + ["ls", "--json"])]
-        seqs = [("sequential", "catalog, skopeo list-tags/repo, inspect --raw/tag", True)]
+        seqs = [("sequential", "catalog, skopeo list-tags/repo, inspect --raw", True)]
         seq_repos = None
     cmds = [c for c in cmds if "%s:%s" % (case, c[0]) not in a.skip and c[0] not in a.skip]
     seqs = [x for x in seqs if x[0] not in a.skip and "%s:%s" % (case, x[0]) not in a.skip]
@@ -267,7 +280,9 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
                 seq_runs[name].append(sequential(a, reg, alog, seq_repos, env, a.sample,
                                                  a.timeout, raw=seq_of[name][2]))
                 continue
+            c0 = cpu_seconds(reg.proc.pid)
             r = run_child(by_name[name][2], a.timeout, rss_via=rss_via, env=env)
+            r["registry_cpu_seconds"] = cpu_seconds(reg.proc.pid) - c0
             if r["rc"] != 0 or r["timed_out"]:
                 notes.append("%s %s exit %s in round %d: not counted. stderr: %s"
                              % (case, name, r["rc"], rnd + 1, r["stderr"].strip()[-200:]))
@@ -280,6 +295,10 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
             c = summarize(label, [x if x != reg.url else "URL" for x in argv], results[name],
                           a.timeout)
             c["requests"] = requests[name]
+            c["median_cpu_seconds"] = round(statistics.median(
+                x["cpu_seconds"] for x in results[name]), 3)
+            c["median_registry_cpu_seconds"] = round(statistics.median(
+                x["registry_cpu_seconds"] for x in results[name]), 3)
             commands[name] = c
     sequentials, ratios = {}, {}
     for sname, slabel, raw in seqs:
@@ -293,6 +312,8 @@ def run_case(a, case, reg, gen, outdir, env, rss_via, notes):
                "inspect_mean_seconds": [round(x["inspect_mean_seconds"], 4) for x in runs
                                         if x["inspect_mean_seconds"] is not None],
                "projected_seconds": [round(x["projected_seconds"], 3) for x in runs],
+               "median_registry_cpu_seconds": round(statistics.median(
+                   x["registry_cpu_seconds"] for x in runs), 3),
                "median_seconds": round(statistics.median(x["projected_seconds"]
                                                          for x in runs), 3),
                "requests": last["requests"], "requests_measured": last["requests_measured"],
@@ -429,18 +450,19 @@ def print_report(r):
                       if k.endswith(("index.v1+json", "list.v2+json")))
         print("== %s: %d repositories, %d tags, %d manifests (%d of them indexes), served at %s"
               % (case, g["repositories"], g["tags"], g["manifests"], indexes, c["url"]))
-        print("%-58s %10s %8s %8s %8s  %s" % ("command", "median s", "min s", "max s",
-                                               "peak MiB", "requests"))
+        print("%-48s %9s %8s %8s %8s %8s %8s  %s" % (
+            "command", "median s", "min s", "max s", "CPU s", "reg CPU", "peak MiB", "requests"))
         for name, x in c["commands"].items():
-            print("%-58s %10.3f %8.3f %8.3f %8s  %s" % (
+            print("%-48s %9.3f %8.3f %8.3f %8.2f %8.2f %8s  %s" % (
                 x["label"], x["median_seconds"], min(x["seconds"]), max(x["seconds"]),
+                x["median_cpu_seconds"], x["median_registry_cpu_seconds"],
                 benchlib.format_rss(x), format_requests(x["requests"])))
         for s in c["sequential"].values():
             label = s["label"] + (" ~%d" % s["inspected"] if s["sampled"] else "")
-            print("%-58s %10.3f %8.3f %8.3f %8s  %s%s" % (
+            print("%-48s %9.3f %8.3f %8.3f %8s %8.2f %8s  %s%s" % (
                 label, s["median_seconds"], min(s["projected_seconds"]),
-                max(s["projected_seconds"]), "-", "~" if s["sampled"] else "",
-                format_requests(s["requests"])))
+                max(s["projected_seconds"]), "-", s["median_registry_cpu_seconds"], "-",
+                "~" if s["sampled"] else "", format_requests(s["requests"])))
             print("  listing %.3f s, %s s per skopeo inspect (mean per round), %d of %d tags "
                   "inspected" % (statistics.median(s["list_seconds"]),
                                  "/".join("%.4f" % x for x in s["inspect_mean_seconds"]),
