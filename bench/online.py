@@ -46,6 +46,7 @@ from benchlib import (REPO, add_common_arguments, ensure_store, format_machine, 
                       resolve_rss_via, run_child, snapshot, summarize, tool_version)
 
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+import lifetime  # noqa: E402  (tests/lib: exit hooks, at exit and on SIGTERM)
 import registry as reglib  # noqa: E402  (tests/lib: the registry process, stopped at exit)
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -399,6 +400,7 @@ def main(argv=None):
                                                          "online-regsweep.snapshot")
     home = tempfile.mkdtemp(prefix="regsweep-online-bench-")
     env = clean_env(home)
+    lifetime.on_exit(lambda: shutil.rmtree(home, ignore_errors=True))  # SIGTERM too
     for d in ("state", "config", "run", "docker"):
         os.makedirs(os.path.join(home, d), mode=0o700)
     cases = {}
