@@ -42,7 +42,7 @@ def gnu_time_available():
 
 
 def run_child(cmd, timeout=None, stdout_path=None, rss_via="python", env=None):
-    """Runs cmd; returns dict(seconds, rss_kib, rc, timed_out, stderr).
+    """Runs cmd; returns dict(seconds, rss_kib, rc, timed_out, cpu_seconds, stderr).
 
     Wall time is measured here. Peak RSS: with rss_via="time", GNU time forks
     the command from its own small process and reports %M; with "python",
@@ -102,6 +102,7 @@ def run_child(cmd, timeout=None, stdout_path=None, rss_via="python", env=None):
                 rss = None  # GNU time was killed too: only its own RSS is known
         err.seek(0)
         return {"seconds": t1 - t0, "rss_kib": rss, "rc": rc, "timed_out": bool(killed),
+                "cpu_seconds": ru.ru_utime + ru.ru_stime,  # with its waited-for children
                 "stderr": err.read()[-4000:].decode(errors="replace")}
     finally:
         out.close()
@@ -166,10 +167,13 @@ def gen_key(preset, seed):
     return "%s-seed%d-%s" % (preset, seed, h)
 
 
-def ensure_store(workdir, preset, seed):
+def ensure_store(workdir, preset, seed, label=None, gen_args=()):
     """Generates the preset's store once; reuses it while gen_store.py is unchanged.
-    Returns (root, summary, generated now)."""
-    key = gen_key(preset, seed)
+    Returns (root, summary, generated now). preset None: gen_store.py's defaults; gen_args:
+    more of its options, in which case `label` names the store (it must say what they are:
+    it is the cache key with the seed and gen_store.py's hash)."""
+    label = label or preset
+    key = gen_key(label, seed)
     d = os.path.join(workdir, key)
     summary = os.path.join(d, "summary.json")
     if os.path.exists(summary):
@@ -177,17 +181,18 @@ def ensure_store(workdir, preset, seed):
         with open(summary) as f:
             return os.path.join(d, "root"), json.load(f), False
     os.makedirs(workdir, exist_ok=True)
-    stale = [x for x in os.listdir(workdir) if x.startswith(preset + "-seed") and x != key]
+    stale = [x for x in os.listdir(workdir) if x.startswith(label + "-seed") and x != key]
     if stale:  # not removed here: deleting ~200k inodes can take minutes
         log("store: stale stores of an older gen_store.py, remove them to free space: "
             + " ".join(os.path.join(workdir, x) for x in stale))
     tmp = d + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    log("store: generating preset %s in %s" % (preset, d))
+    log("store: generating %s in %s" % ("preset " + preset if preset else label, d))
     t0 = time.monotonic()
     subprocess.run([sys.executable, os.path.join(HERE, "gen_store.py"),
-                    os.path.join(tmp, "root"), "--preset", preset, "--seed", str(seed),
+                    os.path.join(tmp, "root")] + (["--preset", preset] if preset else [])
+                   + list(gen_args) + ["--seed", str(seed),
                     "--summary", os.path.join(tmp, "summary.json.part")], check=True,
                    stdout=sys.stderr)
     os.rename(os.path.join(tmp, "summary.json.part"), os.path.join(tmp, "summary.json"))
