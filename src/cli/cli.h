@@ -13,6 +13,7 @@
 #include "regsweep/online/registry_client.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/plan.h"
+#include "regsweep/plan/report.h"
 #include "regsweep/plan/simulate.h"
 #include "regsweep/storage/filesystem.h"
 #include "regsweep/storage/store.h"
@@ -180,6 +181,10 @@ void print_run_summary(Context& context, const apply::RunSummary& summary, const
 
 // JSON of the findings, shared by every command's --json document.
 nlohmann::json findings_json(const storage::Model& model);
+// {"count": N, "bytes": B}.
+nlohmann::json amount_json(const plan::Amount& amount);
+// "sha256:" and 12 hex digits: enough to tell digests apart in a table or a path.
+std::string short_digest(const Digest& digest);
 
 // Prints a --json document. File names need not be UTF-8: bad bytes become U+FFFD
 // rather than an exception.

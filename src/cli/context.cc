@@ -179,6 +179,10 @@ storage::Model Context::load_model() const {
   return model;
 }
 
+nlohmann::json amount_json(const plan::Amount& a) { return {{"count", a.count}, {"bytes", a.bytes}}; }
+
+std::string short_digest(const Digest& d) { return d.str().substr(0, 19); }
+
 nlohmann::json findings_json(const storage::Model& model) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& f : model.findings)

@@ -63,7 +63,7 @@ std::string repository_of(const std::string& ref) {
   return colon != std::string::npos && ref.find('/', colon) == std::string::npos ? ref.substr(0, colon) : ref;
 }
 
-std::string short_digest(const std::optional<Digest>& d) { return d ? d->str().substr(0, 19) : "(none)"; }
+std::string short_digest_or_none(const std::optional<Digest>& d) { return d ? short_digest(*d) : "(none)"; }
 
 int list_repositories(Context& ctx, const Model& model) {
   auto usage = plan::repository_usage(model);
@@ -142,7 +142,7 @@ int list_tags(Context& ctx, const Model& model, const std::string& ref) {
     for (const auto& p : r.platforms) platforms += (platforms.empty() ? "" : ",") + p;
     std::string type = r.media_type;
     if (auto slash = type.rfind('/'); slash != std::string::npos) type = type.substr(slash + 1);
-    table.add_row({r.name, short_digest(r.digest), type, platforms.empty() ? "-" : platforms, ctx.size(r.size),
+    table.add_row({r.name, short_digest_or_none(r.digest), type, platforms.empty() ? "-" : platforms, ctx.size(r.size),
                    r.pushed_ns ? ctx.time(r.pushed_ns) : "-", created_cell(ctx, r.created)});
   }
   table.print(*ctx.out, ctx.out_style());

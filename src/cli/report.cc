@@ -36,7 +36,6 @@ json estimate_json(const Estimate& e) {
   return {{"references", e.references}, {"tags", e.tags}, {"manifests", e.manifests}, {"blobs", e.freed.count}, {"bytes", e.freed.bytes}};
 }
 
-json amount_json(const plan::Amount& a) { return {{"count", a.count}, {"bytes", a.bytes}}; }
 
 json report_json(const storage::Model& model, const plan::StorageReport& r, bool online, const std::optional<Estimate>& estimate) {
   json digests = json::array();

@@ -10,10 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-// Long enough to tell digests apart in a path, short enough to keep it on one line.
-std::string brief(const Digest& d) { return d.str().substr(0, 19); }
-
-json amount_json(const plan::Amount& a) { return {{"count", a.count}, {"bytes", a.bytes}}; }
 
 std::string verdict_of(const plan::DigestWhy& w) {
   if (w.path_count) return "kept by tags";
@@ -45,7 +41,7 @@ int why_digest(Context& ctx, const Digest& digest) {
     out << "kept by " << w.path_count << " path(s) from tags:\n";
     for (const plan::KeepPath& p : w.paths) {
       out << "  " << p.repository << ":" << p.tag;
-      for (const plan::KeepStep& s : p.steps) out << " -> " << plan::to_string(s.role) << " " << brief(s.digest);
+      for (const plan::KeepStep& s : p.steps) out << " -> " << plan::to_string(s.role) << " " << short_digest(s.digest);
       out << "\n";
     }
     if (w.path_count > w.paths.size()) out << "  ... and " << (w.path_count - w.paths.size()) << " more (--json lists the first " << w.paths.size() << ")\n";
@@ -84,7 +80,7 @@ int why_tag(Context& ctx, const std::string& repository, const std::string& tag)
       std::string tags;
       for (std::size_t i = 0; i < s.tags.size() && i < 5; ++i) tags += (i ? ", " : "") + s.tags[i];
       if (s.tags.size() > 5) tags += ", and " + std::to_string(s.tags.size() - 5) + " more";
-      out << "  " << brief(s.digest) << " (" << ctx.size(s.size) << "): " << tags << "\n";
+      out << "  " << short_digest(s.digest) << " (" << ctx.size(s.size) << "): " << tags << "\n";
     }
   }
   out << "deleting it (as `rm " << w.repository << ":" << w.tag << "` would, referrers included";
