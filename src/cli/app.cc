@@ -44,7 +44,7 @@ std::string usage_failure(const CLI::App* app, const CLI::Error& e) {
   return "regsweep: error: " + std::string(e.what()) + "\nhint: see `" + name + " --help`\n";
 }
 
-// Online mode reads the registry's API, and only `ls`, `report`, `rm`, `restore` and `trash` work so yet (`policy` opens no
+// Online mode reads the registry's API, and only `ls`, `report`, `rm`, `prune`, `apply`, `restore` and `trash` work so yet (`policy` opens no
 // storage, so it runs in either mode): every other command would
 // run on a local storage the user did not name, so it is refused, as are the options of the
 // other mode.
@@ -70,9 +70,10 @@ void refuse_what_online_mode_cannot(const Context& context, const std::vector<Co
   std::string command = interactive ? "interactive" : "";
   for (const Command& c : commands)
     if (c.app->parsed()) command = c.app->get_name();
-  if (command.empty() || command == "ls" || command == "report" || command == "rm" || command == "restore" || command == "trash") return;
+  for (const char* works : {"", "ls", "report", "rm", "prune", "apply", "restore", "trash"})
+    if (command == works) return;
   if (command == "policy") return;  // policy opens no storage
-  throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls`, `report`, `rm`, `restore` and `trash` do",
+  throw UsageError("`regsweep " + command + "` does not work online yet: with --registry, only `ls`, `report`, `rm`, `prune`, `apply`, `restore` and `trash` do",
                    on.registry, "run `regsweep " + command + "` on the registry's storage instead (--root or --config)");
 }
 
@@ -109,7 +110,7 @@ int run(int argc, char** argv) {
   app.add_option("--color", g.color, "colour: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never", "yes", "no"}));
   OnlineOptions& on = g.online;
-  const std::string online_group = "Online (the registry's HTTP API: ls, report, rm, restore, trash)";
+  const std::string online_group = "Online (the registry's HTTP API: ls, report, rm, prune, apply, restore, trash)";
   app.add_option("--registry", on.registry, "online mode: the registry at https://HOST[:PORT] (http:// for plain HTTP), read over its API")
       ->group(online_group);
   app.add_option("-u,--username", on.username, "online: the user (password from -p, --password-stdin or REGISTRY_PASSWORD); "

@@ -61,9 +61,27 @@ class ApplyCommand : public MutationCommand {
   std::string file_;
 };
 
+// Online: a plan written by an online --plan-out for this same registry, each tag checked
+// again before the first DELETE and just before its own.
+int run_apply_online(Context& ctx, const ApplyOptions& o, const plan::Plan& p) {
+  const std::string& here = ctx.registry_client().base_url();
+  if (p.registry.empty())
+    throw SafetyRefusal("the plan was made on a registry's storage, not over the API; nothing was changed", o.file,
+                        "apply it with --root or --config, or make the plan again with --registry " + here);
+  if (p.registry != here)
+    throw SafetyRefusal("the plan was made for the registry " + p.registry + ", not " + here + "; nothing was changed", o.file,
+                        "apply it with --registry " + p.registry + ", or make the plan again");
+  if (!o.mutation.dry_run) require_confirmation_channel(ctx, o.mutation);
+  return run_online_plan(ctx, p, o.mutation, {{"plan_file", o.file}}, true);
+}
+
 int run_apply(Context& ctx, const ApplyOptions& o) {
   const MutationOptions& m = o.mutation;
   plan::Plan p = read_plan(o.file);
+  if (ctx.online()) return run_apply_online(ctx, o, p);
+  if (!p.registry.empty())
+    throw SafetyRefusal("the plan was made over the API of the registry " + p.registry + ", not on a storage; nothing was changed", o.file,
+                        "regsweep --registry " + p.registry + " apply " + o.file);
   if (!m.dry_run) require_confirmation_channel(ctx, m);
 
   apply::SessionOptions so = session_options(ctx, m.dry_run, m.force, std::any_of(p.actions.begin(), p.actions.end(),
@@ -78,7 +96,7 @@ int run_apply(Context& ctx, const ApplyOptions& o) {
 
 Command add_apply_command(CLI::App& parent, Context& context) {
   auto o = std::make_shared<ApplyOptions>();
-  CLI::App* app = parent.add_subcommand("apply", "run a plan written by --plan-out, refusing if the storage changed since");
+  CLI::App* app = parent.add_subcommand("apply", "run a plan written by --plan-out, refusing if the storage (online: the registry) changed since");
   app->add_option("plan", o->file, "the plan file (JSON)")->required();
   app->add_flag("-n,--dry-run", o->mutation.dry_run, "check the plan and print it, change nothing");
   app->add_flag("-y,--yes", o->mutation.yes, "do not ask for confirmation (needed without a terminal)");

@@ -179,6 +179,12 @@ nlohmann::json gc_stats_json(const plan::GcStats& stats);
 nlohmann::json run_summary_json(const apply::RunSummary& summary);
 void print_run_summary(Context& context, const apply::RunSummary& summary, const MutationOptions& options);
 
+// Online (rm, prune, apply): checks that `plan` can run over the API, prints it, writes
+// --plan-out or asks, then runs it (online/execute.h) and reports; `doc` is the command's part
+// of the --json document. With check_all_first (a plan made earlier, `apply`), every
+// precondition is checked before the first DELETE, so that a stale plan deletes nothing.
+int run_online_plan(Context& context, const plan::Plan& plan, const MutationOptions& options, nlohmann::json doc, bool check_all_first);
+
 // JSON of the findings, shared by every command's --json document.
 nlohmann::json findings_json(const storage::Model& model);
 // {"count": N, "bytes": B}.

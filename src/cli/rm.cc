@@ -1,6 +1,4 @@
 // `regsweep rm`: delete tags, digests and whole repositories, as the registry's API would.
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 
@@ -108,56 +106,10 @@ int run_rm_online(Context& ctx, const RmOptions& o, const plan::RmRequest& reque
   storage::Model model = ctx.load_online_model(repositories);
   plan::Plan plan = plan::plan_rm(model, request);
   plan.arguments = arguments;
-  refuse_protected(ctx, model, plan);
   online::RegistryClient& client = ctx.registry_client();
   refuse_unnamed_shared_tags(plan, request, client.base_url());
-  online::check_online_plan(plan);
-  print_plan(ctx, plan, m);
-  nlohmann::json doc = {{"dry_run", m.dry_run}, {"registry", client.base_url()}, {"plan", plan::plan_to_json(plan)},
-                        {"findings", findings_json(model)}};
-  if (!m.plan_out.empty()) {
-    if (ctx.options.json) print_json(ctx, {{"plan", plan::plan_to_json(plan)}, {"plan_out", m.plan_out}});
-    return kExitOk;
-  }
-  if (!m.dry_run && !plan.actions.empty() && !confirm(ctx, m, "delete these from " + client.base_url() + "?")) {
-    *ctx.err << "nothing was changed\n";
-    return kExitOk;
-  }
-  online::ExecuteOptions eo{m.dry_run, ctx.command_line, ctx.now_ns()};
-  apply::RunSummary done;
-  if (m.dry_run) {
-    done = online::execute_online(client, nullptr, nullptr, plan, eo);
-  } else {
-    storage::Store& store = ctx.store();
-    std::unique_ptr<apply::StateStore> state = apply::open_state_store(store);
-    std::string holder;
-    std::unique_ptr<apply::StateLock> lock = state->lock("pid " + std::to_string(::getpid()) + ": " + ctx.command_line + "\n", holder);
-    if (!lock)
-      throw SafetyRefusal("another regsweep is working on this registry: " + holder, store.locate(apply::state::kLock), "wait for it to finish");
-    done = online::execute_online(client, &store, state.get(), plan, eo);
-  }
-  doc["result"] = run_summary_json(done);
-  if (ctx.options.json) print_json(ctx, doc);
-  if (ctx.options.json || ctx.options.quiet) return kExitOk;
-  std::ostream& out = *ctx.out;
-  if (m.dry_run) {
-    out << "dry run: nothing was deleted (" << done.removed << " items would go";
-    if (done.already_gone) out << ", " << done.already_gone << " are gone already";
-    out << ")\n";
-    return kExitOk;
-  }
-  if (done.run_id.empty()) {
-    out << "nothing was deleted" << (done.already_gone ? " (" + std::to_string(done.already_gone) + " items were already gone)" : "") << "\n";
-    return kExitOk;
-  }
-  out << "deleted " << done.removed << " items";
-  if (done.already_gone) out << " (" << done.already_gone << " were already gone)";
-  out << "; run " << done.run_id << "\n";
-  out << "the manifests and their tags are saved in " << ctx.store().locate(apply::state::run_dir(done.run_id))
-      << "; `regsweep --registry " << client.base_url() << " restore " << done.run_id << "` puts them back while the registry still has their blobs\n";
-  out << "note: the registry frees the blobs only when its garbage collector runs, on the registry's host: "
-         "`docker-registry garbage-collect /etc/docker/registry/config.yml` (registry stopped or read-only), then restart it\n";
-  return kExitOk;
+  plan.registry = client.base_url();
+  return run_online_plan(ctx, plan, m, {{"findings", findings_json(model)}}, false);
 }
 
 int run_rm(Context& ctx, const RmOptions& o) {

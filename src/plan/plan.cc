@@ -222,7 +222,7 @@ json plan_to_json(const Plan& plan) {
     if (!a.source.empty()) j["source"] = a.source.str();
     actions.push_back(std::move(j));
   }
-  return {{"format", kFormat},
+  json out = {{"format", kFormat},
           {"command", plan.command},
           {"arguments", plan.arguments},
           {"notes", plan.notes},
@@ -231,6 +231,8 @@ json plan_to_json(const Plan& plan) {
           {"restores_run", plan.restores_run},
           {"bytes", plan.bytes()},
           {"actions", actions}};
+  if (!plan.registry.empty()) out["registry"] = plan.registry;
+  return out;
 }
 
 namespace {
@@ -275,6 +277,7 @@ Plan plan_from_json(const json& doc, const std::string& source) {
     plan.gc_would_free = doc.value("gc_would_free", std::uint64_t{0});
     plan.trash_blobs = doc.value("trash_blobs", false);
     plan.restores_run = doc.value("restores_run", "");
+    plan.registry = doc.value("registry", "");
     for (const json& j : doc.at("actions")) {
       Action a;
       auto kind = action_kind_from_string(j.at("action").get<std::string>());

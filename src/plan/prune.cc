@@ -125,6 +125,8 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
         d.reason = "kept: not matched by --match";
       } else if (k) {
         d.reason = "kept: matches --keep " + k->text;
+      } else if ((policy.keep_last || policy.older_than_s) && policy.undated.count({repo.name, tag.name})) {
+        d.reason = "kept: no creation time (neither the config's created nor the org.opencontainers.image.created annotation)";
       } else {
         candidates.push_back(decisions.size());
       }
@@ -142,15 +144,17 @@ PrunePlan plan_prune(const Model& model, const PrunePolicy& policy, const std::m
       if (created(x) != created(y)) return created(x) > created(y);
       return x.tag > y.tag;
     });
+    const std::string newest = policy.times_are_created ? " most recently created" : " most recently pushed";
+    const std::string aged = policy.times_are_created ? "created " : "pushed ";
     for (std::size_t rank = 0; rank < candidates.size(); ++rank) {
       TagDecision& d = decisions[candidates[rank]];
       if (policy.keep_last && rank < *policy.keep_last) {
-        d.reason = "kept: among the " + std::to_string(*policy.keep_last) + " most recently pushed";
+        d.reason = "kept: among the " + std::to_string(*policy.keep_last) + newest;
       } else if (policy.older_than_s && policy.now_ns - d.pushed_ns <= *policy.older_than_s * 1'000'000'000) {
-        d.reason = "kept: pushed less than " + age_text(*policy.older_than_s) + " ago";
+        d.reason = "kept: " + aged + "less than " + age_text(*policy.older_than_s) + " ago";
       } else {
         d.verdict = TagVerdict::Deleted;
-        d.reason = policy.older_than_s ? "deleted: pushed more than " + age_text(*policy.older_than_s) + " ago"
+        d.reason = policy.older_than_s ? "deleted: " + aged + "more than " + age_text(*policy.older_than_s) + " ago"
                                        : policy.keep_last ? "deleted: older than the " + std::to_string(*policy.keep_last) + " newest"
                                                           : "deleted: matched";
       }

@@ -16,7 +16,7 @@ std::optional<std::string> created_of_config(const std::optional<std::string>& b
   auto doc = nlohmann::json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
   auto it = doc.find("created");
-  if (it == doc.end() || !it->is_string()) return std::nullopt;
+  if (it == doc.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) return std::nullopt;
   return it->get<std::string>();
 }
 
@@ -26,13 +26,22 @@ std::optional<std::string> image_created(const Model& model, const Digest& manif
                                          util::FunctionRef<std::optional<std::string>(const Digest& config)> read_config) {
   const ManifestRecord* m = model.find_manifest(manifest);
   if (!m) return std::nullopt;
-  if (m->parsed.config) return created_of_config(read_config(m->parsed.config->digest));
+  // The config's `created`, else the manifest's org.opencontainers.image.created annotation.
+  auto annotated = [](const ManifestRecord& r) {
+    return r.parsed.created_annotation.empty() ? std::nullopt : std::optional<std::string>(r.parsed.created_annotation.str());
+  };
+  if (m->parsed.config) {
+    auto created = created_of_config(read_config(m->parsed.config->digest));
+    return created ? created : annotated(*m);
+  }
+  if (auto own = annotated(*m)) return own;
   std::optional<std::string> newest;
   std::int64_t newest_ns = 0;
   for (const ChildRef& c : m->parsed.children) {
     const ManifestRecord* child = model.find_manifest(c.digest);
-    if (!child || !child->parsed.config) continue;
-    auto created = created_of_config(read_config(child->parsed.config->digest));
+    if (!child) continue;
+    auto created = child->parsed.config ? created_of_config(read_config(child->parsed.config->digest)) : std::nullopt;
+    if (!created) created = annotated(*child);
     if (!created) continue;
     std::int64_t ns = util::parse_rfc3339(*created).value_or(0);
     if (!newest || ns > newest_ns) {

@@ -139,6 +139,10 @@ ParsedManifest parse_manifest(std::string_view bytes) {
   try {
     m.media_type = string_member(doc, "mediaType");
     m.artifact_type = string_member(doc, "artifactType");
+    // Only age rules online read it (the API has no push time); anything but a string is ignored.
+    if (const json* a = member(doc, "annotations"); a && a->is_object())
+      if (const json* c = member(*a, "org.opencontainers.image.created"); c && c->is_string())
+        m.created_annotation = c->get_ref<const std::string&>();
     std::int64_t schema_version = 0;
     if (const json* v = member(doc, "schemaVersion"); v && v->is_number_integer()) schema_version = v->get<std::int64_t>();
     const std::string_view mt = m.media_type;

@@ -127,6 +127,15 @@ TEST(PlanJson, RoundTripKeepsEveryField) {
   EXPECT_EQ(plan::plan_to_json(reparsed), doc);
 }
 
+TEST(PlanJson, AnOnlinePlanKeepsItsRegistry) {
+  Plan p = every_kind();
+  EXPECT_FALSE(plan::plan_to_json(p).contains("registry"));  // a storage's plan: none
+  p.registry = "https://registry.example:5000";
+  nlohmann::json doc = plan::plan_to_json(p);
+  EXPECT_EQ(doc["registry"], "https://registry.example:5000");
+  EXPECT_EQ(plan::plan_from_json(doc, "plan.json").registry, "https://registry.example:5000");
+}
+
 TEST(PlanJson, RoundTripOfRealPlans) {
   FakeStore s;
   Image a = s.add_image("team/app", "v1", {"l1", "l2"});

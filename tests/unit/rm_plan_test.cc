@@ -621,5 +621,41 @@ TEST_F(TwoImages, UnknownThingsAreErrorsNamingTheirPlace) {
   EXPECT_THROW(plan::plan_rm(m, refs({"app:nope"})), Error);
 }
 
+// --- issue #19: prune online, where ages are creation times and some images have none -------
+
+TEST(PruneOnline, AnUndatedImageIsKeptByAgeRulesNeverRankedAsTheOldest) {
+  FakeStore s;
+  s.set_tag("e/app", "old", s.put_image("old", {"old layer"}).manifest);
+  s.set_tag("e/app", "undated", s.put_image("undated", {"undated layer"}).manifest);
+  s.set_tag("e/app", "recent", s.put_image("recent", {"recent layer"}).manifest);
+  Model m = s.walk();
+  const std::int64_t now = 1'790'000'000'000'000'000, day = 86'400'000'000'000;
+  for (auto& repo : m.repositories)
+    for (auto& tag : repo.tags) tag.pushed_ns = tag.name == "old" ? now - 100 * day : tag.name == "recent" ? now - day : 0;
+  plan::PrunePolicy policy;
+  policy.now_ns = now;
+  policy.times_are_created = true;
+  policy.undated = {{"e/app", "undated"}};
+  policy.older_than_s = 30 * 86'400;
+  plan::PrunePlan pp = plan::plan_prune(m, policy, {});
+  EXPECT_EQ(decision(pp, "old").verdict, plan::TagVerdict::Deleted);
+  EXPECT_EQ(decision(pp, "old").reason, "deleted: created more than 30d ago");
+  EXPECT_EQ(decision(pp, "recent").reason, "kept: created less than 30d ago");
+  EXPECT_EQ(decision(pp, "undated").verdict, plan::TagVerdict::Kept);
+  EXPECT_NE(decision(pp, "undated").reason.find("no creation time"), std::string::npos);
+  // --keep-last 1: the undated image takes no rank (with pushed_ns 0 it would be the oldest).
+  policy.older_than_s.reset();
+  policy.keep_last = 1;
+  pp = plan::plan_prune(m, policy, {});
+  EXPECT_EQ(decision(pp, "recent").verdict, plan::TagVerdict::Kept);
+  EXPECT_EQ(decision(pp, "old").verdict, plan::TagVerdict::Deleted);
+  EXPECT_EQ(decision(pp, "undated").verdict, plan::TagVerdict::Kept);
+  // Without an age rule, a time is not needed: the undated tag is judged by name as any other.
+  policy.keep_last.reset();
+  policy.match = {"^undated$"};
+  pp = plan::plan_prune(m, policy, {});
+  EXPECT_EQ(decision(pp, "undated").verdict, plan::TagVerdict::Deleted);
+}
+
 }  // namespace
 }  // namespace regsweep::test

@@ -99,6 +99,7 @@ struct Plan {
   std::uint64_t gc_would_free = 0;   // bytes a GC would free after this plan (for rm/prune)
   bool trash_blobs = false;          // keep removed blob folders in the trash
   std::string restores_run;          // restore: the run undone (marked "restored" when this completes)
+  std::string registry;              // online: the registry's base URL the plan was made for ("https://host:port"); empty on a storage
 
   std::uint64_t bytes() const;
   // Stable-sorts actions into execution order.

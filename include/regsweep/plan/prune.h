@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct PrunePolicy {
   bool untagged = false;                    // also delete untagged manifests (as gc -m)
   bool referrers = true;
   std::int64_t now_ns = 0;
+  // Online (the API has no push time): the tags' pushed_ns hold the image's creation time, and
+  // the reasons say "created"; the tags whose image has none are kept by age rules (keep_last,
+  // older_than), never ranked or judged by a time they do not have.
+  bool times_are_created = false;
+  std::set<std::pair<std::string, std::string>> undated;  // (repository, tag)
 };
 
 enum class TagVerdict : std::uint8_t { Deleted, Kept };

@@ -10,8 +10,9 @@
 
 namespace regsweep::storage {
 
-// The config's `created` (RFC 3339 text) of an image manifest; for an index, the newest of
-// its children's. Empty when there is none or the config cannot be read.
+// The config's `created` (RFC 3339 text) of an image manifest, else its
+// `org.opencontainers.image.created` annotation; for an index, its own annotation, else the
+// newest of its children's. Empty when there is none or the config cannot be read.
 std::optional<std::string> read_image_created(Store& store, const Model& model, const Digest& manifest);
 
 // The same, with the config blobs' bytes from `read_config` (nullopt: cannot be read): the

@@ -61,6 +61,7 @@ struct ParsedManifest {
   std::optional<BlobRef> config;
   std::vector<BlobRef> layers;      // layers; artifact blobs; schema1 fsLayers
   std::vector<ChildRef> children;   // index / manifest list entries
+  util::Text created_annotation;    // annotations["org.opencontainers.image.created"], when a string
   std::string error;                // why it is Unparsable
 };
 
