@@ -419,6 +419,20 @@ class Deleting(OnlineCase):
         self.assertEqual(estimate["blobs"], 3)
         self.assertEqual(self.reg.tags("est/other"), ["1"])
 
+    def test_a_protected_image_is_not_deleted_online(self):
+        self.reg.push_manifest("rm/prot", SAMPLE["alpine"], "1")
+        pods = os.path.join(W.dir, "pods-online.txt")
+        with open(pods, "w") as f:
+            f.write(f"docker-pullable://{self.reg.url.split('://')[1]}/rm/prot@{SAMPLE['alpine'].digest}\n")
+        before = self.repositories(self.root)
+        for args in (["rm", "--yes", "rm/prot:1"], ["prune", "--yes", "--repo", "rm/prot", "--match", ".*", "--no-default-keep"]):
+            with self.subTest(args=args):
+                p = self.rm("--protect", pods, *args)
+                self.assertExit(p, 3)
+                self.assertIn(pods + ":1", p.stderr)
+                self.assertEqual(self.repositories(self.root), before)
+        self.assertEqual(self.reg.tags("rm/prot"), ["1"])
+
     def test_a_shared_digest_is_refused(self):
         self.reg.push_manifest("rm/shared", SAMPLE["alpine"], "a")
         self.reg.push_manifest("rm/shared", SAMPLE["alpine"], "b")
