@@ -148,6 +148,7 @@ int run(int argc, char** argv) {
                                                                  commands_parsed(commands, "interactive"))))
       throw UsageError("--protect - reads stdin, which another reader here needs (--password-stdin, the menu's answers, or a second --protect -)",
                        "-", "give the protect list as a file");
+    context.protect_entries();  // a list that cannot be read or parsed fails now, before any walk
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
     if (interactive) return run_interactive(context, false, false);

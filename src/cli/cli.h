@@ -13,6 +13,7 @@
 #include "regsweep/online/registry_client.h"
 #include "regsweep/plan/gc.h"
 #include "regsweep/plan/plan.h"
+#include "regsweep/plan/protect.h"
 #include "regsweep/plan/report.h"
 #include "regsweep/plan/simulate.h"
 #include "regsweep/storage/filesystem.h"
@@ -88,6 +89,9 @@ struct Context {
   bool online() const { return !options.online.registry.empty(); }
   // The registry's API client, made once (credentials resolved then).
   online::RegistryClient& registry_client() const;
+  // --protect's lists, read and parsed once (stdin can be read only once); throws for a list
+  // that cannot be read or parsed. Empty without --protect.
+  const std::vector<plan::ProtectEntry>& protect_entries() const;
   mutable std::unique_ptr<online::RegistryClient> registry_client_;
   // Online: the model of these repositories only (empty: every one of the catalog); findings
   // printed as load_model() prints them.
@@ -98,6 +102,7 @@ struct Context {
   // Progress on stderr when it is a terminal and neither --json nor -q was given.
   util::Progress& progress() const;
   mutable std::unique_ptr<util::Progress> progress_;
+  mutable std::optional<std::vector<plan::ProtectEntry>> protect_entries_;
   std::int64_t now_ns() const;
 
   // Human output: a size ("1.4 GiB", or exact with --bytes), a time (local time zone),

@@ -1,7 +1,12 @@
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 
 #include "terminal_progress.h"
 
@@ -177,6 +182,23 @@ storage::Model Context::load_model() const {
   storage::Model model = walk_again();
   print_findings(model);
   return model;
+}
+
+const std::vector<plan::ProtectEntry>& Context::protect_entries() const {
+  if (protect_entries_) return *protect_entries_;
+  std::vector<plan::ProtectEntry> entries;
+  for (const std::string& file : options.protect) {
+    std::string text;
+    if (file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw Error(std::string("cannot read the protect list: ") + std::strerror(errno), file);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    for (plan::ProtectEntry& e : plan::parse_protect_list(text, file == "-" ? "stdin" : file)) entries.push_back(std::move(e));
+  }
+  return protect_entries_.emplace(std::move(entries));
 }
 
 nlohmann::json amount_json(const plan::Amount& a) { return {{"count", a.count}, {"bytes", a.bytes}}; }

@@ -1,13 +1,5 @@
 #include "pipeline.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-
-#include "regsweep/plan/protect.h"
-
 #include <algorithm>
 
 #include "regsweep/error.h"
@@ -39,19 +31,7 @@ void MutationCommand::report(Context& ctx, const apply::RunSummary& summary, con
 
 void refuse_protected(Context& ctx, const storage::Model& model, const plan::Plan& plan) {
   if (ctx.options.protect.empty()) return;
-  std::vector<plan::ProtectEntry> entries;
-  for (const std::string& file : ctx.options.protect) {
-    std::string text;
-    if (file == "-") {
-      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    } else {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) throw Error(std::string("cannot read the protect list: ") + std::strerror(errno), file);
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    for (plan::ProtectEntry& e : plan::parse_protect_list(text, file == "-" ? "stdin" : file)) entries.push_back(std::move(e));
-  }
-  plan::refuse_protected(plan, plan::resolve_protection(model, entries));
+  plan::refuse_protected(plan, plan::resolve_protection(model, ctx.protect_entries()));
 }
 
 int run_mutation(Context& ctx, apply::Session& session, MutationCommand& command, const MutationOptions& m) {

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "regsweep/error.h"
+#include "regsweep/plan/reachability.h"
 #include "regsweep/plan/rm.h"
 #include "regsweep/util/reference.h"
 
@@ -87,10 +88,7 @@ Protection resolve_protection(const storage::Model& model, const std::vector<Pro
       }
     }
     if (stack.empty()) continue;
-    std::map<Digest, std::vector<Digest>> referrers;  // subject -> revisions naming it
-    for (const auto& rev : repo.revisions)
-      if (const storage::ManifestRecord* m = model.find_manifest(rev.digest); m && m->parsed.subject)
-        referrers[*m->parsed.subject].push_back(rev.digest);
+    const auto referrers = referrers_by_subject(model, repo);
     while (!stack.empty()) {
       auto [d, where] = std::move(stack.back());
       stack.pop_back();
@@ -129,12 +127,12 @@ void refuse_protected(const Plan& plan, const Protection& protection) {
         what = "manifest " + a.repository + "@" + a.digest->str();
       }
     } else if (a.kind == ActionKind::RemoveRepositoryPart || a.kind == ActionKind::RemoveEmptyFolder) {
-      for (const auto& [key, w] : protection.manifests)
-        if (key.first == a.repository.str()) {
-          where = w;
-          what = "repository " + a.repository + " (it holds a protected image)";
-          break;
-        }
+      // The repository's first protected manifest, if any (the map is ordered by repository).
+      if (auto it = protection.manifests.lower_bound({a.repository.str(), Digest{}});
+          it != protection.manifests.end() && it->first.first == a.repository.str()) {
+        where = it->second;
+        what = "repository " + a.repository + " (it holds a protected image)";
+      }
     }
     if (where.empty()) continue;
     if (first_where.empty()) first_where = where;

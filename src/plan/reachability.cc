@@ -67,6 +67,13 @@ BlobMark registry_gc_mark(const Model& model) {
   return mark;
 }
 
+std::unordered_map<Digest, std::vector<Digest>, DigestHash> referrers_by_subject(const Model& model, const Repository& repo) {
+  std::unordered_map<Digest, std::vector<Digest>, DigestHash> out;
+  for (const auto& rev : repo.revisions)
+    if (const ManifestRecord* m = model.find_manifest(rev.digest); m && m->parsed.subject) out[*m->parsed.subject].push_back(rev.digest);
+  return out;
+}
+
 void mark_manifest_closure(const Model& model, const Digest& manifest, BlobMark& mark) {
   std::vector<Digest> stack{manifest};
   std::unordered_set<Digest, DigestHash> seen;  // an index that contains itself must not loop

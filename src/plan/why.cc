@@ -29,15 +29,6 @@ const char* to_string(KeepRole role) {
 
 namespace {
 
-// A repository's revisions by the manifest their `subject` names: the referrers a kept
-// manifest keeps (tagged_mark's rule).
-std::unordered_map<Digest, std::vector<Digest>, DigestHash> referrers_of(const Model& model, const Repository& repo) {
-  std::unordered_map<Digest, std::vector<Digest>, DigestHash> out;
-  for (const auto& rev : repo.revisions)
-    if (const storage::ManifestRecord* m = model.find_manifest(rev.digest); m && m->parsed.subject) out[*m->parsed.subject].push_back(rev.digest);
-  return out;
-}
-
 // Every path from `start` (a tag's manifest) to `target`, depth first; `on_path` gets each.
 void paths_from(const Model& model, const std::unordered_map<Digest, std::vector<Digest>, DigestHash>& referrers, const Digest& target,
                 std::vector<KeepStep>& chain, std::unordered_set<Digest, DigestHash>& on_chain,
@@ -85,7 +76,7 @@ DigestWhy why_digest(const Model& model, const Digest& digest, std::size_t max_p
   out.manifest = model.find_manifest(digest) != nullptr;
   bool known = model.find_blob(digest) != nullptr || out.manifest;
   for (const Repository& repo : model.repositories) {
-    const auto referrers = referrers_of(model, repo);
+    const auto referrers = referrers_by_subject(model, repo);
     for (const auto& tag : repo.tags) {
       if (!tag.current) continue;
       std::vector<KeepStep> chain{KeepStep{KeepRole::Manifest, *tag.current}};

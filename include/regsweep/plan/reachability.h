@@ -3,6 +3,7 @@
 // the model; no I/O.
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -72,6 +73,11 @@ AllRevisionsMark mark_all_revisions(const storage::Model& model);
 // A manifest whose blob is present but whose content could not be read, or is not a
 // manifest regsweep understands: what it references is unknown.
 bool is_opaque_manifest(const storage::Model& model, const Digest& manifest);
+
+// A repository's referrers: its revisions by the manifest their `subject` names (the
+// referrers a kept manifest keeps, as tagged_mark keeps them).
+std::unordered_map<Digest, std::vector<Digest>, DigestHash> referrers_by_subject(const storage::Model& model,
+                                                                                 const storage::Repository& repo);
 
 // Marks a manifest's own blob and everything it references, recursing into index children.
 void mark_manifest_closure(const storage::Model& model, const Digest& manifest, BlobMark& mark);
