@@ -122,8 +122,9 @@ std::vector<std::string> index_platforms(const Model& model, const Digest& index
   return out;
 }
 
-Amount freed_by(const storage::Model& model, const Plan& plan) {
-  const storage::Model after = simulate(model, plan);
+Amount freed_by(const storage::Model& model, const Plan& plan) { return freed_by(model, simulate(model, plan)); }
+
+Amount freed_by(const storage::Model& model, const storage::Model& after) {
   const BlobMark before_mark = registry_gc_mark(model), after_mark = registry_gc_mark(after);
   Amount freed;
   for (std::size_t i = 0; i < after.blobs.size(); ++i) {

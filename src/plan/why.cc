@@ -142,9 +142,9 @@ TagWhy why_tag(const Model& model, const std::string& repository, const std::str
     else
       out.shared.push_back(SharedBlob{b.digest, b.size, it->second});
   }
-  out.freed = freed_by(model, plan);
-  // With -m: regsweep's tagged mark before and after, less what the plain GC frees already.
   const Model after = simulate(model, plan);
+  out.freed = freed_by(model, after);
+  // With -m: regsweep's tagged mark before and after, less what the plain GC frees already.
   const TaggedMark before_m = tagged_mark(model), after_m = tagged_mark(after);
   const BlobMark plain_after = registry_gc_mark(after);
   for (std::size_t i = 0; i < after.blobs.size(); ++i) {

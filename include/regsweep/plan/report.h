@@ -54,6 +54,8 @@ StorageReport build_report(const storage::Model& model, const ReportOptions& opt
 // top of what it frees now: the blobs that only the plan's manifests reach. Online, the
 // estimate `report REF...` gives; on the storage, the same figure from the whole model.
 Amount freed_by(const storage::Model& model, const Plan& plan);
+// The same, given the model as the plan leaves it (plan::simulate's), when the caller has it.
+Amount freed_by(const storage::Model& model, const storage::Model& after);
 
 // Per-repository usage only (what `ls` shows); build_report includes it.
 std::vector<RepositoryUsage> repository_usage(const storage::Model& model);
